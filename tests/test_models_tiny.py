@@ -1,0 +1,76 @@
+"""The tiny checkpoint factory: real classes, loadable by the Auto classes, deterministic."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vrd.cli.main import app
+
+
+def _digest(path: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(path.iterdir()) if p.is_file()}
+
+
+def test_tiny_loads_and_generates_from_image(tiny_model_dir: Path) -> None:
+    from PIL import Image
+
+    from vrd.engines.base import GenerationRequest
+    from vrd.models.loading import load_model_and_processor
+
+    model, processor = load_model_and_processor(tiny_model_dir, device="cpu")
+    assert type(model).__name__ == "Qwen2_5_VLForConditionalGeneration"
+    assert type(processor).__name__ == "Qwen2_5_VLProcessor"
+    image = Image.new("RGB", (112, 84), "white")
+    request = GenerationRequest("<image>What is the angle?", [image])
+    text = processor.apply_chat_template(request.messages(), tokenize=False, add_generation_prompt=True)
+    assert "<|vision_start|><|image_pad|><|vision_end|>What is the angle?" in text
+    assert text.endswith("<|im_start|>assistant\n")
+    inputs = processor(text=[text], images=[image], return_tensors="pt")
+    n_image_tokens = int((inputs["input_ids"] == model.config.image_token_id).sum())
+    assert n_image_tokens == int(inputs["image_grid_thw"].prod()) // 4
+    out = model.generate(**inputs, max_new_tokens=6, do_sample=False)
+    assert out.shape[1] > inputs["input_ids"].shape[1]
+
+
+def test_assistant_mask_covers_only_the_answer(tiny_model_dir: Path) -> None:
+    from vrd.models.loading import load_processor
+
+    processor = load_processor(tiny_model_dir)
+    messages = [
+        {"role": "user", "content": [{"type": "text", "text": "2+2?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "<think> 2+2=4 </think> \\boxed{4}"}]},
+    ]
+    enc = processor.apply_chat_template(messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+    ids, mask = enc["input_ids"], enc["assistant_masks"]
+    ids = ids[0] if isinstance(ids[0], list) else ids
+    mask = mask[0] if isinstance(mask[0], list) else mask
+    answer = processor.tokenizer.decode([i for i, m in zip(ids, mask, strict=True) if m])
+    assert answer == "<think> 2+2=4 </think> \\boxed{4}<|im_end|>"
+
+
+def test_same_seed_same_bytes_and_cli(tmp_path: Path, tiny_model_dir: Path) -> None:
+    result = CliRunner().invoke(app, ["models", "tiny", "--out", str(tmp_path / "again"), "--seed", "0"])
+    assert result.exit_code == 0, result.output
+    assert _digest(tmp_path / "again") == _digest(tiny_model_dir)
+
+
+def test_different_seed_differs(tiny_model_dir: Path, tiny_model_dir_b: Path) -> None:
+    a, b = _digest(tiny_model_dir), _digest(tiny_model_dir_b)
+    assert a["model.safetensors"] != b["model.safetensors"]
+
+
+def test_missing_model_error_says_what_to_do(tmp_path: Path) -> None:
+    from vrd.errors import ModelNotFoundError, UnknownNameError
+    from vrd.models.loading import load_model_and_processor, resolve_model
+
+    with pytest.raises(ModelNotFoundError, match="not a loadable model directory"):
+        load_model_and_processor(tmp_path)
+    with pytest.raises(ModelNotFoundError, match="--local-dir|local DIR"):
+        load_model_and_processor("nobody-here/no-such-model")
+    with pytest.raises(UnknownNameError, match="qwen2.5-vl-32b"):
+        resolve_model("qwen2.5-vl-32")
+    assert resolve_model("qwen2.5-vl-32b") == "Qwen/Qwen2.5-VL-32B-Instruct"

@@ -1,0 +1,57 @@
+"""Teacher aliases from the paper, mapped to hub ids with per-model defaults.
+
+Aliases save typing and carry the settings that matter for VLM distillation (how many
+pixels an image may use, how many GPUs the model wants). Any hub id or local directory is
+accepted as well, with the generic defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vrd.errors import unknown_name
+
+
+@dataclass(frozen=True)
+class TeacherSpec:
+    hub_id: str
+    family: str  # "qwen2.5-vl" | "qwen2-vl" | "other": same family keeps cross-modal transfer
+    params_b: float | None = None
+    max_pixels: int = 1280 * 28 * 28
+    min_pixels: int = 4 * 28 * 28
+    min_gpus: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+TEACHERS: dict[str, TeacherSpec] = {
+    "qwen2.5-vl-3b": TeacherSpec("Qwen/Qwen2.5-VL-3B-Instruct", "qwen2.5-vl", 3),
+    "qwen2.5-vl-7b": TeacherSpec("Qwen/Qwen2.5-VL-7B-Instruct", "qwen2.5-vl", 7),
+    "qwen2.5-vl-32b": TeacherSpec("Qwen/Qwen2.5-VL-32B-Instruct", "qwen2.5-vl", 32, min_gpus=2),
+    "qwen2.5-vl-72b": TeacherSpec("Qwen/Qwen2.5-VL-72B-Instruct", "qwen2.5-vl", 72, min_gpus=4),
+    "qwen2-vl-2b": TeacherSpec("Qwen/Qwen2-VL-2B-Instruct", "qwen2-vl", 2),
+    "qwen2-vl-7b": TeacherSpec("Qwen/Qwen2-VL-7B-Instruct", "qwen2-vl", 7),
+    "qwen2-vl-72b": TeacherSpec("Qwen/Qwen2-VL-72B-Instruct", "qwen2-vl", 72, min_gpus=4),
+}
+
+
+def looks_like_hub_id(name: str) -> bool:
+    parts = name.split("/")
+    return len(parts) == 2 and all(parts) and not name.startswith((".", "/", "~"))
+
+
+def resolve_teacher(name: str) -> tuple[str, TeacherSpec | None]:
+    """(hub id or local path, spec or None). Unknown bare names get suggestions."""
+    key = name.lower()
+    if key in TEACHERS:
+        return TEACHERS[key].hub_id, TEACHERS[key]
+    path = Path(name).expanduser()
+    if path.exists():
+        return str(path), None
+    for spec in TEACHERS.values():
+        if spec.hub_id.lower() == key:
+            return spec.hub_id, spec
+    if looks_like_hub_id(name):
+        return name, None
+    raise unknown_name("teacher", name, list(TEACHERS))

@@ -1,0 +1,93 @@
+"""Load a VLM and its processor from an alias, hub id or local directory.
+
+Every stage that touches weights (engines, scoring, training, eval) goes through here so a
+missing model always gives the same actionable error instead of a hub stack trace.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from vrd.engines.teachers import resolve_teacher
+from vrd.errors import ModelNotFoundError
+
+
+def resolve_model(name_or_path: str | os.PathLike) -> str:
+    """Alias -> hub id; local directories kept; anything shaped like a hub id passed through."""
+    target, _ = resolve_teacher(str(name_or_path))
+    return target
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device != "auto":
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    return "cpu"
+
+
+def pick_dtype(dtype: Any = "auto", device: str = "cpu") -> Any:
+    """bf16 on a GPU that supports it; fp32 on CPU, where bf16 matmuls are slow and lossy."""
+    import torch
+
+    if dtype not in ("auto", None):
+        return getattr(torch, dtype) if isinstance(dtype, str) else dtype
+    if device.startswith("cuda") and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def _missing(target: str, exc: Exception) -> ModelNotFoundError:
+    local = Path(target).expanduser()
+    if local.exists():
+        return ModelNotFoundError(
+            f"{local}: not a loadable model directory ({type(exc).__name__}: {exc}). It needs config.json, "
+            "weights (*.safetensors) and the processor files written by save_pretrained."
+        )
+    return ModelNotFoundError(
+        f"could not load model '{target}' ({type(exc).__name__}: {exc}). If this machine is offline, "
+        f"download it elsewhere (`hf download {target} --local-dir DIR`) and pass the local DIR instead; "
+        "for a quick try, `vrd models tiny --out DIR` builds a tiny random Qwen2.5-VL."
+    )
+
+
+def load_processor(name_or_path: str | os.PathLike, **kwargs: Any) -> Any:
+    from transformers import AutoProcessor
+
+    target = resolve_model(name_or_path)
+    try:
+        processor = AutoProcessor.from_pretrained(target, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - hub, IO and config errors all need the same advice
+        raise _missing(target, exc) from exc
+    tokenizer = getattr(processor, "tokenizer", processor)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return processor
+
+
+def load_model_and_processor(
+    name_or_path: str | os.PathLike,
+    *,
+    device: str = "auto",
+    dtype: Any = "auto",
+    processor_kwargs: dict[str, Any] | None = None,
+    **model_kwargs: Any,
+) -> tuple[Any, Any]:
+    """(model in eval mode on `device`, processor). Raises ModelNotFoundError with advice."""
+    from transformers import AutoModelForImageTextToText
+
+    target = resolve_model(name_or_path)
+    device = pick_device(device)
+    torch_dtype = pick_dtype(dtype, device)
+    try:
+        model = AutoModelForImageTextToText.from_pretrained(target, dtype=torch_dtype, **model_kwargs)
+    except Exception as exc:  # noqa: BLE001
+        raise _missing(target, exc) from exc
+    model.to(device)
+    model.eval()
+    processor = load_processor(target, **(processor_kwargs or {}))
+    return model, processor

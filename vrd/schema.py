@@ -1,0 +1,422 @@
+"""The data contract: problem and response columns, and the on-disk layout.
+
+Every stage reads and writes the same layout (Parquet shards plus ``manifest.json``) so
+that each stage can be run, inspected and resumed on its own, and so that polars/duckdb
+can scan the text columns without decoding images.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import datasets
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+try:  # datasets>=4 names list features `List`; older releases only have `Sequence`.
+    from datasets import List as _ListFeature
+except ImportError:  # pragma: no cover - depends on the installed datasets
+    from datasets import Sequence as _ListFeature  # type: ignore[assignment]
+
+ANSWER_TYPES = ("choice", "number", "expression", "text")
+MANIFEST = "manifest.json"
+SHARD_GLOB = "*.parquet"
+
+PROBLEM_COLUMNS: tuple[str, ...] = (
+    "id",
+    "source",
+    "split",
+    "images",
+    "question",
+    "choices",
+    "answer",
+    "answer_type",
+    "meta",
+)
+
+# Per-sample columns added by distill / rollouts, then per-problem aggregates.  The
+# `_r1` aggregates hold the first round only: later rounds re-sample just the unsolved
+# problems, so only round one gives an unbiased pass rate.
+RESPONSE_EXTRA_COLUMNS: tuple[str, ...] = (
+    "model",
+    "round",
+    "sample",
+    "prompt",
+    "response",
+    "pred",
+    "correct",
+    "format_ok",
+    "n_tokens",
+    "finish_reason",
+    "n_samples",
+    "n_correct",
+    "pass_rate",
+    "n_samples_r1",
+    "n_correct_r1",
+    "pass_rate_r1",
+)
+RESPONSE_COLUMNS: tuple[str, ...] = PROBLEM_COLUMNS + RESPONSE_EXTRA_COLUMNS
+
+
+def _string() -> datasets.Value:
+    return datasets.Value("string")
+
+
+PROBLEM_FEATURES = datasets.Features(
+    {
+        "id": _string(),
+        "source": _string(),
+        "split": _string(),
+        "images": _ListFeature(datasets.Image()),
+        "question": _string(),
+        "choices": _ListFeature(_string()),
+        "answer": _string(),
+        "answer_type": _string(),
+        "meta": _string(),
+    }
+)
+
+RESPONSE_FEATURES = datasets.Features(
+    {
+        **PROBLEM_FEATURES,
+        "model": _string(),
+        "round": datasets.Value("int32"),
+        "sample": datasets.Value("int32"),
+        "prompt": _string(),
+        "response": _string(),
+        "pred": _string(),
+        "correct": datasets.Value("bool"),
+        "format_ok": datasets.Value("bool"),
+        "n_tokens": datasets.Value("int32"),
+        "finish_reason": _string(),
+        "n_samples": datasets.Value("int32"),
+        "n_correct": datasets.Value("int32"),
+        "pass_rate": datasets.Value("float32"),
+        "n_samples_r1": datasets.Value("int32"),
+        "n_correct_r1": datasets.Value("int32"),
+        "pass_rate_r1": datasets.Value("float32"),
+    }
+)
+
+FEATURES: dict[str, datasets.Features] = {"problems": PROBLEM_FEATURES, "responses": RESPONSE_FEATURES}
+# Columns that may hold null; every other column must be present and non-null.
+NULLABLE = {"pred"}
+
+
+class SchemaError(ValueError):
+    """Bad data, with the file, row and column that are wrong."""
+
+    def __init__(self, message: str, *, path: str | os.PathLike | None = None, row: int | None = None,
+                 column: str | None = None) -> None:
+        where = []
+        if path is not None:
+            where.append(str(path))
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column '{column}'")
+        super().__init__(f"{': '.join([', '.join(where), message]) if where else message}")
+        self.path, self.row, self.column = path, row, column
+
+
+def make_id(source: str, split: str, native_id: Any) -> str:
+    """Stable id: `source/split/native_id`, the same on every run over the same source."""
+    return f"{source}/{split}/{native_id}"
+
+
+def image_to_bytes(image: Any) -> dict[str, Any]:
+    """Normalize a PIL image, path, bytes or HF image dict into the HF `Image` storage dict."""
+    from PIL import Image as PILImage
+
+    if isinstance(image, Mapping):
+        if image.get("bytes") is not None:
+            return {"bytes": bytes(image["bytes"]), "path": image.get("path")}
+        if image.get("path"):
+            return {"bytes": Path(image["path"]).read_bytes(), "path": None}
+        raise ValueError("image dict has neither bytes nor path")
+    if isinstance(image, (bytes, bytearray)):
+        return {"bytes": bytes(image), "path": None}
+    if isinstance(image, (str, os.PathLike)):
+        return {"bytes": Path(image).read_bytes(), "path": None}
+    if isinstance(image, PILImage.Image):
+        buf = io.BytesIO()
+        fmt = "PNG" if image.mode in ("RGBA", "LA", "P", "1", "L", "RGB") else "PNG"
+        image.save(buf, format=fmt)
+        return {"bytes": buf.getvalue(), "path": None}
+    raise TypeError(f"cannot store an image of type {type(image).__name__}")
+
+
+def load_image(value: Any):
+    """Decode one stored image (HF dict, bytes, path or PIL) to an RGB PIL image."""
+    from PIL import Image as PILImage
+
+    if isinstance(value, PILImage.Image):
+        return value.convert("RGB")
+    stored = image_to_bytes(value)
+    img = PILImage.open(io.BytesIO(stored["bytes"]))
+    img.load()
+    return img.convert("RGB")
+
+
+def check_image(value: Any) -> None:
+    """Raise if an image cannot be decoded; sources call it so a corrupt file becomes a reject."""
+    load_image(value)
+
+
+def _check_value(column: str, value: Any, kind: str) -> str | None:
+    """Why `value` is not valid for `column`, or None when it is."""
+    if value is None:
+        return None if column in NULLABLE else "is null"
+    if column in ("images",):
+        if not isinstance(value, (list, tuple)):
+            return f"must be a list of images, got {type(value).__name__}"
+        return None
+    if column == "choices":
+        if not isinstance(value, (list, tuple)) or not all(isinstance(c, str) for c in value):
+            return "must be a list of strings"
+        return None
+    if column == "answer_type":
+        return None if value in ANSWER_TYPES else f"must be one of {', '.join(ANSWER_TYPES)}, got {value!r}"
+    if column == "meta":
+        if not isinstance(value, str):
+            return "must be a JSON string"
+        try:
+            json.loads(value)
+        except json.JSONDecodeError as exc:
+            return f"is not valid JSON ({exc.msg})"
+        return None
+    feature = FEATURES[kind][column]
+    dtype = getattr(feature, "dtype", None)
+    if dtype == "string" and not isinstance(value, str):
+        return f"must be a string, got {type(value).__name__}"
+    if dtype in ("int32", "int64") and (isinstance(value, bool) or not isinstance(value, int)):
+        return f"must be an integer, got {type(value).__name__}"
+    if dtype == "bool" and not isinstance(value, bool):
+        return f"must be a boolean, got {type(value).__name__}"
+    if dtype in ("float32", "float64") and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return f"must be a number, got {type(value).__name__}"
+    return None
+
+
+def validate_row(row: Mapping[str, Any], kind: str = "problems", *, path: str | os.PathLike | None = None,
+                 index: int | None = None) -> None:
+    """Raise SchemaError naming the row and column if `row` breaks the contract."""
+    for column in FEATURES[kind]:
+        if column not in row:
+            raise SchemaError("missing", path=path, row=index, column=column)
+        why = _check_value(column, row[column], kind)
+        if why:
+            raise SchemaError(why, path=path, row=index, column=column)
+    if kind == "problems" or kind == "responses":
+        n_marks = row["question"].count("<image>")
+        if n_marks != len(row["images"]):
+            raise SchemaError(
+                f"has {n_marks} <image> marker(s) but the row has {len(row['images'])} image(s)",
+                path=path, row=index, column="question",
+            )
+
+
+def normalize_row(row: Mapping[str, Any], kind: str = "problems") -> dict[str, Any]:
+    """Fill defaults and coerce images to storage dicts, so writers accept PIL or paths."""
+    out = dict(row)
+    out.setdefault("choices", [])
+    out.setdefault("meta", "{}")
+    out.setdefault("images", [])
+    if isinstance(out["meta"], Mapping):
+        out["meta"] = json.dumps(out["meta"], sort_keys=True, ensure_ascii=False)
+    out["images"] = [image_to_bytes(im) for im in out["images"]]
+    if kind == "responses":
+        for col in RESPONSE_EXTRA_COLUMNS:
+            out.setdefault(col, None)
+    return {k: out[k] for k in FEATURES[kind]}
+
+
+def versions() -> dict[str, str]:
+    """Versions of what made a dataset, for the manifest."""
+    from importlib import metadata
+
+    found: dict[str, str] = {"python": platform.python_version()}
+    for pkg in ("vrd", "datasets", "transformers", "torch", "trl", "math-verify", "vllm"):
+        try:
+            found[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def write_manifest(out_dir: str | os.PathLike, **fields: Any) -> Path:
+    """Write `manifest.json` atomically, merging with what is there."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / MANIFEST
+    current = read_manifest(out) if path.exists() else {}
+    current.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    current.update(fields)
+    current["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    current.setdefault("command", " ".join(sys.argv))
+    current["versions"] = versions()
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(current, indent=2, sort_keys=True, default=str))
+    os.replace(tmp, path)
+    return path
+
+
+def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
+    path = Path(out_dir) / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise SchemaError(f"is not valid JSON ({exc.msg})", path=path) from exc
+
+
+def arrow_schema(kind: str) -> pa.Schema:
+    return FEATURES[kind].arrow_schema
+
+
+def write_shard(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, kind: str = "problems") -> Path:
+    """Write one Parquet shard atomically (tmp file then rename), so a crash never leaves half a shard."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    normalized = [normalize_row(r, kind) for r in rows]
+    for i, r in enumerate(normalized):
+        validate_row(r, kind, path=path, index=i)
+    table = pa.Table.from_pylist(normalized, schema=arrow_schema(kind))
+    table = table.replace_schema_metadata({b"huggingface": json.dumps({"info": {"features": FEATURES[kind].to_dict()}}).encode()})
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def write_dataset(rows: Iterable[Mapping[str, Any]], out_dir: str | os.PathLike, kind: str = "problems", *,
+                  shard_rows: int = 1000, manifest: Mapping[str, Any] | None = None) -> Path:
+    """Write rows as `data-XXXXX.parquet` shards plus `manifest.json`; replaces earlier shards."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("data-*.parquet"):
+        old.unlink()
+    buffer: list[Mapping[str, Any]] = []
+    n_shards = n_rows = 0
+    for row in rows:
+        buffer.append(row)
+        if len(buffer) >= shard_rows:
+            write_shard(buffer, out / f"data-{n_shards:05d}.parquet", kind)
+            n_shards, n_rows, buffer = n_shards + 1, n_rows + len(buffer), []
+    if buffer or n_shards == 0:
+        write_shard(buffer, out / f"data-{n_shards:05d}.parquet", kind)
+        n_shards, n_rows = n_shards + 1, n_rows + len(buffer)
+    write_manifest(out, kind=kind, rows=n_rows, shards=n_shards, **dict(manifest or {}))
+    return out
+
+
+def shard_files(in_dir: str | os.PathLike) -> list[Path]:
+    """The Parquet shards of a dataset directory, in a stable order."""
+    path = Path(in_dir)
+    if path.is_file() and path.suffix == ".parquet":
+        return [path]
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such dataset directory")
+    files = sorted(p for p in path.rglob(SHARD_GLOB) if not p.name.endswith(".tmp"))
+    if not files:
+        raise SchemaError("holds no Parquet shards (expected *.parquet written by vrd)", path=path)
+    return files
+
+
+def detect_kind(in_dir: str | os.PathLike) -> str:
+    manifest = read_manifest(in_dir) if Path(in_dir).is_dir() else {}
+    if manifest.get("kind") in FEATURES:
+        return manifest["kind"]
+    names = set(pq.read_schema(shard_files(in_dir)[0]).names)
+    return "responses" if "response" in names else "problems"
+
+
+def _validate_table(table: pa.Table, kind: str, path: Path, text_only: bool) -> None:
+    names = set(table.column_names)
+    for column in FEATURES[kind]:
+        if column not in names:
+            raise SchemaError("missing", path=path, column=column)
+    for column in FEATURES[kind]:
+        if text_only and column == "images":
+            continue
+        values = table.column(column).to_pylist()
+        for i, value in enumerate(values):
+            why = _check_value(column, value, kind)
+            if why:
+                raise SchemaError(why, path=path, row=i, column=column)
+
+
+def read_dataset(in_dir: str | os.PathLike, kind: str | None = None, *, validate: bool = True,
+                 columns: Sequence[str] | None = None) -> datasets.Dataset:
+    """Load a vrd dataset directory (or a single shard) as a `datasets.Dataset`, checking the contract."""
+    files = shard_files(in_dir)
+    kind = kind or detect_kind(in_dir)
+    tables = []
+    for f in files:
+        try:
+            table = pq.read_table(f)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise SchemaError(f"is not a readable Parquet file ({exc})", path=f) from exc
+        if validate:
+            _validate_table(table, kind, f, text_only=False)
+        cols = list(columns) if columns else list(FEATURES[kind])
+        extra = [c for c in table.column_names if c not in FEATURES[kind] and not columns]
+        table = table.select(cols + extra)
+        tables.append(table)
+    table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+    features = {k: v for k, v in FEATURES[kind].items() if k in table.column_names}
+    if columns is None:
+        for extra in table.column_names:
+            if extra not in features:
+                features[extra] = datasets.Features.from_arrow_schema(table.select([extra]).schema)[extra]
+    table = table.cast(datasets.Features(features).arrow_schema)
+    return datasets.Dataset(table, info=datasets.DatasetInfo(features=datasets.Features(features)))
+
+
+def read_rows(in_dir: str | os.PathLike, kind: str | None = None) -> list[dict[str, Any]]:
+    """Rows as plain dicts with images left as stored dicts (no decoding)."""
+    files = shard_files(in_dir)
+    kind = kind or detect_kind(in_dir)
+    rows: list[dict[str, Any]] = []
+    for f in files:
+        table = pq.read_table(f)
+        _validate_table(table, kind, f, text_only=True)
+        rows.extend(table.to_pylist())
+    return rows
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Read JSONL; a malformed line raises SchemaError naming the file and line number."""
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise SchemaError(f"line {lineno}: invalid JSON ({exc.msg} at column {exc.colno})", path=path) from exc
+            if not isinstance(value, dict):
+                raise SchemaError(f"line {lineno}: expected a JSON object, got {type(value).__name__}", path=path)
+            rows.append(value)
+    return rows
+
+
+def write_jsonl(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    os.replace(tmp, path)
+    return path
