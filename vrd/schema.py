@@ -11,6 +11,7 @@ import io
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -300,21 +301,34 @@ def write_shard(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, kind
 
 def write_dataset(rows: Iterable[Mapping[str, Any]], out_dir: str | os.PathLike, kind: str = "problems", *,
                   shard_rows: int = 1000, manifest: Mapping[str, Any] | None = None) -> Path:
-    """Write rows as `data-XXXXX.parquet` shards plus `manifest.json`; replaces earlier shards."""
+    """Write rows as `data-XXXXX.parquet` shards plus `manifest.json`, replacing earlier shards.
+
+    New shards go to a staging folder first and replace the old ones only once every row is
+    written, so a run that fails halfway (bad row, lost hub) leaves the previous dataset intact.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("data-*.parquet"):
-        old.unlink()
+    staging = out / f".staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
     buffer: list[Mapping[str, Any]] = []
     n_shards = n_rows = 0
-    for row in rows:
-        buffer.append(row)
-        if len(buffer) >= shard_rows:
-            write_shard(buffer, out / f"data-{n_shards:05d}.parquet", kind)
-            n_shards, n_rows, buffer = n_shards + 1, n_rows + len(buffer), []
-    if buffer or n_shards == 0:
-        write_shard(buffer, out / f"data-{n_shards:05d}.parquet", kind)
-        n_shards, n_rows = n_shards + 1, n_rows + len(buffer)
+    try:
+        for row in rows:
+            buffer.append(row)
+            if len(buffer) >= shard_rows:
+                write_shard(buffer, staging / f"data-{n_shards:05d}.parquet", kind)
+                n_shards, n_rows, buffer = n_shards + 1, n_rows + len(buffer), []
+        if buffer or n_shards == 0:
+            write_shard(buffer, staging / f"data-{n_shards:05d}.parquet", kind)
+            n_shards, n_rows = n_shards + 1, n_rows + len(buffer)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    for old in out.glob("data-*.parquet"):
+        old.unlink()
+    for new in sorted(staging.glob("data-*.parquet")):
+        os.replace(new, out / new.name)
+    staging.rmdir()
     write_manifest(out, kind=kind, rows=n_rows, shards=n_shards, **dict(manifest or {}))
     return out
 
@@ -326,7 +340,8 @@ def shard_files(in_dir: str | os.PathLike) -> list[Path]:
         return [path]
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such dataset directory")
-    files = sorted(p for p in path.rglob(SHARD_GLOB) if not p.name.endswith(".tmp"))
+    files = sorted(p for p in path.rglob(SHARD_GLOB)
+                   if not p.name.endswith(".tmp") and not any(part.startswith(".") for part in p.relative_to(path).parts))
     if not files:
         raise SchemaError("holds no Parquet shards (expected *.parquet written by vrd)", path=path)
     return files

@@ -8,10 +8,8 @@ are shared here and in `vrd.sources.prepare`, so adding a source is one module w
 from __future__ import annotations
 
 import abc
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 from vrd.errors import VrdError
@@ -45,40 +43,13 @@ class Reject:
 def load_records(path_or_id: str, split: str, *, name: str | None = None) -> Iterator[dict[str, Any]]:
     """Records from a local file/dir (parquet, json, jsonl, csv, `save_to_disk`) or a hub id.
 
-    Local paths are tried first; anything else is passed to `datasets.load_dataset`, which
-    only works where the hub is reachable: the error says to pass `--path` otherwise.
+    Images stay undecoded (see `vrd.sources.reading`), so one corrupt image becomes one reject
+    instead of ending the run. Hub ids only work where the hub is reachable: the error says to
+    pass `--path` otherwise.
     """
-    import datasets
+    from vrd.sources.reading import read_records
 
-    p = Path(os.path.expanduser(path_or_id))
-    if p.exists():
-        if p.is_dir() and ((p / "dataset_info.json").exists() or (p / "state.json").exists()):
-            ds = datasets.load_from_disk(str(p))
-            if isinstance(ds, datasets.DatasetDict):
-                ds = ds[split] if split in ds else ds[next(iter(ds))]
-            yield from ds
-            return
-        files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.suffix in DATA_SUFFIXES)
-        if p.is_dir():
-            # Prefer files whose name mentions the split (hub layout: data/train-0000.parquet).
-            named = [f for f in files if split and split in f.name]
-            files = named or files
-        if not files:
-            raise VrdError(f"{p}: no data files (.parquet, .json, .jsonl, .csv) found")
-        kind = DATA_SUFFIXES.get(files[0].suffix)
-        if kind is None:
-            raise VrdError(f"{files[0]}: unsupported file type; use parquet, json, jsonl or csv")
-        ds = datasets.load_dataset(kind, data_files=[str(f) for f in files], split="train")
-        yield from ds
-        return
-    try:
-        ds = datasets.load_dataset(path_or_id, name, split=split)
-    except Exception as exc:  # noqa: BLE001 - any hub failure gets the same advice
-        raise VrdError(
-            f"could not load '{path_or_id}' (split '{split}') from the Hugging Face hub: {exc}. "
-            "If this machine is offline, download the dataset elsewhere and pass its local folder with --path."
-        ) from exc
-    yield from ds
+    yield from read_records(path_or_id, split, name=name)
 
 
 class Source(abc.ABC):

@@ -1,0 +1,93 @@
+"""GeoQA as R1-V published it (`leonardPKU/GEOQA_R1V_Train_8K`), and the choice-style ports.
+
+R1-V's rows are `image`, `problem` and `solution`, where the gold answer sits inside
+`<answer>…</answer>` in `solution`. Choice-style ports carry `choices` and `label` instead, the
+label being a 0-based index or a letter; both forms become the same problem rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from vrd.schema import make_id
+from vrd.sources.base import RowError, Source
+from vrd.sources.normalize import (
+    as_image_list,
+    choice_letter,
+    clean_answer,
+    infer_answer_type,
+    meta_json,
+    parse_choices,
+    with_image_marks,
+)
+from vrd.sources.reading import read_records
+
+_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
+
+
+def answer_from_solution(solution: Any) -> str:
+    """The text of the last `<answer>…</answer>` in an R1-V solution; a short bare solution is the answer itself."""
+    if solution is None:
+        raise RowError("is missing", "solution")
+    text = str(solution)
+    found = _ANSWER_TAG.findall(text)
+    if found:
+        return clean_answer(found[-1], field="solution")
+    if "<answer>" in text.lower():
+        raise RowError("has an unclosed <answer> tag", "solution")
+    if "<" in text or len(text) > 64:  # reasoning without a marked answer: nothing to grade against
+        raise RowError("has no <answer>…</answer> tag", "solution")
+    return clean_answer(text, field="solution")
+
+
+class GeoQA(Source):
+    name: ClassVar[str] = "geoqa"
+    hub_id: ClassVar[str | None] = "leonardPKU/GEOQA_R1V_Train_8K"
+    default_split: ClassVar[str] = "train"
+    description: ClassVar[str] = "GeoQA geometry problems (R1-V's 8K training set, or a choice-style port)"
+    options_accepted: ClassVar[tuple[str, ...]] = ()
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        yield from read_records(self.path or self.hub_id, self.split)
+
+    def convert(self, record: dict[str, Any], index: int) -> dict[str, Any]:
+        images = as_image_list(record.get("image", record.get("images")))
+        if not images:
+            raise RowError("has no image", "image")
+        text = record.get("problem", record.get("question"))
+        if text is None:
+            raise RowError("is missing", "problem")
+        question = with_image_marks(text, len(images), field="problem")
+        choices = parse_choices(record.get("choices"))
+        meta: dict[str, Any] = {}
+        if choices:
+            if record.get("label") is not None:
+                answer = choice_letter(record["label"], choices, field="label")
+            elif record.get("answer") is not None:
+                answer = choice_letter(record["answer"], choices, field="answer")
+            else:
+                answer = choice_letter(answer_from_solution(record.get("solution")), choices, field="solution")
+            answer_type = "choice"
+        else:
+            if record.get("solution") is not None:
+                answer = answer_from_solution(record["solution"])
+            else:
+                answer = clean_answer(record.get("answer"))
+            answer_type = infer_answer_type(answer)
+        if record.get("solution") is not None:
+            meta["source_solution"] = str(record["solution"])
+        native = record.get("id")
+        native = index if native is None else native
+        return {
+            "id": make_id(self.name, self.split, native),
+            "source": self.name,
+            "split": self.split,
+            "images": images,
+            "question": question,
+            "choices": choices,
+            "answer": answer,
+            "answer_type": answer_type,
+            "meta": meta_json({"native_id": native, **meta}),
+        }

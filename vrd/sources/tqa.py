@@ -1,0 +1,132 @@
+"""AllenAI TQA v1 (Textbook Question Answering): the release's JSON plus its image folders.
+
+`tqa_v1_<split>.json` is a list of lessons; each lesson's `questions` hold `diagramQuestions`
+(with `imagePath` relative to the JSON's folder) and `nonDiagramQuestions` (text only). Both
+share `beingAsked`, `answerChoices` ({a: {idStructural, processedText}, …}) and `correctAnswer`.
+TQA is not on the hub in this form, so it always reads a local copy given by `--path`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from vrd.errors import VrdError
+from vrd.schema import make_id
+from vrd.sources.base import RowError, Source
+from vrd.sources.normalize import LETTERS, choice_letter, meta_json, with_image_marks
+
+GROUPS = (("diagram", "diagramQuestions"), ("text", "nonDiagramQuestions"))
+
+
+def find_json(path: Path, split: str) -> Path:
+    """The TQA JSON for a split: the file itself, or `tqa_v1_<split>.json` in the folder or its `<split>/`."""
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    for candidate in (path / f"tqa_v1_{split}.json", path / split / f"tqa_v1_{split}.json"):
+        if candidate.is_file():
+            return candidate
+    found = sorted(path.glob("*.json"))
+    if len(found) == 1:
+        return found[0]
+    raise VrdError(f"{path}: expected tqa_v1_{split}.json (the TQA release layout); found "
+                   f"{', '.join(p.name for p in found) or 'no JSON files'}")
+
+
+def _text(value: Any) -> str:
+    """TQA keeps text as {processedText, rawText}; older dumps sometimes have a bare string."""
+    if isinstance(value, Mapping):
+        value = value.get("processedText", value.get("rawText"))
+    return "" if value is None else str(value).strip()
+
+
+def _label(key: str, choice: Any) -> str:
+    label = choice.get("idStructural") if isinstance(choice, Mapping) else None
+    return str(label or key).strip().lower()
+
+
+class TQA(Source):
+    name: ClassVar[str] = "tqa"
+    hub_id: ClassVar[str | None] = None
+    default_split: ClassVar[str] = "train"
+    description: ClassVar[str] = "AllenAI TQA v1 science diagrams and text questions (local JSON + images)"
+    options_accepted: ClassVar[tuple[str, ...]] = ("diagram_only",)
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        if not self.path:
+            raise VrdError("source 'tqa' needs --path: the folder with tqa_v1_<split>.json and its image "
+                           "folders (from the AllenAI TQA release), or the JSON file itself")
+        json_path = find_json(Path(self.path).expanduser(), self.split)
+        try:
+            lessons = json.loads(json_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise VrdError(f"{json_path}: invalid JSON ({exc.msg} at line {exc.lineno})") from exc
+        if not isinstance(lessons, list):
+            raise VrdError(f"{json_path}: expected a list of lessons, got {type(lessons).__name__}")
+        groups = GROUPS[:1] if self.options.get("diagram_only") else GROUPS
+        for lesson in lessons:
+            questions = lesson.get("questions") or {}
+            for kind, key in groups:
+                for qid, question in (questions.get(key) or {}).items():
+                    yield {
+                        "id": question.get("globalID", qid) if isinstance(question, Mapping) else qid,
+                        "kind": kind,
+                        "lesson": lesson.get("globalID"),
+                        "lesson_name": lesson.get("lessonName"),
+                        "root": str(json_path.parent),
+                        "question": question,
+                    }
+
+    def convert(self, record: dict[str, Any], index: int) -> dict[str, Any]:
+        q = record["question"]
+        if not isinstance(q, Mapping):
+            raise RowError(f"must be an object, got {type(q).__name__}", "question")
+        text = _text(q.get("beingAsked"))
+        if not text:
+            raise RowError("is empty", "beingAsked")
+        raw_choices = q.get("answerChoices") or {}
+        if not isinstance(raw_choices, Mapping) or not raw_choices:
+            raise RowError("is missing or empty", "answerChoices")
+        # Order by the printed label ("a.", "b.", …) so option letters match what the book shows.
+        ordered = sorted(raw_choices.items(), key=lambda kv: _label(kv[0], kv[1]))
+        choices = [_text(v) for _, v in ordered]
+        if any(not c for c in choices):
+            raise RowError("has an empty option", "answerChoices")
+        correct = _text(q.get("correctAnswer"))
+        if not correct:
+            raise RowError("is missing", "correctAnswer")
+        keys = [k for k, _ in ordered]
+        if correct.rstrip(".").lower() in keys:  # the usual case: the choice's key ("b")
+            answer = LETTERS[keys.index(correct.rstrip(".").lower())]
+        else:
+            answer = choice_letter(correct, choices, field="correctAnswer")
+        images: list[str] = []
+        if record["kind"] == "diagram":
+            rel = q.get("imagePath")
+            if not rel:
+                raise RowError("is missing for a diagram question", "imagePath")
+            images = [str(Path(record["root"]) / rel)]
+        native = str(record["id"])
+        return {
+            "id": make_id(self.name, self.split, native),
+            "source": self.name,
+            "split": self.split,
+            "images": images,
+            "question": with_image_marks(text, len(images), field="beingAsked"),
+            "choices": choices,
+            "answer": answer,
+            "answer_type": "choice",
+            "meta": meta_json({
+                "native_id": native,
+                "kind": record["kind"],
+                "lesson": record.get("lesson"),
+                "lesson_name": record.get("lesson_name"),
+                "question_type": q.get("questionType"),
+                "question_subtype": q.get("questionSubType"),
+                "image_path": q.get("imagePath"),
+            }),
+        }
