@@ -1,0 +1,11 @@
+"""Curation: correctness, difficulty, dedup, decontamination, response selection, splits, exporters.
+
+`curate(in_dir, out_dir, CurateConfig(...))` runs the steps; `export(dir, fmt, out)` writes
+a curated output in a trainer's format.
+"""
+
+from vrd.curate.config import CurateConfig
+from vrd.curate.exporters import EXPORTERS, export
+from vrd.curate.pipeline import curate
+
+__all__ = ["EXPORTERS", "CurateConfig", "curate", "export"]

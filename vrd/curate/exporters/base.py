@@ -1,0 +1,122 @@
+"""What every exporter shares: finding the splits of a curate output and turning a row into a chat turn.
+
+The user text defaults to what the model actually saw: the stored `prompt` of a response
+row (the teacher's rendered prompt), or the problem rendered with a template for problem
+rows. `--template` re-renders everything with `vrd.distill.templates.render_prompt`.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from vrd.errors import VrdError
+from vrd.schema import detect_kind, read_rows
+
+IMAGE_MARK = "<image>"
+
+
+@dataclass
+class ExportResult:
+    format: str
+    out: Path
+    splits: dict[str, int] = field(default_factory=dict)  # split -> rows written
+    files: list[Path] = field(default_factory=list)
+
+
+def discover_splits(in_dir: str | os.PathLike) -> dict[str, Path]:
+    """{split name: dataset dir}: the sub-directories of a curate output, or the directory itself."""
+    root = Path(in_dir)
+    if not root.exists():
+        raise FileNotFoundError(f"{root}: no such directory")
+    if any(root.glob("*.parquet")):
+        return {root.name: root}
+    found = {d.name: d for d in sorted(root.iterdir()) if d.is_dir() and any(d.glob("*.parquet"))}
+    if not found:
+        raise VrdError(f"{root}: holds no vrd datasets (expected a `vrd curate` output or a dataset directory)")
+    return found
+
+
+def pick_splits(found: dict[str, Path], wanted: list[str] | None) -> dict[str, Path]:
+    if not wanted:
+        return found
+    from vrd.errors import unknown_name
+
+    missing = [w for w in wanted if w not in found]
+    if missing:
+        raise unknown_name("split", missing[0], list(found))
+    return {w: found[w] for w in wanted}
+
+
+def user_text(row: dict[str, Any], template: str | None, default_template: str = "math") -> str:
+    """The user turn, keeping one `<image>` mark per image."""
+    from vrd.distill.templates import render_prompt
+
+    if template is None and row.get("prompt"):
+        text = row["prompt"]
+    else:
+        text = render_prompt(row, template or default_template)
+    n_images = len(row.get("images") or [])
+    if text.count(IMAGE_MARK) != n_images:  # a custom template dropped or duplicated the marks
+        text = IMAGE_MARK * n_images + text.replace(IMAGE_MARK, "")
+    return text
+
+
+def content_parts(text: str) -> list[dict[str, Any]]:
+    """`<image>` marks -> HF chat content parts, an image part where each mark is.
+
+    Image parts carry `text: None` so every part has the same keys, which Arrow needs to store
+    them; TRL fills in the image itself from the `images` column.
+    """
+    parts: list[dict[str, Any]] = []
+    for i, chunk in enumerate(text.split(IMAGE_MARK)):
+        if i:
+            parts.append({"type": "image", "text": None})
+        if chunk:
+            parts.append({"type": "text", "text": chunk})
+    return parts
+
+
+def problems_only(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """First row per problem id, for formats that want one row per problem."""
+    seen: set[str] = set()
+    out = []
+    for r in rows:
+        if r["id"] not in seen:
+            seen.add(r["id"])
+            out.append(r)
+    return out
+
+
+class Exporter(abc.ABC):
+    name: ClassVar[str]
+    default_template: ClassVar[str] = "math"
+
+    def __init__(self, template: str | None = None) -> None:
+        self.template = template
+
+    def export(self, in_dir: str | os.PathLike, out_dir: str | os.PathLike, *, splits: list[str] | None = None,
+               push_to_hub: str | None = None) -> ExportResult:
+        chosen = pick_splits(discover_splits(in_dir), splits)
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        result = ExportResult(self.name, out)
+        for name, path in chosen.items():
+            kind = detect_kind(path)
+            rows = read_rows(path, kind)
+            files = self.write_split(name, kind, rows, out)
+            result.splits[name] = len(rows) if kind == "responses" else len(problems_only(rows))
+            result.files.extend(files)
+        self.finish(result, push_to_hub)
+        return result
+
+    @abc.abstractmethod
+    def write_split(self, name: str, kind: str, rows: list[dict[str, Any]], out: Path) -> list[Path]:
+        """Write one split; return the files written."""
+
+    def finish(self, result: ExportResult, push_to_hub: str | None) -> None:
+        if push_to_hub:
+            raise VrdError(f"--push-to-hub is only supported with --format hf (got --format {self.name})")

@@ -1,0 +1,47 @@
+"""EasyR1: one Parquet file per split with `problem` (with `<image>` marks), `answer` and `images`.
+
+EasyR1 (`data.train_files=DIR@train`) loads a directory with
+`load_dataset(<type of its first file>, data_dir=DIR, split=SPLIT)`, so the directory must
+hold only Parquet files named by split: `rl` is written as `train.parquet`, `val` as
+`validation.parquet`, any other split under its own name (load those as `DIR/NAME.parquet`).
+The default template is `none` (question and options only) because EasyR1 appends its own
+`format_prompt`; images are stored as HF `Image` (bytes), which its `process_image` accepts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import datasets
+
+from vrd.curate.exporters.base import Exporter, problems_only, user_text
+
+HF_SPLIT_NAMES = {"rl": "train", "train": "train", "val": "validation", "validation": "validation", "test": "test"}
+
+FEATURES = datasets.Features({
+    "problem": datasets.Value("string"),
+    "answer": datasets.Value("string"),
+    "images": datasets.List(datasets.Image()),
+    "id": datasets.Value("string"),
+    "source": datasets.Value("string"),
+    "difficulty": datasets.Value("string"),
+})
+
+
+class EasyR1Exporter(Exporter):
+    name = "easyr1"
+    default_template = "none"
+
+    def write_split(self, name: str, kind: str, rows: list[dict[str, Any]], out: Path) -> list[Path]:
+        records = [{
+            "problem": user_text(row, self.template or self.default_template, self.default_template),
+            "answer": str(row["answer"]),
+            "images": [{"bytes": im.get("bytes"), "path": im.get("path")} for im in row.get("images") or []],
+            "id": row["id"],
+            "source": row["source"],
+            "difficulty": row.get("difficulty"),
+        } for row in problems_only(rows)]
+        path = out / f"{HF_SPLIT_NAMES.get(name, name)}.parquet"
+        datasets.Dataset.from_list(records, features=FEATURES).to_parquet(str(path))
+        return [path]
