@@ -1,0 +1,208 @@
+"""Eval scoring: canned responses through the real path (scripted engine -> verify -> shards -> results).
+
+Every expected number below is counted by hand from the canned responses.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from eval_fixtures import write_mathvista, write_mmlu
+
+from vrd.distill.templates import render_prompt
+from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
+from vrd.errors import VrdError
+from vrd.eval import EvalConfig, compare_runs, load_benchmark, run_eval, write_comparison
+from vrd.eval.compare import comparison_markdown
+from vrd.schema import RESPONSE_COLUMNS, read_dataset, write_dataset
+
+THINK = "<think>{}</think>\n\\boxed{{{}}}"
+UNSURE = "Let me think about this question carefully, considering every option in turn before deciding anything."
+
+# MathVista fixture, pids 1-4 (gold C, 6, 2.5, B): correct, wrong, correct (no format), correct (option text).
+MATHVISTA = [THINK.format("angles", "C"), THINK.format("count", "5"),
+             "The length is 2.50 cm so the answer is 2.5", THINK.format("it is blue", "blue")]
+# MMLU fixture (gold B, A, D, B): correct (no format), correct via option text, no answer, wrong.
+MMLU = ["\\boxed{B}", THINK.format("3*3", "9"), UNSURE, "The answer is (A)"]
+
+
+class ScriptedEngine(Engine):
+    """Answers each prompt with the canned texts given for it; counts what it was asked."""
+
+    name = "scripted"
+
+    def __init__(self, script: dict[str, list[str]]) -> None:
+        super().__init__("scripted")
+        self.script = script
+        self.prompts: list[str] = []
+
+    def generate(self, requests: list[GenerationRequest], params: SamplingParams) -> list[list[Completion]]:
+        out = []
+        for r in requests:
+            self.prompts.append(r.prompt)
+            texts = self.script[r.prompt]
+            out.append([Completion(texts[j % len(texts)], len(texts[j % len(texts)].split()), "stop")
+                        for j in range(params.n)])
+        return out
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("grading")
+    return {"mathvista": str(write_mathvista(root / "mathvista")), "mmlu": str(write_mmlu(root / "mmlu"))}
+
+
+def script_for(paths: dict[str, str], answers: dict[str, list], template: str = "math") -> dict[str, list[str]]:
+    script: dict[str, list[str]] = {}
+    for name, texts in answers.items():
+        for problem, text in zip(load_benchmark(name, paths=paths).problems, texts, strict=True):
+            script[render_prompt(problem, template)] = text if isinstance(text, list) else [text]
+    return script
+
+
+def config(paths: dict[str, str], **kw) -> EvalConfig:
+    return EvalConfig(model="scripted-model", benchmarks=kw.pop("benchmarks", ["mathvista", "mmlu"]), paths=paths,
+                      batch_size=kw.pop("batch_size", 3), **kw)
+
+
+def test_accuracy_subsets_and_rates_match_hand_counts(data, tmp_path: Path) -> None:
+    engine = ScriptedEngine(script_for(data, {"mathvista": MATHVISTA, "mmlu": MMLU}))
+    results = run_eval(config(data), tmp_path / "run", engine=engine)
+    mv, mm = results["benchmarks"]["mathvista"], results["benchmarks"]["mmlu"]
+    assert (mv["n_problems"], mv["accuracy"], mv["format_rate"], mv["answer_rate"]) == (4, 0.75, 0.75, 1.0)
+    assert mv["subsets"]["multi_choice"]["accuracy"] == 1.0 and mv["subsets"]["free_form"]["accuracy"] == 0.5
+    assert (mm["accuracy"], mm["format_rate"], mm["answer_rate"]) == (0.5, 0.25, 0.75)
+    assert mm["subsets"]["elementary_mathematics"]["accuracy"] == 1.0
+    assert mm["subsets"]["high_school_geography"]["accuracy"] == 0.0
+    assert mm["mean_tokens"] == pytest.approx(sum(len(t.split()) for t in MMLU) / 4)
+    assert results["mean_accuracy"] == pytest.approx((0.75 + 0.5) / 2)
+    assert results["judge"] == {"enabled": False, "used": 0}
+    # every response is kept, in vrd response columns, one shard per batch of 3 problems
+    responses = read_dataset(tmp_path / "run" / "responses")
+    assert set(RESPONSE_COLUMNS) <= set(responses.column_names) and len(responses) == 8
+    assert sorted(p.name for p in (tmp_path / "run" / "responses" / "mmlu").glob("*.parquet")) == [
+        "part-00000.parquet", "part-00001.parquet"]
+    row = next(r for r in responses if r["id"] == "mathvista/testmini/2")
+    assert (row["pred"], row["correct"], row["format_ok"], row["model"]) == ("5", False, True, "scripted-model")
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert saved["benchmarks"]["mathvista"]["accuracy"] == 0.75
+
+
+def test_samples_give_mean_accuracy_and_pass_at_k(data, tmp_path: Path) -> None:
+    # two samples each: mathvista 1: right+wrong, 2: wrong+wrong, 3: right+right, 4: wrong+right
+    per_problem = [[THINK.format("", "C"), THINK.format("", "A")], [THINK.format("", "5"), THINK.format("", "7")],
+                   [THINK.format("", "2.5"), THINK.format("", "2.50")], [THINK.format("", "A"), THINK.format("", "B")]]
+    engine = ScriptedEngine(script_for(data, {"mathvista": per_problem}))
+    results = run_eval(config(data, benchmarks=["mathvista"], samples=2, temperature=1.0), tmp_path / "k", engine=engine)
+    mv = results["benchmarks"]["mathvista"]
+    assert (mv["n_responses"], mv["accuracy"], mv["pass@2"]) == (8, 4 / 8, 3 / 4)
+    rows = read_dataset(tmp_path / "k" / "responses")
+    first = [r for r in rows if r["id"] == "mathvista/testmini/1"]
+    assert sorted(r["sample"] for r in first) == [0, 1]
+    assert {(r["n_samples"], r["n_correct"], r["pass_rate"]) for r in first} == {(2, 1, 0.5)}
+
+
+def test_resume_skips_done_problems_and_refuses_other_settings(data, tmp_path: Path) -> None:
+    script = script_for(data, {"mathvista": MATHVISTA, "mmlu": MMLU})
+    out = tmp_path / "resume"
+    engine = ScriptedEngine(script)
+    run_eval(config(data, limit=2), out, engine=engine)
+    assert len(engine.prompts) == 4
+    (out / "responses" / "mmlu" / "part-00009.parquet.tmp").write_bytes(b"half a shard from a crash")
+    results = run_eval(config(data), out, engine=engine)
+    assert len(engine.prompts) == 8  # only the 2 + 2 new problems were generated
+    assert results["last_run"]["problems_generated"] == 4 and results["benchmarks"]["mmlu"]["n_problems"] == 4
+    assert results["benchmarks"]["mathvista"]["accuracy"] == 0.75
+    run_eval(config(data), out, engine=engine)
+    assert len(engine.prompts) == 8
+    limited = run_eval(config(data, limit=1), out, engine=engine)  # a smaller limit reports just those problems
+    assert limited["benchmarks"]["mathvista"]["n_problems"] == 1
+    with pytest.raises(VrdError, match="temperature"):
+        run_eval(config(data, temperature=0.7), out, engine=engine)
+    run_eval(config(data, temperature=0.7, new_run=True), out, engine=engine)
+    assert len(engine.prompts) == 16
+
+
+class _JudgeHandler(BaseHTTPRequestHandler):
+    requests: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append({"path": self.path, **body})
+        reply = json.dumps({"choices": [{"message": {"role": "assistant", "content": "Answer: D"}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_llm_judge_only_asked_when_no_answer_found(data, tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _JudgeHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        engine = ScriptedEngine(script_for(data, {"mmlu": MMLU}))
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        results = run_eval(config(data, benchmarks=["mmlu"], judge_url=url, judge_model="judge-1"), tmp_path / "j",
+                           engine=engine)
+    finally:
+        server.shutdown()
+    assert len(_JudgeHandler.requests) == 1  # only the response with no rule-found answer
+    asked = _JudgeHandler.requests[0]
+    assert asked["path"] == "/v1/chat/completions" and asked["model"] == "judge-1"
+    assert UNSURE in asked["messages"][0]["content"] and "(D) Paris" in asked["messages"][0]["content"]
+    mm = results["benchmarks"]["mmlu"]
+    assert (mm["accuracy"], mm["judged"]) == (0.75, 1)  # the judge read "D" (Paris): graded correct by rule
+    assert results["judge"] == {"enabled": True, "url": url, "model": "judge-1", "used": 1}
+    judged = [r for r in read_dataset(tmp_path / "j" / "responses") if r["id"].endswith("high_school_geography-0")]
+    assert judged[0]["pred"] == "D" and json.loads(judged[0]["meta"])["judge"] == {"extracted": "D"}
+
+
+def test_rollout_pass_rate_bins(data, tmp_path: Path) -> None:
+    problems = load_benchmark("mmlu", paths=data).problems
+    rollouts = []
+    # base-model pass rates: problem 0 -> 0/4, 1 -> 2/4, 2 -> 4/4, 3 -> no rollouts; round 2 is ignored
+    for p, oks in zip(problems[:3], ([0, 0, 0, 0], [1, 0, 1, 0], [1, 1, 1, 1]), strict=True):
+        for j, ok in enumerate(oks):
+            rollouts.append({**p, "model": "base", "round": 1, "sample": j, "prompt": "", "response": "",
+                             "pred": None, "correct": bool(ok), "format_ok": False, "n_tokens": 1,
+                             "finish_reason": "stop", "n_samples": 4, "n_correct": sum(oks),
+                             "pass_rate": sum(oks) / 4, "n_samples_r1": 4, "n_correct_r1": sum(oks),
+                             "pass_rate_r1": sum(oks) / 4})
+    rollouts.append({**rollouts[0], "round": 2, "correct": True})
+    write_dataset(rollouts, tmp_path / "rollouts", kind="responses")
+    engine = ScriptedEngine(script_for(data, {"mmlu": MMLU}))
+    results = run_eval(config(data, benchmarks=["mmlu"], rollouts=str(tmp_path / "rollouts")), tmp_path / "r",
+                       engine=engine)
+    bins = results["benchmarks"]["mmlu"]["pass_rate_bins"]
+    assert list(bins) == ["0", "(0.25,0.5]", "1", "no rollouts"]
+    assert [bins[k]["accuracy"] for k in bins] == [1.0, 1.0, 0.0, 0.0]
+
+
+def test_compare_two_runs(data, tmp_path: Path) -> None:
+    base = ScriptedEngine(script_for(data, {"mathvista": MATHVISTA, "mmlu": MMLU}))
+    run_eval(config(data), tmp_path / "base", engine=base)
+    better = ScriptedEngine(script_for(data, {"mathvista": [THINK.format("", a) for a in ("C", "6", "2.5", "B")],
+                                              "mmlu": [THINK.format("", a) for a in ("A", "A", "A", "A")]}))
+    run_eval(config(data), tmp_path / "sft", engine=better)
+    cmp = compare_runs([tmp_path / "base", tmp_path / "sft"])
+    assert cmp["runs"] == ["base", "sft"]
+    rows = {(r["benchmark"], r["slice"]): r for r in cmp["rows"]}
+    assert rows[("mathvista", "all")]["accuracy"] == [0.75, 1.0]
+    assert rows[("mathvista", "all")]["delta"] == [None, 0.25]
+    assert rows[("mmlu", "all")]["delta"] == [None, pytest.approx(-0.25)]
+    assert rows[("mmlu", "subset=elementary_mathematics")]["accuracy"] == [1.0, 0.5]
+    assert rows[("mean", "macro")]["delta"][1] == pytest.approx(0.0)
+    md = comparison_markdown(cmp)
+    assert "| mathvista | all | 75.0 | 100.0 (+25.0) |" in md
+    write_comparison(cmp, tmp_path / "cmp.json")
+    assert json.loads((tmp_path / "cmp.json").read_text())["runs"] == ["base", "sft"]
+    with pytest.raises(ValueError, match=".json or .md"):
+        write_comparison(cmp, tmp_path / "cmp.txt")

@@ -1,0 +1,315 @@
+"""`vrd eval`: generate answers to benchmark problems, grade them by rule, keep every response.
+
+The loop is distill's, minus rejection: prompts are rendered with the same templates, sampled
+through the same engines, graded by the same verifier, and every (problem, sample) is written
+to Parquet in per-batch shards (tmp file + rename). A rerun skips problems already written, so
+a killed eval loses at most one batch; a rerun with different generation settings is refused,
+because mixing two settings in one folder would report a number neither of them earned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from vrd.errors import VrdError
+from vrd.eval.data import Benchmark, load_benchmarks, meta_of, rollout_pass_rates
+from vrd.eval.judge import Judge
+from vrd.eval.results import (
+    RESPONSES_DIR,
+    RESULTS_FILE,
+    macro_average,
+    read_responses,
+    summarize,
+    write_results,
+)
+from vrd.schema import read_manifest, write_manifest, write_shard
+
+# Engine options that only tune speed or transport; everything else may change what is sampled.
+NON_RESULT_ENGINE_OPTIONS = frozenset({"batch_size", "concurrency", "max_concurrency", "timeout", "max_retries",
+                                       "device", "tensor_parallel_size", "gpu_memory_utilization", "base_url",
+                                       "api_key_env", "max_num_seqs", "enforce_eager"})
+RESULT_FIELDS = ("model", "samples", "template", "temperature", "top_p", "max_new_tokens", "system", "seed",
+                 "judge_model")
+SHARD = re.compile(r"^part-(\d+)\.parquet$")
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class EvalConfig:
+    """Every option of `vrd eval`; `result_settings` is the part a resumed run must share."""
+
+    model: str
+    benchmarks: list[str]
+    backend: str | None = "hf"
+    base_url: str | None = None
+    limit: int | None = None
+    samples: int = 1
+    template: str = "math"
+    temperature: float = 0.0  # greedy: an eval number should not depend on luck
+    top_p: float = 1.0
+    max_new_tokens: int = 2048
+    system: str | None = None
+    seed: int = 0
+    batch_size: int = 16  # problems per committed shard
+    paths: dict[str, str] = field(default_factory=dict)
+    rollouts: str | None = None
+    judge_url: str | None = None
+    judge_model: str | None = None
+    engine_options: dict[str, Any] = field(default_factory=dict)
+    new_run: bool = False
+
+    def validate(self) -> EvalConfig:
+        checks = [
+            (bool(self.benchmarks), "--benchmarks: name at least one benchmark"),
+            (self.samples >= 1, f"--samples {self.samples}: must be at least 1"),
+            (self.max_new_tokens >= 1, f"--max-new-tokens {self.max_new_tokens}: must be at least 1"),
+            (self.temperature >= 0, f"--temperature {self.temperature}: must be >= 0"),
+            (0 < self.top_p <= 1, f"--top-p {self.top_p}: must be in (0, 1]"),
+            (self.batch_size >= 1, f"--batch-size {self.batch_size}: must be at least 1"),
+            (self.limit is None or self.limit >= 1, f"--limit {self.limit}: must be at least 1"),
+            (bool(self.judge_url) == bool(self.judge_model), "the LLM judge needs both --judge-url and --judge-model"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise VrdError(message)
+        from vrd.distill.templates import render_prompt
+
+        render_prompt({"question": "?"}, self.template)  # an unknown template fails before a model loads
+        return self
+
+    def model_identity(self) -> str:
+        """The `model` column: an existing local folder by absolute path, else the name as given."""
+        p = Path(self.model).expanduser()
+        return str(p.resolve()) if p.exists() else self.model
+
+    def template_identity(self) -> str:
+        p = Path(self.template)
+        if p.is_file():
+            return "file:sha256:" + hashlib.sha256(p.read_bytes()).hexdigest()[:16]
+        return self.template
+
+    def result_settings(self) -> dict[str, Any]:
+        settings = {name: getattr(self, name) for name in RESULT_FIELDS}
+        settings["model"] = self.model_identity()
+        settings["template"] = self.template_identity()
+        settings["temperature"] = float(self.temperature)
+        settings["top_p"] = float(self.top_p)
+        settings["engine_options"] = {k: v for k, v in sorted(self.engine_options.items())
+                                      if k not in NON_RESULT_ENGINE_OPTIONS}
+        return json.loads(json.dumps(settings, default=str))
+
+    def engine_kwargs(self) -> dict[str, Any]:
+        options = dict(self.engine_options)
+        if self.base_url:
+            options["base_url"] = self.base_url
+        return options
+
+
+# -- the shard store ----------------------------------------------------------------------------
+
+
+def bench_dir(out: Path, name: str) -> Path:
+    return out / RESPONSES_DIR / name
+
+
+def finished_ids(folder: Path) -> set[str]:
+    """Problems whose responses are already written (a shard holds all samples of its problems)."""
+    done: set[str] = set()
+    if folder.is_dir():
+        for f in folder.glob("part-*.parquet"):
+            done.update(pq.read_table(f, columns=["id"]).column("id").to_pylist())
+    return done
+
+
+def next_shard(folder: Path) -> Path:
+    numbers = [int(m.group(1)) for f in folder.glob("part-*.parquet") if (m := SHARD.match(f.name))]
+    return folder / f"part-{max(numbers, default=-1) + 1:05d}.parquet"
+
+
+def check_settings(out: Path, settings: Mapping[str, Any], *, new_run: bool) -> None:
+    """Refuse to add responses made with other settings to a folder; `new_run` clears it instead."""
+    manifest = read_manifest(out) if (out / "manifest.json").exists() else {}
+    old = manifest.get("eval_settings")
+    has_responses = (out / RESPONSES_DIR).is_dir() and any((out / RESPONSES_DIR).rglob("*.parquet"))
+    if new_run:
+        shutil.rmtree(out / RESPONSES_DIR, ignore_errors=True)
+        (out / RESULTS_FILE).unlink(missing_ok=True)
+        return
+    if old is None or not has_responses:
+        return
+    diffs = [f"{k}: {old.get(k)!r} -> {settings.get(k)!r}" for k in sorted(set(old) | set(settings))
+             if old.get(k) != settings.get(k)]
+    if diffs:
+        raise VrdError(f"{out} holds responses made with other settings ({'; '.join(diffs)}). "
+                       "Use a new --out, or --new-run to discard them and start over.")
+
+
+# -- one batch ----------------------------------------------------------------------------------
+
+
+def generate_batch(engine: Any, problems: Sequence[Mapping[str, Any]], config: EvalConfig,
+                   prompts: Sequence[str]) -> list[list[Any]]:
+    """Completions (`config.samples` each) for `problems` (rendered as `prompts`), in order."""
+    from vrd.engines.base import GenerationRequest, SamplingParams
+    from vrd.schema import load_image
+
+    requests = [GenerationRequest(prompt, [load_image(im) for im in p["images"]], config.system)
+                for p, prompt in zip(problems, prompts, strict=True)]
+    params = SamplingParams(n=config.samples, temperature=config.temperature, top_p=config.top_p,
+                            max_new_tokens=config.max_new_tokens, seed=config.seed)
+    outputs = engine.generate(requests, params)
+    if len(outputs) != len(requests) or any(len(c) != config.samples for c in outputs):
+        got = [len(c) for c in outputs]
+        raise VrdError(f"engine '{getattr(engine, 'name', engine)}' returned {got} completions for "
+                       f"{len(requests)} requests x {config.samples} samples")
+    return outputs
+
+
+def grade_batch(problems: Sequence[Mapping[str, Any]], outputs: Sequence[Sequence[Any]], *, model: str,
+                template: str, judge: Judge | None = None,
+                prompts: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Response rows (vrd response columns) for generated completions, graded rule-based.
+
+    Completions may be any objects with `text`, `n_tokens` and `finish_reason` (engine
+    Completions); grading canned responses goes through exactly this path.
+    """
+    from vrd.distill.templates import render_prompt, template_format
+    from vrd.verify import grade, verify_batch
+
+    fmt = template_format(template)
+    items = [{"response": c.text, "answer": p["answer"], "choices": list(p["choices"] or []),
+              "answer_type": p["answer_type"], "template": fmt}
+             for p, cs in zip(problems, outputs, strict=True) for c in cs]
+    verdicts = verify_batch(items, template=fmt)
+    flat = [(p, j, c) for p, cs in zip(problems, outputs, strict=True) for j, c in enumerate(cs)]
+    judged: dict[int, str | None] = {}
+    if judge is not None:
+        ask = [i for i, v in enumerate(verdicts) if v.pred is None]
+        answers = judge.extract_many([(flat[i][0]["question"], flat[i][2].text, list(flat[i][0]["choices"] or []))
+                                      for i in ask])
+        for i, extracted in zip(ask, answers, strict=True):
+            judged[i] = extracted
+            if extracted is not None:
+                p = flat[i][0]
+                verdicts[i].pred = extracted
+                verdicts[i].correct = grade(extracted, p["answer"], p["answer_type"], list(p["choices"] or []) or None)
+    rows: list[dict[str, Any]] = []
+    per_problem: dict[str, list[bool]] = {}
+    if prompts is None:
+        prompts = [render_prompt(p, template) for p in problems]
+    prompt_of = {p["id"]: prompt for p, prompt in zip(problems, prompts, strict=True)}
+    for i, ((p, j, c), v) in enumerate(zip(flat, verdicts, strict=True)):
+        meta = meta_of(p)
+        if i in judged:
+            meta["judge"] = {"extracted": judged[i]}
+        per_problem.setdefault(p["id"], []).append(bool(v.correct))
+        rows.append({
+            **{k: p[k] for k in ("id", "source", "split", "images", "question", "choices", "answer", "answer_type")},
+            "meta": json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str),
+            "model": model,
+            "round": 1,
+            "sample": j,
+            "prompt": prompt_of[p["id"]],
+            "response": c.text,
+            "pred": v.pred,
+            "correct": bool(v.correct),
+            "format_ok": bool(v.format_ok),
+            "n_tokens": int(c.n_tokens),
+            "finish_reason": str(c.finish_reason),
+        })
+    for row in rows:
+        oks = per_problem[row["id"]]
+        n, k = len(oks), sum(oks)
+        row.update(n_samples=n, n_correct=k, pass_rate=k / n, n_samples_r1=n, n_correct_r1=k, pass_rate_r1=k / n)
+    return rows
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+def compute_results(out: Path, benches: Sequence[Benchmark], config: EvalConfig,
+                    pass_rates: Mapping[str, float] | None, judge: Judge | None) -> dict[str, Any]:
+    """results.json content, from the shards on disk for the problems of this run."""
+    per_bench: dict[str, Any] = {}
+    for b in benches:
+        rows = read_responses(bench_dir(out, b.name), ids={p["id"] for p in b.problems})
+        per_bench[b.name] = summarize(rows, pass_rates=pass_rates, rejects=len(b.rejects), origin=b.origin)
+    n_judged = sum(s.get("judged", 0) for s in per_bench.values())
+    return {
+        "model": config.model,
+        "settings": config.result_settings(),
+        "backend": config.backend,
+        "limit": config.limit,
+        "rollouts": config.rollouts,
+        "judge": {"enabled": judge is not None, **(judge.describe() if judge else {}), "used": n_judged},
+        "mean_accuracy": macro_average(per_bench),
+        "benchmarks": per_bench,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def run_eval(config: EvalConfig, out: str | Path, *, engine: Any | None = None,
+             progress: Progress | None = None) -> dict[str, Any]:
+    """Evaluate `config.model` on `config.benchmarks`; write responses and results.json under `out`.
+
+    `engine` overrides `config.backend` (tests pass a scripted one); it is not closed here.
+    """
+    config.validate()
+    out = Path(out)
+    benches = load_benchmarks(list(config.benchmarks), paths=config.paths, limit=config.limit)
+    pass_rates = rollout_pass_rates(config.rollouts) if config.rollouts else None
+    judge = Judge(config.judge_url, config.judge_model) if config.judge_url else None  # type: ignore[arg-type]
+    settings = config.result_settings()
+    check_settings(out, settings, new_run=config.new_run)
+    write_manifest(out, kind="eval", eval_settings=settings, benchmarks=[b.name for b in benches],
+                   config={k: v for k, v in asdict(config).items() if k != "new_run"})
+
+    todo = [(b, [p for p in b.problems if p["id"] not in finished_ids(bench_dir(out, b.name))]) for b in benches]
+    n_todo = sum(len(t) for _, t in todo)
+    started, generated = time.perf_counter(), 0
+    if n_todo:
+        from vrd.distill.templates import render_prompt
+
+        own = engine is None
+        if own:
+            from vrd.engines import get_engine
+
+            engine = get_engine(config.backend, config.model, **config.engine_kwargs())
+        try:
+            for bench, problems in todo:
+                done = len(bench.problems) - len(problems)
+                if progress:
+                    progress(bench.name, done, len(bench.problems))
+                for start in range(0, len(problems), config.batch_size):
+                    batch = problems[start:start + config.batch_size]
+                    prompts = [render_prompt(p, config.template) for p in batch]
+                    outputs = generate_batch(engine, batch, config, prompts)
+                    rows = grade_batch(batch, outputs, model=settings["model"], template=config.template,
+                                       judge=judge, prompts=prompts)
+                    folder = bench_dir(out, bench.name)
+                    write_shard(rows, next_shard(folder), "responses")
+                    done += len(batch)
+                    generated += len(batch)
+                    if progress:
+                        progress(bench.name, done, len(bench.problems))
+        finally:
+            if own and engine is not None:
+                engine.close()
+    results = compute_results(out, benches, config, pass_rates, judge)
+    results["last_run"] = {"problems_generated": generated, "problems_skipped": sum(len(b.problems) for b in benches)
+                           - generated, "seconds": round(time.perf_counter() - started, 3)}
+    write_results(results, out)
+    write_manifest(out / RESPONSES_DIR, kind="responses",
+                   rows=sum(s["n_responses"] for s in results["benchmarks"].values()))
+    return results

@@ -1,0 +1,191 @@
+"""What the benchmark sources share: reading hub or local copies, resolving image paths, meta.
+
+Benchmarks are read far more often than they are trained on, and people hold them in many
+shapes (the hub's parquet, the authors' JSON keyed by id, a folder of images beside a JSON
+file). One reader here accepts all of them so each benchmark module only maps its columns.
+Every benchmark writes `subset` and `difficulty` into meta under those names, so the eval
+report can break accuracy down the same way for all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from vrd.errors import VrdError
+from vrd.schema import make_id
+from vrd.sources.base import RowError, Source
+from vrd.sources.normalize import IMAGE_MARK, meta_json, with_image_marks
+from vrd.sources.reading import data_files, read_records
+
+# Benchmarks write their own image placeholders: `<image1>` (MathVision), `<image>` (vrd).
+_NUMBERED_MARK = re.compile(r"<image\s*\d*>", re.IGNORECASE)
+
+
+def split_files(path: Path, split: str, hint: str | None = None) -> list[Path]:
+    """The files of one split under a local folder.
+
+    `data_files` keeps every file whose name mentions the split, which for MathVerse would mix
+    `testmini.json` with `testmini_text_only.json`; an exact stem, or the hub's
+    `split-00000-of-00001` shards, wins over a mere mention. `hint` picks a subset's files out
+    of a full release folder by file-name fragment or folder name (GPQA ships main, extended,
+    diamond and experts side by side; the MMLU repo has a folder per subject next to `all/`).
+    """
+    if path.is_dir() and hint:
+        hinted = [f for f in data_files(path, None)
+                  if hint in f.name or hint in f.relative_to(path).parts[:-1]]
+        if hinted:
+            return hinted
+    files = data_files(path, split)
+    if path.is_file() or not split:
+        return files
+    exact = [f for f in files if f.stem == split or re.match(rf"^{re.escape(split)}-\d+", f.stem)]
+    return exact or files
+
+
+def _keyed_json(path: Path) -> list[dict[str, Any]] | None:
+    """Records of a JSON object keyed by id (MathVista's `annot_testmini.json`), else None."""
+    if path.suffix != ".json":
+        return None
+    with open(path, encoding="utf-8") as fh:
+        head = fh.read(1024).lstrip()
+    if not head.startswith("{"):
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None  # JSON lines named .json: the generic reader handles them
+    if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+        return [{"_key": k, **v} for k, v in value.items()]
+    return None
+
+
+class BenchmarkSource(Source):
+    """A benchmark: a Source whose rows carry `subset` / `difficulty` in meta for the eval report."""
+
+    hub_config: ClassVar[str | None] = None
+    file_hint: ClassVar[str | None] = None  # a local file name fragment naming this subset
+    subset_field: ClassVar[str | None] = None  # the native column reported as `subset`
+    difficulty_field: ClassVar[str | None] = None  # the native column reported as `difficulty`
+    options_accepted: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, path: str | None = None, split: str | None = None, **options: Any) -> None:
+        super().__init__(path, split, **options)
+        self.root: Path | None = None
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        where = self.path or self.hub_id
+        if where is None:
+            raise VrdError(f"benchmark '{self.name}' needs --path")
+        local = Path(str(where)).expanduser()
+        if not local.exists():
+            if self.path:
+                raise FileNotFoundError(f"{local}: no such file or folder (benchmark '{self.name}')")
+            yield from read_records(str(where), self.split, name=self.hub_config)
+            return
+        self.root = local.parent if local.is_file() else local
+        is_saved = local.is_dir() and any((local / f).exists() for f in
+                                          ("dataset_info.json", "state.json", "dataset_dict.json"))
+        if is_saved:
+            yield from read_records(str(local), self.split)
+            return
+        for f in split_files(local, self.split, self.file_hint):
+            keyed = _keyed_json(f)
+            if keyed is not None:
+                yield from keyed
+            else:
+                yield from read_records(str(f), self.split)
+
+    # -- helpers for convert() ---------------------------------------------------------------
+
+    def image(self, value: Any, field: str) -> Any:
+        """An image as stored (bytes struct kept; a relative path resolved against the data folder)."""
+        if value is None:
+            raise RowError("has no image", field)
+        if isinstance(value, Mapping):
+            if value.get("bytes") is not None:
+                return {"bytes": value["bytes"], "path": value.get("path")}
+            value = value.get("path")
+            if not value:
+                raise RowError("image struct has neither bytes nor path", field)
+        if isinstance(value, (bytes, bytearray)):
+            return bytes(value)
+        text = str(value).strip()
+        if not text:
+            raise RowError("has no image", field)
+        candidate = Path(text).expanduser()
+        if not candidate.is_absolute():
+            roots = [self.root] if self.root is not None else []
+            tried = [r / text for r in roots] + [r / "images" / Path(text).name for r in roots]
+            found = next((p for p in tried if p.exists()), None)
+            if found is None:
+                where = f" under {self.root}" if self.root is not None else ""
+                raise RowError(f"image '{text}' not found{where} (images are resolved against the data folder)",
+                               field)
+            candidate = found
+        elif not candidate.exists():
+            raise RowError(f"image '{text}' not found", field)
+        return str(candidate)
+
+    def first_image(self, record: Mapping[str, Any], fields: tuple[str, ...]) -> Any:
+        """The first usable image among `fields` (the hub's decoded column before a path column)."""
+        errors: list[RowError] = []
+        for f in fields:
+            value = record.get(f)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            try:
+                return self.image(value, f)
+            except RowError as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+        raise RowError("has no image", fields[0])
+
+    def row(self, native: Any, *, question: str, answer: str, answer_type: str, images: list[Any] | None = None,
+            choices: list[str] | None = None, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A problem row with the shared meta keys (`native_id`, `benchmark`, `subset`, `difficulty`)."""
+        images = images or []
+        extra = dict(meta or {})
+        full_meta = {"native_id": native, "benchmark": self.name}
+        full_meta["subset"] = _scalar(extra.get(self.subset_field)) if self.subset_field else None
+        full_meta["difficulty"] = _scalar(extra.get(self.difficulty_field)) if self.difficulty_field else None
+        full_meta.update({k: v for k, v in extra.items() if k not in full_meta})
+        return {
+            "id": make_id(self.name, self.split, native),
+            "source": self.name,
+            "split": self.split,
+            "images": images,
+            "question": question,
+            "choices": list(choices or []),
+            "answer": answer,
+            "answer_type": answer_type,
+            "meta": meta_json(full_meta),
+        }
+
+
+def _scalar(value: Any) -> Any:
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+
+def place_image_marks(question: str, n_images: int, *, field: str = "question") -> str:
+    """Turn a benchmark's own placeholders (`<image1>`) into vrd's `<image>` marks, one per image."""
+    found = _NUMBERED_MARK.findall(question)
+    if found and len(found) == n_images:
+        return _NUMBERED_MARK.sub(IMAGE_MARK, question)
+    if found:
+        question = _NUMBERED_MARK.sub("", question).strip()
+    return with_image_marks(question, n_images, field=field)
+
+
+def require(record: Mapping[str, Any], field: str) -> Any:
+    """A field that must be present and non-empty."""
+    if field not in record:
+        raise RowError("is missing", field)
+    value = record[field]
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise RowError("is empty", field)
+    return value

@@ -1,0 +1,47 @@
+"""GPQA (Rein et al., 2023): `Idavidrein/gpqa`, config `gpqa_diamond`, split `train` (198 questions).
+
+Columns: `Question`, `Correct Answer`, `Incorrect Answer 1..3`, `Record ID`, `High-level domain`,
+`Subdomain`, `Explanation`. The correct answer always sits in one column, so the options are
+shuffled; the shuffle is seeded by the record id (through SHA-256, not Python's salted `hash`)
+so every run, machine and process puts the answer under the same letter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from typing import Any, ClassVar
+
+from vrd.sources.benchmarks.common import BenchmarkSource, require
+from vrd.sources.normalize import LETTERS
+
+WRONG = ("Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3")
+
+
+def shuffled_options(correct: str, wrong: list[str], key: str) -> tuple[list[str], str]:
+    """Options in a deterministic order for `key`, and the correct option's letter."""
+    options = [correct, *wrong]
+    seed = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big")
+    random.Random(seed).shuffle(options)
+    return options, LETTERS[options.index(correct)]
+
+
+class GPQA(BenchmarkSource):
+    name: ClassVar[str] = "gpqa"
+    hub_id: ClassVar[str | None] = "Idavidrein/gpqa"
+    hub_config: ClassVar[str | None] = "gpqa_diamond"
+    file_hint: ClassVar[str | None] = "diamond"
+    default_split: ClassVar[str] = "train"
+    description: ClassVar[str] = "GPQA-diamond: graduate-level science multiple choice, text only (benchmark)"
+    subset_field: ClassVar[str | None] = "domain"
+
+    def convert(self, record: dict[str, Any], index: int) -> dict[str, Any]:
+        native = record.get("Record ID")
+        native = index if native is None else native
+        question = str(require(record, "Question")).strip()
+        correct = str(require(record, "Correct Answer")).strip()
+        wrong = [str(require(record, f)).strip() for f in WRONG]
+        choices, answer = shuffled_options(correct, wrong, str(native))
+        meta = {"domain": record.get("High-level domain"), "subdomain": record.get("Subdomain"),
+                "answer_text": correct}
+        return self.row(native, question=question, answer=answer, answer_type="choice", choices=choices, meta=meta)
