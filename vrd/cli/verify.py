@@ -1,0 +1,75 @@
+"""CLI: `vrd verify IN.jsonl --out OUT.jsonl` grades model responses against gold answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from vrd.cli.common import console, user_errors
+
+
+def _line_numbers(path: Path) -> list[int]:
+    """Line number of each non-blank line, so errors can name the line read_jsonl's row came from."""
+    with open(path, encoding="utf-8") as fh:
+        return [n for n, line in enumerate(fh, start=1) if line.strip()]
+
+
+def verify_file(
+    in_path: Path, out_path: Path, *, template: str = "math", workers: int | None = None, timeout: float = 5.0
+) -> dict[str, int]:
+    """Verify every row of a JSONL file and write the rows back with `pred`, `correct`, `format_ok`."""
+    from vrd.schema import SchemaError, read_jsonl, write_jsonl
+    from vrd.verify import verify_batch
+
+    rows = read_jsonl(in_path)
+    lines = _line_numbers(in_path)
+    for i, row in enumerate(rows):
+        for field in ("answer", "response"):
+            if field not in row or (field == "answer" and row[field] is None):
+                raise SchemaError(f"line {lines[i]}: missing field '{field}'", path=in_path)
+        choices = row.get("choices")
+        if choices is not None and not isinstance(choices, list):
+            raise SchemaError(f"line {lines[i]}: field 'choices' must be a list, got {type(choices).__name__}",
+                              path=in_path)
+    results = verify_batch(rows, workers=workers, timeout=timeout, template=template)
+    for row, result in zip(rows, results, strict=True):
+        row.update(result.to_dict())
+    write_jsonl(rows, out_path)
+    return {
+        "rows": len(rows),
+        "correct": sum(r.correct for r in results),
+        "format_ok": sum(r.format_ok for r in results),
+        "timed_out": sum(r.timed_out for r in results),
+    }
+
+
+def register(app: typer.Typer) -> None:
+    """Add `vrd verify` to the app."""
+
+    @app.command("verify")
+    def verify(
+        in_path: Path = typer.Argument(..., metavar="IN.jsonl", help="Rows with answer, response, optional choices, answer_type."),
+        out: Path = typer.Option(..., "--out", "-o", help="Where to write the rows with pred, correct, format_ok."),
+        template: str = typer.Option("math", "--template", help="Format to check: math or r1v."),
+        workers: int = typer.Option(0, "--workers", help="Worker processes for LaTeX grading (0 = all cores)."),
+        timeout: float = typer.Option(5.0, "--timeout", help="Seconds allowed per item before it counts as wrong."),
+    ) -> None:
+        """Grade responses against gold answers; print how many are correct and well formatted."""
+        with user_errors():
+            from vrd.verify import FORMATS
+
+            if template not in FORMATS:
+                from vrd.errors import unknown_name
+
+                raise unknown_name("template", template, list(FORMATS))
+            if timeout <= 0:
+                raise ValueError(f"--timeout must be positive, got {timeout}")
+            counts = verify_file(in_path, out, template=template, workers=workers or None, timeout=timeout)
+        n = counts["rows"]
+        pct = (lambda k: f"{100 * counts[k] / n:.1f}%") if n else (lambda k: "-")
+        console.print(
+            f"rows {n} · correct {counts['correct']} ({pct('correct')}) · "
+            f"format ok {counts['format_ok']} ({pct('format_ok')}) · timed out {counts['timed_out']}"
+        )
+        console.print(f"wrote {out}")

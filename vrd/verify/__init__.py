@@ -1,0 +1,25 @@
+"""Answer verification: extraction, grading and format checks under a hard time bound.
+
+Used by distill (rejection sampling), eval and the RL reward, so that all three grade alike.
+"""
+
+from vrd.verify.api import VerifyResult, verify_batch, verify_response
+from vrd.verify.extract import extract_answer
+from vrd.verify.formats import FORMATS, check_format
+from vrd.verify.grade import ANSWER_TYPES, DEFAULT_TIMEOUT, fast_grade, grade, infer_answer_type
+from vrd.verify.pool import prewarm
+
+__all__ = [
+    "ANSWER_TYPES",
+    "DEFAULT_TIMEOUT",
+    "FORMATS",
+    "VerifyResult",
+    "check_format",
+    "extract_answer",
+    "fast_grade",
+    "grade",
+    "infer_answer_type",
+    "prewarm",
+    "verify_batch",
+    "verify_response",
+]

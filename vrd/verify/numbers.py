@@ -1,0 +1,136 @@
+"""The fast path for plain numbers: "12 cm", "30^\\circ", "45\\%", "1,234", "3/4", "\\frac{3}{4}".
+
+Most geometry answers are plain numbers. Reading them here, with short anchored regexes on a
+string capped at `MAX_NUMBER_CHARS`, keeps them out of sympy and out of the worker processes.
+Anything else (roots, pi, powers) returns None and goes to math-verify.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+MAX_NUMBER_CHARS = 80
+MAX_DIGITS = 40
+
+# Units that may follow a number and carry no value. Letters not listed here (e.g. "2x") make
+# the string an expression, not a number.
+UNITS = frozenset(
+    """
+    mm cm dm m km in inch inches ft foot feet yd yard yards mi mile miles meter meters metre metres
+    centimeter centimeters centimetre centimetres millimeter millimeters kilometer kilometers
+    unit units sq square cubic cu g kg mg lb lbs oz l ml s sec secs second seconds min mins minute
+    minutes h hr hrs hour hours day days week weeks year years deg degree degrees dollar dollars
+    cent cents yuan euro euros people students times points point cups cup pages items
+    """.split()
+)
+
+_SPACE_CMDS = re.compile(r"\\[,!;: ]|~|\\quad|\\qquad|\\displaystyle|\\left|\\right")
+_TEXT_CMD = re.compile(r"\\(?:text|textrm|mathrm|mbox|textnormal|operatorname)\s*\{([^{}]*)\}")
+_DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree|\\circ")
+_PERCENT = re.compile(r"\\?%")
+_UNIT_TAIL = re.compile(r"\s*(?:\\?[a-zA-Z]+\.?)(?:\s*(?:\^\s*\{?\s*[23]\s*\}?|[²³]))?\s*$")
+_SIGN_SPACE = re.compile(r"^([-+])\s+")
+_NON_LETTER = re.compile(r"[^a-zA-Z]")
+_PLAIN = re.compile(r"-?\d{1,20}(?:\.\d{1,20})?")
+_DECIMAL = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|[-+]?\.\d+")
+_SCI = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)[eE][-+]?\d{1,3}")
+_SLASH = re.compile(r"([-+]?)\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)")
+_FRAC = re.compile(r"([-+]?)\s*\\[dt]?frac\s*(?:\{\s*([-+]?\d+(?:\.\d+)?)\s*\}|(\d))\s*(?:\{\s*(\d+(?:\.\d+)?)\s*\}|(\d))")
+
+
+@dataclass(frozen=True)
+class Number:
+    """A parsed plain number; `percent` keeps "45%" comparable with both 45 and 0.45."""
+
+    value: float
+    percent: bool = False
+    decimals: int = 0  # digits after the point as written: the precision the writer meant
+
+
+def _strip_units(s: str) -> str:
+    for _ in range(3):
+        m = _UNIT_TAIL.search(s)
+        if not m:
+            break
+        word = _NON_LETTER.sub("", m.group(0)).lower()
+        if word not in UNITS:
+            break
+        s = s[: m.start()].rstrip()
+    return s
+
+
+def parse_number(text: str | None) -> Number | None:
+    """Read `text` as one plain number, or None if it is anything more."""
+    if text is None or len(text) > 4 * MAX_NUMBER_CHARS:
+        return None
+    return _parse_number(text)
+
+
+@lru_cache(maxsize=65_536)  # golds repeat across samples, and so do many predictions
+def _parse_number(text: str) -> Number | None:
+    s = text.strip()
+    if not s or len(s) > MAX_NUMBER_CHARS:
+        return None
+    if _PLAIN.fullmatch(s):  # the common case, without the clean-up below
+        return Number(float(s), False, len(s.split(".", 1)[1]) if "." in s else 0)
+    s = s.replace("\\$", "").replace("$", "").replace("−", "-").replace("{,}", ",")
+    s = _SPACE_CMDS.sub(" ", s)
+    s = _TEXT_CMD.sub(lambda m: " " + m.group(1) + " ", s)
+    for sep in ("=", "\\approx", "≈"):  # "x = 12", "AB \approx 3.46": the value is on the right
+        if sep in s:
+            s = s.rsplit(sep, 1)[1]
+    s = s.strip().rstrip(".").strip()
+    percent = bool(_PERCENT.search(s))
+    s = _PERCENT.sub(" ", s)
+    s = _DEGREE.sub(" ", s)
+    s = _strip_units(s.strip())
+    s = _SIGN_SPACE.sub(r"\1", s.strip())
+    if s.startswith("{") and s.endswith("}"):
+        s = s[1:-1].strip()
+    if not s:
+        return None
+    value: float | None = None
+    decimals = 0
+    if _DECIMAL.fullmatch(s):
+        plain = s.replace(",", "")
+        value = float(plain)
+        decimals = len(plain.split(".", 1)[1]) if "." in plain else 0
+    elif _SCI.fullmatch(s):
+        value = float(s)
+    else:
+        m = _SLASH.fullmatch(s) or _FRAC.fullmatch(s)
+        if m:
+            groups = [g for g in m.groups()[1:] if g is not None]
+            num, den = float(groups[0]), float(groups[1])
+            if den == 0:
+                return None
+            value = (-1 if m.group(1) == "-" else 1) * num / den
+            decimals = MAX_DIGITS  # exact
+    if value is None or not math.isfinite(value):
+        return None
+    return Number(value, percent, decimals)
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-9)
+
+
+def numbers_equal(pred: Number, gold: Number) -> bool:
+    """Equal within a relative 1e-4, or equal at the precision the gold was written with.
+
+    A gold written with two or more decimals ("1.73") is taken as rounded, so a more precise
+    prediction (1.7320) that rounds to it counts. Percentages match either reading.
+    """
+    preds = [pred.value] + ([pred.value / 100] if pred.percent else [])
+    golds = [gold.value] + ([gold.value / 100] if gold.percent else [])
+    for p in preds:
+        for g in golds:
+            if _close(p, g):
+                return True
+    if 2 <= gold.decimals < pred.decimals and not gold.percent:
+        half_ulp = 0.5 * 10 ** (-gold.decimals)
+        return abs(pred.value - gold.value) <= half_ulp * (1 + 1e-9)
+    return False
