@@ -1,0 +1,36 @@
+"""Distill: rejection sampling from a teacher into a resumable, shardable response store.
+
+Names are imported lazily so that `vrd.distill.templates` (used by eval and the trainers)
+does not pull in the store and the engines.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "DistillConfig": "vrd.distill.config",
+    "parse_keep": "vrd.distill.config",
+    "distill_batch": "vrd.distill.loop",
+    "response_rows": "vrd.distill.loop",
+    "ProblemOutcome": "vrd.distill.loop",
+    "run_distill": "vrd.distill.runner",
+    "DistillSummary": "vrd.distill.runner",
+    "DistillInterrupted": "vrd.distill.runner",
+    "ShardStore": "vrd.distill.store",
+    "check_unique": "vrd.distill.store",
+    "read_rejects": "vrd.distill.store",
+    "ConfigMismatchError": "vrd.distill.store",
+    "parse_shard": "vrd.distill.sharding",
+    "shard_of": "vrd.distill.sharding",
+    "select_shard": "vrd.distill.sharding",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'vrd.distill' has no attribute {name!r}")
