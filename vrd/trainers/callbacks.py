@@ -1,0 +1,156 @@
+"""The reward-accuracy monitor: held-out greedy accuracy logged beside the train reward.
+
+RL reward can keep rising while real accuracy stalls or falls (the policy learns the
+format, or the grader's blind spots). The only way to see it is to score held-out problems
+with the same verifier, greedily, during training, and keep both series in one file:
+`OUT/metrics.jsonl`, one JSON object per line, `kind` = "train" (TRL's logs: loss, reward,
+rewards/accuracy/mean, ...) or "eval" (eval_accuracy, eval_format, eval_n). `vrd reward-audit`
+reads it. Eval points are also appended to `state.log_history`, so TRL's
+`trainer_state.json` in each checkpoint carries them too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+METRICS_FILE = "metrics.jsonl"
+
+
+def _numeric(logs: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for k, v in logs.items():
+        if isinstance(v, bool):
+            continue
+        if isinstance(v, (int, float)) and math.isfinite(float(v)):
+            out[k] = float(v)
+    return out
+
+
+def generate_greedy(model: Any, processor: Any, rows: list[dict[str, Any]], max_new_tokens: int) -> list[str]:
+    """Greedy completions for problem rows (`prompt` messages with image placeholders + `images`)."""
+    import torch
+    from trl.data_utils import prepare_multimodal_messages
+
+    messages = [prepare_multimodal_messages(r["prompt"], images=list(r["images"] or [])) for r in rows]
+    texts = [processor.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in messages]
+    images = [list(r["images"] or []) for r in rows]
+    kwargs: dict[str, Any] = {"text": texts, "padding": True, "padding_side": "left", "return_tensors": "pt"}
+    if any(images):
+        kwargs["images"] = [im for ims in images for im in ims]
+    inputs = processor(**kwargs)
+    device = next(model.parameters()).device
+    inputs = {k: v.to(device) if hasattr(v, "to") else v for k, v in inputs.items()}
+    tokenizer = getattr(processor, "tokenizer", processor)
+    with torch.no_grad():
+        out = model.generate(**inputs, do_sample=False, max_new_tokens=max_new_tokens, use_cache=True,
+                             pad_token_id=tokenizer.pad_token_id)
+    return tokenizer.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+
+
+class RewardAccuracyMonitor(TrainerCallback):
+    """Writes TRL's logs to metrics.jsonl and scores held-out problems every `eval_every` steps."""
+
+    def __init__(self, out_dir: str | Path, eval_rows: Any = None, *, eval_every: int = 0,
+                 max_new_tokens: int = 512, batch_size: int = 8, template: str = "math",
+                 eval_at_start: bool = True) -> None:
+        self.path = Path(out_dir) / METRICS_FILE
+        self.eval_rows = eval_rows
+        self.eval_every = eval_every
+        self.max_new_tokens = max_new_tokens
+        self.batch_size = max(1, batch_size)
+        self.template = template
+        self.eval_at_start = eval_at_start
+        self.trainer: Any = None
+        self._last_eval_step: int | None = None
+
+    def bind(self, trainer: Any) -> RewardAccuracyMonitor:
+        """The trainer gives the accelerator (for sharded eval) and the processor."""
+        self.trainer = trainer
+        return self
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, sort_keys=True) + "\n")
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if not state.is_world_process_zero or not logs:
+            return
+        values = _numeric(logs)
+        if any(k.startswith("eval_accuracy") for k in values):
+            return  # our own eval record, already written
+        self._write({"step": state.global_step, "kind": "train", "time": time.time(), **values})
+
+    # -- evaluating ------------------------------------------------------------------------------
+
+    def _enabled(self) -> bool:
+        return self.trainer is not None and self.eval_rows is not None and self.eval_every > 0 and len(self.eval_rows) > 0
+
+    def evaluate(self, model: Any, step: int) -> dict[str, float]:
+        """Greedy accuracy on the held-out rows, split across processes and summed."""
+        import torch
+        from trl.models.utils import unwrap_model_for_generation
+
+        from vrd.verify import verify_batch
+
+        accelerator = self.trainer.accelerator
+        world, rank = accelerator.num_processes, accelerator.process_index
+        n = len(self.eval_rows)
+        mine = list(range(rank, n, world))
+        # Every process must run the same number of generate calls (sharded params are gathered
+        # collectively under FSDP / ZeRO-3), so short shards repeat their first row as padding.
+        per_rank = math.ceil(n / world)
+        padded = mine + [mine[0] if mine else 0] * (per_rank - len(mine))
+        processor = self.trainer.processing_class
+        was_training = model.training
+        model.eval()
+        correct = fmt = 0.0
+        with unwrap_model_for_generation(self.trainer.model_wrapped, accelerator) as unwrapped:
+            for start in range(0, per_rank, self.batch_size):
+                idx = padded[start:start + self.batch_size]
+                real = sum(1 for j in range(start, start + len(idx)) if j < len(mine))
+                rows = [self.eval_rows[i] for i in idx]
+                texts = generate_greedy(unwrapped, processor, rows, self.max_new_tokens)
+                results = verify_batch(
+                    [{"response": t, "answer": r["answer"], "choices": list(r.get("choices") or []) or None,
+                      "answer_type": r.get("answer_type")} for t, r in zip(texts[:real], rows[:real], strict=True)],
+                    template=self.template,
+                )
+                correct += sum(r.correct for r in results)
+                fmt += sum(r.format_ok for r in results)
+        if was_training:
+            model.train()
+        totals = torch.tensor([correct, fmt, float(len(mine))], device=accelerator.device)
+        totals = accelerator.reduce(totals, reduction="sum").tolist()
+        total_n = max(1.0, totals[2])
+        return {"eval_accuracy": totals[0] / total_n, "eval_format": totals[1] / total_n, "eval_n": totals[2]}
+
+    def _run(self, state: Any, model: Any) -> None:
+        step = state.global_step
+        if self._last_eval_step == step:
+            return
+        self._last_eval_step = step
+        metrics = self.evaluate(model, step)
+        state.log_history.append({"step": step, **metrics})
+        if state.is_world_process_zero:
+            self._write({"step": step, "kind": "eval", "time": time.time(), **metrics})
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        if self._enabled() and self.eval_at_start and state.global_step == 0:
+            self._run(state, model)
+
+    def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        if self._enabled() and state.global_step % self.eval_every == 0:
+            self._run(state, model)
+
+    def on_train_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        if self._enabled():
+            self._run(state, model)

@@ -1,0 +1,208 @@
+"""What SFT and RL share: loading the VLM, freezing the vision tower, LoRA, precision, resume, saving.
+
+The output directory must be loadable by `vrd distill --teacher OUT` and `vrd eval --model OUT`
+(AutoModelForImageTextToText + AutoProcessor), so a LoRA run is merged before the final save
+and the processor is always written beside the weights.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from vrd.trainers.config import VrdTrainConfig, to_dict
+
+log = logging.getLogger(__name__)
+
+VISION_ATTRS = ("visual", "vision_tower", "vision_model")
+# Projector names kept trainable when the vision tower is frozen: they map vision features into
+# the language model's space and are cheap; freezing only the encoder matches common VLM SFT.
+PROJECTOR_NAMES = ("merger", "multi_modal_projector", "mm_projector")
+LORA_TARGETS = r".*(language_model|model\.layers).*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
+
+
+def on_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def use_bf16(cfg: VrdTrainConfig) -> bool:
+    """bf16 on a GPU that supports it; fp32 on CPU, where bf16 matmuls are slow and lossy."""
+    if cfg.bf16 is not None:
+        return bool(cfg.bf16)
+    import torch
+
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def load_processor(cfg: VrdTrainConfig) -> Any:
+    from vrd.models.loading import load_processor as _load
+
+    processor = _load(cfg.model)
+    image_processor = getattr(processor, "image_processor", None)
+    if image_processor is not None and (cfg.max_pixels or cfg.min_pixels):
+        size = dict(getattr(image_processor, "size", None) or {})
+        if cfg.max_pixels:
+            size["longest_edge"] = int(cfg.max_pixels)
+            if hasattr(image_processor, "max_pixels"):
+                image_processor.max_pixels = int(cfg.max_pixels)
+        if cfg.min_pixels:
+            size["shortest_edge"] = int(cfg.min_pixels)
+            if hasattr(image_processor, "min_pixels"):
+                image_processor.min_pixels = int(cfg.min_pixels)
+        if size.get("shortest_edge") and size.get("longest_edge") and size["shortest_edge"] > size["longest_edge"]:
+            size["shortest_edge"] = size["longest_edge"]  # a max below the default min would reject every image
+        image_processor.size = size
+    return processor
+
+
+def load_model(cfg: VrdTrainConfig) -> Any:
+    """The VLM in training precision, not moved: the Trainer/accelerate places it."""
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    from vrd.models.loading import _missing, resolve_model
+
+    target = resolve_model(cfg.model)
+    dtype = torch.bfloat16 if use_bf16(cfg) else torch.float32
+    try:
+        model = AutoModelForImageTextToText.from_pretrained(target, dtype=dtype)
+    except Exception as exc:  # noqa: BLE001 - hub, IO and config errors all need the same advice
+        raise _missing(target, exc) from exc
+    model.config.use_cache = False
+    return model
+
+
+def vision_tower(model: Any) -> Any | None:
+    """The vision encoder module of a HF VLM, wherever this architecture keeps it."""
+    for holder in (model, getattr(model, "model", None)):
+        if holder is None:
+            continue
+        for attr in VISION_ATTRS:
+            module = getattr(holder, attr, None)
+            if module is not None:
+                return module
+    return None
+
+
+def freeze_vision(model: Any) -> int:
+    """Freeze the vision encoder (projector stays trainable); returns parameters frozen."""
+    tower = vision_tower(model)
+    if tower is None:
+        log.warning("no vision tower found on %s; nothing frozen", type(model).__name__)
+        return 0
+    frozen = 0
+    for name, param in tower.named_parameters():
+        if any(p in name for p in PROJECTOR_NAMES):
+            continue
+        param.requires_grad_(False)
+        frozen += param.numel()
+    return frozen
+
+
+def lora_config(cfg: VrdTrainConfig) -> Any | None:
+    """A peft LoRA config on the language model's linear layers, or None for full fine-tuning."""
+    if not cfg.lora:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=cfg.lora,
+        lora_alpha=cfg.lora_alpha or 2 * cfg.lora,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=LORA_TARGETS,
+        task_type="CAUSAL_LM",
+    )
+
+
+def resume_checkpoint(cfg: VrdTrainConfig) -> str | bool | None:
+    """What to pass as `resume_from_checkpoint`: the latest checkpoint in OUT under 'auto'."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if cfg.resume in ("never", "no", "false", ""):
+        return None
+    if cfg.resume == "auto":
+        out = Path(cfg.out)
+        return get_last_checkpoint(str(out)) if out.is_dir() else None
+    path = Path(cfg.resume)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such checkpoint to resume from")
+    return str(path)
+
+
+def _checkpointing(on: bool) -> dict[str, Any]:
+    """transformers 5 renamed gradient_checkpointing to activation_checkpointing; use what exists."""
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    prefix = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    return {prefix: on, f"{prefix}_kwargs": {"use_reentrant": False} if on else None}
+
+
+def common_args(cfg: VrdTrainConfig) -> dict[str, Any]:
+    """TrainingArguments fields both trainers set the same way."""
+    gpu = on_gpu()
+    ckpt = cfg.gradient_checkpointing if cfg.gradient_checkpointing is not None else gpu
+    return {
+        "output_dir": cfg.out,
+        "num_train_epochs": cfg.epochs,
+        "max_steps": cfg.max_steps,
+        "learning_rate": cfg.lr,
+        "lr_scheduler_type": cfg.scheduler,
+        "warmup_steps": cfg.warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio of total steps
+        "per_device_train_batch_size": cfg.batch_size,
+        "gradient_accumulation_steps": cfg.grad_accum(),
+        "bf16": use_bf16(cfg),
+        "fp16": False,
+        **_checkpointing(ckpt),
+        "logging_steps": cfg.logging_steps,
+        "save_steps": cfg.save_steps,
+        "save_total_limit": cfg.save_total_limit,
+        "report_to": [] if cfg.report_to == "none" else [cfg.report_to],
+        "seed": cfg.seed,
+        "use_cpu": not gpu,
+        "dataloader_num_workers": 0,
+        "remove_unused_columns": False,
+    }
+
+
+def prepare_model(cfg: VrdTrainConfig) -> Any:
+    model = load_model(cfg)
+    if not cfg.unfreeze_vision:
+        n = freeze_vision(model)
+        log.info("froze %d vision-tower parameters", n)
+    return model
+
+
+def save_final(trainer: Any, processor: Any, cfg: VrdTrainConfig) -> Path:
+    """Write a model + processor that the Auto classes load; LoRA adapters are merged first."""
+    out = Path(cfg.out)
+    unwrapped = trainer.accelerator.unwrap_model(trainer.model)
+    for m in (unwrapped, getattr(unwrapped, "base_model", None)):
+        if m is not None and getattr(m, "config", None) is not None:
+            m.config.use_cache = True  # training turned the KV cache off; generation wants it back
+    trainer.save_model(str(out))  # full model, or the adapter under LoRA; handles FSDP/ZeRO-3 gathering
+    if not trainer.accelerator.is_main_process:
+        return out
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    if cfg.lora and hasattr(model, "merge_and_unload"):
+        model.save_pretrained(str(out / "adapter"))
+        merged = model.merge_and_unload()
+        merged.save_pretrained(str(out), safe_serialization=True)
+        for stale in ("adapter_model.safetensors", "adapter_config.json"):
+            (out / stale).unlink(missing_ok=True)
+    processor.save_pretrained(str(out))
+    record = {**to_dict(cfg), "run": {
+        "world_size": trainer.accelerator.num_processes,
+        "gradient_accumulation_steps": trainer.args.gradient_accumulation_steps,
+        "per_device_train_batch_size": trainer.args.per_device_train_batch_size,
+        "bf16": bool(trainer.args.bf16),
+        "global_step": trainer.state.global_step,
+    }}
+    (out / "vrd_train_config.json").write_text(json.dumps(record, indent=2, default=str))
+    return out

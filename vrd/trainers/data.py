@@ -1,0 +1,306 @@
+"""Turning `--data` into the conversational VLM datasets TRL's trainers take.
+
+Accepted inputs:
+- a `vrd curate` output folder: its `sft` / `rl` (or `--split`) subfolder, a vrd dataset dir;
+- a vrd dataset dir itself (responses for SFT, problems or responses for RL);
+- a `vrd export --format trl` folder or file (Parquet / JSON / JSONL) with `messages` + `images`
+  (SFT) or `prompt` + `images` + `answer` (RL).
+
+SFT rows become `{"messages": [user, assistant], "images": [...]}` and RL rows become
+`{"prompt": [user], "images": [...], "answer", "choices", "answer_type", "id"}`. User turns are
+lists of content parts with bare `{"type": "image"}` placeholders where the `<image>` marks were:
+TRL fills those from the `images` column (`prepare_multimodal_messages`), so images stay in the
+Arrow table and are decoded only when a batch is built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import datasets
+
+from vrd.errors import VrdError
+
+IMAGE_MARK = "<image>"
+TABLE_SUFFIXES = (".parquet", ".jsonl", ".json")
+
+try:  # datasets>=4 names list features `List`
+    from datasets import List as _ListFeature
+except ImportError:  # pragma: no cover
+    from datasets import Sequence as _ListFeature  # type: ignore[assignment]
+
+IMAGES_FEATURE = _ListFeature(datasets.Image())
+
+
+def user_content(text: str, n_images: int) -> list[dict[str, Any]]:
+    """Content parts with an image placeholder at each `<image>` mark.
+
+    Images without a mark go first, as Qwen's own examples do (and as vrd's engines do), so a
+    trained model sees its prompts laid out exactly as distill and eval send them.
+    """
+    pieces = text.split(IMAGE_MARK)
+    n_marks = len(pieces) - 1
+    leading = max(0, n_images - n_marks)
+    parts: list[dict[str, Any]] = [{"type": "image", "text": None} for _ in range(leading)]
+    marked = n_images - leading
+    for i, piece in enumerate(pieces):
+        if piece.strip():
+            parts.append({"type": "text", "text": piece.strip()})
+        if i < marked:
+            parts.append({"type": "image", "text": None})
+    return parts
+
+
+def _normalize_turns(messages: list[Mapping[str, Any]], n_images: int) -> list[dict[str, Any]]:
+    """Messages from an export: string content with `<image>` marks becomes parts."""
+    out: list[dict[str, Any]] = []
+    images_left = n_images
+    for m in messages:
+        content = m.get("content")
+        if isinstance(content, str):
+            if m.get("role") == "user":
+                first_user = not any(o["role"] == "user" for o in out)
+                n = images_left if first_user else min(content.count(IMAGE_MARK), images_left)
+                parts = user_content(content, n)
+                images_left -= sum(1 for p in parts if p["type"] == "image")
+            else:
+                parts = [{"type": "text", "text": content}]
+        else:
+            parts = [{"type": p.get("type", "text"), "text": p.get("text")} for p in content or []]
+            images_left -= sum(1 for p in parts if p["type"] == "image")
+        out.append({"role": m["role"], "content": parts})
+    return out
+
+
+# --- finding the table --------------------------------------------------------------------------
+
+
+def _has_tables(d: Path) -> bool:
+    return d.is_dir() and any(p.suffix in TABLE_SUFFIXES for p in d.iterdir() if p.is_file())
+
+
+def _table_files(d: Path) -> list[Path]:
+    files = sorted(p for p in d.iterdir() if p.is_file() and p.suffix in TABLE_SUFFIXES and not p.name.startswith("."))
+    parquet = [p for p in files if p.suffix == ".parquet"]
+    if parquet:
+        return parquet
+    return [p for p in files if p.name not in ("manifest.json", "dataset_info.json", "curation.json")]
+
+
+def locate(data: str | os.PathLike, split: str) -> list[Path]:
+    """The files holding `split` of `data` (see the module docstring for the layouts)."""
+    root = Path(data)
+    if not root.exists():
+        raise FileNotFoundError(f"{root}: no such dataset (give a `vrd curate` output, a vrd dataset or a trl export)")
+    if root.is_file():
+        if root.suffix not in TABLE_SUFFIXES:
+            raise VrdError(f"{root}: expected a .parquet, .json or .jsonl file")
+        return [root]
+    sub = root / split
+    if _has_tables(sub):
+        return _table_files(sub)
+    for suffix in TABLE_SUFFIXES:
+        f = root / f"{split}{suffix}"
+        if f.is_file():
+            return [f]
+    if _has_tables(root):
+        return _table_files(root)
+    splits = sorted(d.name for d in root.iterdir() if _has_tables(d))
+    if splits:
+        raise VrdError(f"{root}: has no '{split}' split; found: {', '.join(splits)} (choose one with --split)")
+    raise VrdError(f"{root}: holds no dataset files (*.parquet, *.json, *.jsonl)")
+
+
+def _load_table(files: list[Path]) -> datasets.Dataset:
+    """A vrd dataset dir through vrd.schema (validated), anything else through `datasets`."""
+    from vrd.schema import read_dataset
+
+    if files[0].suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        names = set(pq.read_schema(files[0]).names)
+        if {"id", "question", "answer", "images"} <= names:
+            return read_dataset(files[0].parent if len(files) > 1 else files[0])
+        return datasets.load_dataset("parquet", data_files=[str(f) for f in files], split="train")
+    if files[0].suffix == ".json" and files[0].read_text()[:1].strip() == "[":
+        rows = json.loads(files[0].read_text())
+        return datasets.Dataset.from_list(rows)
+    return datasets.load_dataset("json", data_files=[str(f) for f in files], split="train")
+
+
+def _fix_image_paths(ds: datasets.Dataset, base: Path) -> datasets.Dataset:
+    """JSON exports store image paths relative to the file; make them absolute and typed as images."""
+    col = "images" if "images" in ds.column_names else "image" if "image" in ds.column_names else None
+    if col is None:
+        return ds.add_column("images", [[] for _ in range(len(ds))]).cast_column("images", IMAGES_FEATURE)
+    feature = ds.features[col]
+    if col == "images" and feature == IMAGES_FEATURE:
+        return ds
+
+    def absolute(value: Any) -> Any:
+        if isinstance(value, str):
+            p = Path(value)
+            return str(p if p.is_absolute() else base / p)
+        return value
+
+    def fix(row: dict[str, Any]) -> dict[str, Any]:
+        value = row[col]
+        items = value if isinstance(value, list) else ([] if value is None else [value])
+        return {"images": [absolute(v) for v in items]}
+
+    ds = ds.map(fix, remove_columns=[col] if col == "image" else None)
+    return ds.cast_column("images", IMAGES_FEATURE)
+
+
+# --- SFT ----------------------------------------------------------------------------------------
+
+
+def _sft_from_responses(ds: datasets.Dataset) -> datasets.Dataset:
+    def convert(prompt: str, response: str, images: list[Any]) -> dict[str, Any]:
+        return {
+            "messages": [
+                {"role": "user", "content": user_content(prompt, len(images))},
+                {"role": "assistant", "content": [{"type": "text", "text": response}]},
+            ]
+        }
+
+    images_raw = ds.cast_column("images", _ListFeature(datasets.Image(decode=False)))
+    keep = {"messages", "images"}
+    out = images_raw.map(convert, input_columns=["prompt", "response", "images"],
+                         remove_columns=[c for c in ds.column_names if c not in keep])
+    return out.cast_column("images", IMAGES_FEATURE)
+
+
+def load_sft_dataset(data: str | os.PathLike, split: str = "sft", limit: int | None = None) -> datasets.Dataset:
+    """`messages` + `images` rows for TRL's SFTTrainer."""
+    files = locate(data, split)
+    ds = _load_table(files)
+    if limit:
+        ds = ds.select(range(min(limit, len(ds))))
+    cols = set(ds.column_names)
+    if "response" in cols and "prompt" in cols and "question" in cols:
+        out = _sft_from_responses(ds)
+    elif "messages" in cols:
+        ds = _fix_image_paths(ds, files[0].parent)
+
+        def norm(messages: list[dict[str, Any]], images: list[Any]) -> dict[str, Any]:
+            return {"messages": _normalize_turns(messages, len(images))}
+
+        raw = ds.cast_column("images", _ListFeature(datasets.Image(decode=False)))
+        out = raw.map(norm, input_columns=["messages", "images"],
+                      remove_columns=[c for c in ds.column_names if c not in ("messages", "images")])
+        out = out.cast_column("images", IMAGES_FEATURE)
+    elif "question" in cols:
+        raise VrdError(f"{files[0]}: holds problems without responses; SFT needs response rows "
+                       "(the `sft` split of `vrd curate`, or a `vrd distill` output)")
+    else:
+        raise VrdError(f"{files[0]}: no `messages` column and no vrd response columns; cannot build SFT rows")
+    if len(out) == 0:
+        raise VrdError(f"{files[0]}: the SFT split is empty")
+    return out
+
+
+# --- RL -----------------------------------------------------------------------------------------
+
+
+def _rl_from_problems(ds: datasets.Dataset, template: str) -> datasets.Dataset:
+    from vrd.distill.templates import render_prompt
+
+    if "response" in ds.column_names:  # a response split: one row per problem is enough
+        seen: set[str] = set()
+        keep_idx = []
+        for i, pid in enumerate(ds["id"]):
+            if pid not in seen:
+                seen.add(pid)
+                keep_idx.append(i)
+        ds = ds.select(keep_idx)
+
+    def convert(row: dict[str, Any]) -> dict[str, Any]:
+        text = render_prompt(row, template)
+        return {"prompt": [{"role": "user", "content": user_content(text, len(row["images"]))}]}
+
+    raw = ds.cast_column("images", _ListFeature(datasets.Image(decode=False)))
+    keep = {"prompt", "images", "answer", "choices", "answer_type", "id"}
+    out = raw.map(convert, remove_columns=[c for c in ds.column_names if c not in keep])
+    return out.cast_column("images", IMAGES_FEATURE)
+
+
+def _rl_from_export(ds: datasets.Dataset, base: Path) -> datasets.Dataset:
+    ds = _fix_image_paths(ds, base)
+    if "answer" not in ds.column_names:
+        raise VrdError(f"{base}: RL rows need an `answer` column for the reward")
+    n = len(ds)
+    if "choices" not in ds.column_names:
+        ds = ds.add_column("choices", [[] for _ in range(n)])
+    if "answer_type" not in ds.column_names:
+        ds = ds.add_column("answer_type", [None] * n)
+
+    def norm(prompt: Any, images: list[Any]) -> dict[str, Any]:
+        if isinstance(prompt, str):
+            return {"prompt": [{"role": "user", "content": user_content(prompt, len(images))}]}
+        return {"prompt": _normalize_turns(prompt, len(images))}
+
+    raw = ds.cast_column("images", _ListFeature(datasets.Image(decode=False)))
+    out = raw.map(norm, input_columns=["prompt", "images"])
+    return out.cast_column("images", IMAGES_FEATURE)
+
+
+def resize_images(ds: datasets.Dataset, size: int) -> datasets.Dataset:
+    """Resize every image to `size` x `size`.
+
+    Workaround for huggingface/trl#6401: GRPO on Qwen-VL models crashes in `get_rope_index`
+    (M-RoPE position ids vs attention mask shape mismatch) or silently corrupts prompts when a
+    batch mixes image sizes, because the processor's and vLLM's image-token expansion disagree;
+    only uniformly sized images avoid it. One fixed size per run removes the mismatch at the
+    price of aspect ratio, which geometry figures tolerate.
+    """
+    from vrd.schema import image_to_bytes, load_image
+
+    def fix(images: list[dict[str, Any]]) -> dict[str, Any]:
+        out = []
+        for im in images:
+            pil = load_image(im)
+            if pil.size != (size, size):
+                pil = pil.resize((size, size))
+            out.append(image_to_bytes(pil))
+        return {"images": out}
+
+    raw = ds.cast_column("images", _ListFeature(datasets.Image(decode=False)))
+    return raw.map(fix, input_columns=["images"]).cast_column("images", IMAGES_FEATURE)
+
+
+def load_rl_dataset(data: str | os.PathLike, split: str = "rl", *, template: str = "math",
+                    image_size: int | None = None, limit: int | None = None) -> datasets.Dataset:
+    """`prompt` + `images` + gold-answer rows for TRL's GRPOTrainer."""
+    files = locate(data, split)
+    ds = _load_table(files)
+    cols = set(ds.column_names)
+    if {"question", "answer", "images"} <= cols:
+        out = _rl_from_problems(ds, template)
+    elif "prompt" in cols:
+        out = _rl_from_export(ds, files[0].parent)
+    else:
+        raise VrdError(f"{files[0]}: no vrd problem columns and no `prompt` column; cannot build RL rows")
+    if limit:
+        out = out.select(range(min(limit, len(out))))
+    if len(out) == 0:
+        raise VrdError(f"{files[0]}: the RL split is empty")
+    if image_size:
+        out = resize_images(out, image_size)
+    return out
+
+
+def load_eval_problems(data: str | os.PathLike, *, template: str = "math", limit: int | None = None,
+                       splits: tuple[str, ...] = ("val", "test", "rl")) -> datasets.Dataset:
+    """Held-out problems for the accuracy monitor: the first of `splits` that exists, or `data` itself."""
+    last: Exception | None = None
+    for split in splits:
+        try:
+            return load_rl_dataset(data, split, template=template, limit=limit)
+        except VrdError as exc:
+            last = exc
+    raise VrdError(f"--eval-data {data}: no held-out problems found ({last})")

@@ -1,0 +1,187 @@
+"""`vrd train rl`: TRL's GRPOTrainer on a VLM, as GRPO, DAPO or Dr. GRPO.
+
+`VrdGRPOTrainer` is GRPOTrainer with three additions, each an override of one method:
+- `_calculate_rewards`: keeps the gathered per-function rewards so the accuracy column can
+  be read per group;
+- `_generate_and_score_completions`: logs the fraction of zero-advantage groups (all-correct,
+  all-wrong) and, with `dynamic_sampling`, drops those groups from the loss (see
+  `vrd/trainers/dynamic_sampling.py` for exactly how);
+- `_generate_single_turn`: the vLLM image-token workaround below.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+from trl import GRPOTrainer
+
+from vrd.errors import VrdError
+from vrd.trainers.config import VrdRLConfig
+
+log = logging.getLogger(__name__)
+
+
+def collapse_image_runs(ids: list[int], image_token_id: int) -> list[int]:
+    """Replace each run of image-pad tokens with a single one.
+
+    Workaround for huggingface/trl#6294 (fix PRs #6718/#6719 still open in TRL 1.16): in vLLM
+    colocate mode GRPOTrainer passes prompt ids that the HF processor has already expanded
+    (one `<|image_pad|>` per visual token) together with the raw images, and vLLM expands each
+    placeholder again, so the prompt vLLM sees is corrupted and rollouts are garbage. vLLM
+    expects one placeholder per image, which is what this restores. The training forward pass
+    keeps TRL's expanded ids; only the ids sent to vLLM are collapsed.
+    """
+    out: list[int] = []
+    for tok in ids:
+        if tok == image_token_id and out and out[-1] == image_token_id:
+            continue
+        out.append(tok)
+    return out
+
+
+class VrdGRPOTrainer(GRPOTrainer):
+    """GRPOTrainer + zero-advantage-group logging, optional dynamic sampling, VLM vLLM fix."""
+
+    def __init__(self, *args: Any, dynamic_sampling: bool = False, accuracy_reward_index: int = 0,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dynamic_sampling = dynamic_sampling
+        self.accuracy_reward_index = accuracy_reward_index
+        self._last_rewards_per_func: Any = None
+
+    def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        self._last_rewards_per_func = rewards_per_func  # gathered over processes, groups contiguous
+        return rewards_per_func
+
+    def _generate_and_score_completions(self, inputs: Any) -> dict[str, Any]:
+        from vrd.trainers.dynamic_sampling import drop_rows, group_stats, keep_rows
+
+        output = super()._generate_and_score_completions(inputs)
+        rewards = self._last_rewards_per_func
+        if rewards is None:
+            return output
+        mode = "train" if self.model.training else "eval"
+        g = self.num_generations if mode == "train" else self.num_generations_eval
+        correct = rewards[:, self.accuracy_reward_index]
+        for name, value in group_stats(correct, g).items():
+            self._metrics[mode][name].append(value)
+        if self.dynamic_sampling and mode == "train":
+            keep = keep_rows(correct, g)
+            n_local = output["completion_ids"].size(0)
+            start = self.accelerator.process_index * n_local
+            output = drop_rows(output, keep[start:start + n_local], self.accelerator.gather)
+            self._metrics[mode]["dynamic_sampling/kept_frac"].append(keep.float().mean().item())
+        return output
+
+    def _generate_single_turn(self, prompt_ids: Any, images: Any, multimodal_fields: Any, num_generations: int,
+                              has_tool_images: bool = False) -> Any:
+        image_token_id = getattr(getattr(self.model, "config", None), "image_token_id", None)
+        if (self.use_vllm and images is not None and image_token_id is not None
+                and getattr(self.args, "vllm_mode", "colocate") == "colocate"):
+            # trl#6294: see collapse_image_runs. Server mode relocates features by the expanded
+            # runs itself (`VLLMGeneration._place_features`), so it is left alone.
+            prompt_ids = [collapse_image_runs(list(ids), image_token_id) for ids in prompt_ids]
+        return super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations,
+                                             has_tool_images=has_tool_images)
+
+
+def rl_image_size(cfg: VrdRLConfig, processor: Any) -> int:
+    """One square size for all RL images (trl#6401 workaround, see data.resize_images).
+
+    The largest multiple of 28 (patch 14 x merge 2) whose square fits `--max-pixels`, or the
+    processor's own max pixels, capped at 448 so rollouts stay cheap.
+    """
+    if cfg.image_size:
+        return int(cfg.image_size)
+    image_processor = getattr(processor, "image_processor", None)
+    max_pixels = cfg.max_pixels
+    if not max_pixels and image_processor is not None:
+        size = getattr(image_processor, "size", None) or {}
+        max_pixels = size.get("longest_edge") or getattr(image_processor, "max_pixels", None)
+    side = int(math.isqrt(int(max_pixels))) if max_pixels else 448
+    return max(28, min(448, side - side % 28))
+
+
+def grpo_args(cfg: VrdRLConfig) -> dict[str, Any]:
+    """GRPOConfig fields for the chosen algorithm."""
+    from vrd.trainers.common import common_args
+
+    args = common_args(cfg)
+    loss = cfg.loss_settings()
+    args.update(
+        num_generations=cfg.num_generations,
+        max_completion_length=cfg.max_new_tokens,
+        temperature=cfg.temperature,
+        loss_type=loss["loss_type"],
+        beta=loss["beta"],
+        epsilon=cfg.epsilon,
+        epsilon_high=loss["epsilon_high"],
+        scale_rewards=loss["scale_rewards"],
+        mask_truncated_completions=cfg.mask_truncated_completions,
+        use_vllm=cfg.use_vllm,
+        vllm_mode=cfg.vllm_mode,
+        vllm_gpu_memory_utilization=cfg.vllm_gpu_memory_utilization,
+        log_completions=False,
+    )
+    return args
+
+
+def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> tuple[Any, Any]:
+    """(VrdGRPOTrainer, processor), ready to `.train()`."""
+    from trl import GRPOConfig
+    from trl.rewards import get_soft_overlong_punishment
+
+    from vrd.trainers.callbacks import RewardAccuracyMonitor
+    from vrd.trainers.common import load_processor, lora_config, prepare_model
+    from vrd.trainers.data import load_eval_problems, load_rl_dataset
+    from vrd.trainers.rewards import reward_functions
+
+    cfg.validate()
+    if cfg.use_vllm:
+        import importlib.util
+
+        if importlib.util.find_spec("vllm") is None:
+            raise VrdError("--vllm needs the vllm package and a GPU (`pip install 'vrd[vllm]'`); "
+                           "drop --vllm to generate rollouts with transformers")
+    processor = load_processor(cfg)
+    tokenizer = getattr(processor, "tokenizer", processor)
+    tokenizer.padding_side = "left"
+    dataset = load_rl_dataset(cfg.data, cfg.data_split(), template=cfg.template,
+                              image_size=rl_image_size(cfg, processor), limit=cfg.limit)
+    model = prepare_model(cfg)
+    funcs, weights = reward_functions(cfg.template, cfg.format_weight)
+    if cfg.algo == "dapo":
+        funcs.append(get_soft_overlong_punishment(cfg.max_new_tokens, cfg.overlong_cache()))
+        weights.append(1.0)
+    args = GRPOConfig(**{**grpo_args(cfg), "reward_weights": weights, **cfg.trl})
+    eval_rows = (load_eval_problems(cfg.eval_data, template=cfg.template, limit=cfg.eval_limit)
+                 if cfg.eval_data and cfg.eval_every else None)
+    monitor = RewardAccuracyMonitor(cfg.out, eval_rows, eval_every=cfg.eval_every,
+                                    max_new_tokens=cfg.eval_max_new_tokens, batch_size=cfg.eval_batch_size,
+                                    template=cfg.template)
+    trainer = VrdGRPOTrainer(
+        model=model,
+        reward_funcs=funcs,
+        args=args,
+        train_dataset=dataset,
+        processing_class=processor,
+        peft_config=lora_config(cfg),
+        callbacks=[monitor, *(callbacks or [])],
+        dynamic_sampling=cfg.dynamic_sampling,
+        accuracy_reward_index=0,
+    )
+    monitor.bind(trainer)
+    return trainer, processor
+
+
+def train_rl(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> Path:
+    """Train, then save model + processor to `cfg.out`; resumes from the last checkpoint by default."""
+    from vrd.trainers.common import resume_checkpoint, save_final
+
+    trainer, processor = build_rl_trainer(cfg, callbacks)
+    trainer.train(resume_from_checkpoint=resume_checkpoint(cfg))
+    return save_final(trainer, processor, cfg)

@@ -1,0 +1,80 @@
+"""`vrd train sft`: TRL's SFTTrainer on a VLM with the paper's recipe.
+
+Rows are conversational (`messages` + `images`); TRL's vision collator applies the chat
+template with the images and, with `assistant_only_loss`, masks everything but the
+assistant turn through the template's `{% generation %}` marks (TRL swaps in a training
+template for known families such as Qwen2.5-VL). Templates TRL cannot patch fall back to a
+full-sequence loss with a warning rather than failing the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from vrd.trainers.config import VrdSFTConfig
+
+log = logging.getLogger(__name__)
+
+
+def _assistant_only_ok(processor: Any) -> bool:
+    """Whether TRL can mask the loss to the assistant turn with this chat template."""
+    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+
+    template = getattr(processor, "chat_template", None)
+    if isinstance(template, dict):
+        template = template.get("default")
+    if template and has_generation_markers(template):
+        return True
+    try:
+        return get_training_chat_template(processor) is not None
+    except (ValueError, TypeError, KeyError, NotImplementedError) as exc:
+        log.warning("chat template has no {%% generation %%} marks and TRL cannot patch it (%s); "
+                    "training on the full sequence", exc)
+        return False
+
+
+def build_sft_trainer(cfg: VrdSFTConfig, callbacks: list[Any] | None = None) -> tuple[Any, Any]:
+    """(SFTTrainer, processor), ready to `.train()`; split out so tests can inspect it."""
+    from trl import SFTConfig, SFTTrainer
+
+    from vrd.trainers.callbacks import RewardAccuracyMonitor
+    from vrd.trainers.common import common_args, load_processor, lora_config, prepare_model
+    from vrd.trainers.data import load_eval_problems, load_sft_dataset
+
+    cfg.validate()
+    dataset = load_sft_dataset(cfg.data, cfg.data_split(), limit=cfg.limit)
+    processor = load_processor(cfg)
+    model = prepare_model(cfg)
+    fields = {
+        **common_args(cfg),
+        "max_length": cfg.max_length,
+        "assistant_only_loss": cfg.assistant_only_loss and _assistant_only_ok(processor),
+        "packing": False,  # TRL does not pack vision datasets
+    }
+    args = SFTConfig(**{**fields, **cfg.trl})  # the YAML's `trl:` mapping has the last word
+    eval_rows = (load_eval_problems(cfg.eval_data, template=cfg.template, limit=cfg.eval_limit)
+                 if cfg.eval_data and cfg.eval_every else None)
+    monitor = RewardAccuracyMonitor(cfg.out, eval_rows, eval_every=cfg.eval_every,
+                                    max_new_tokens=cfg.eval_max_new_tokens, batch_size=cfg.eval_batch_size,
+                                    template=cfg.template)
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=processor,
+        peft_config=lora_config(cfg),
+        callbacks=[monitor, *(callbacks or [])],
+    )
+    monitor.bind(trainer)
+    return trainer, processor
+
+
+def train_sft(cfg: VrdSFTConfig, callbacks: list[Any] | None = None) -> Path:
+    """Train, then save model + processor to `cfg.out`; resumes from the last checkpoint by default."""
+    from vrd.trainers.common import resume_checkpoint, save_final
+
+    trainer, processor = build_sft_trainer(cfg, callbacks)
+    trainer.train(resume_from_checkpoint=resume_checkpoint(cfg))
+    return save_final(trainer, processor, cfg)
