@@ -285,3 +285,16 @@ def test_open_shards_rejects_problem_rows(tmp_path: Path) -> None:
     write_dataset(S.problems()[:2], tmp_path / "p", kind="problems")
     with pytest.raises(SchemaError, match="'correct'"):
         open_shards(tmp_path / "p")
+
+
+def test_split_shares_are_fractions_of_the_available_pool() -> None:
+    import polars as pl
+
+    from vrd.curate.config import REST, parse_splits
+    from vrd.curate.splits import assign
+
+    sizes = parse_splits("sft=50%,rl=0.25,val=rest")
+    assert sizes == {"sft": 0.5, "rl": 0.25, "val": REST}
+    problems = pl.DataFrame({"id": [f"p{i}" for i in range(10)], "source": ["s"] * 10, "difficulty": ["easy"] * 10})
+    counts = assign(problems, sizes, seed=0).group_by("split").len().sort("split")
+    assert dict(zip(counts["split"].to_list(), counts["len"].to_list(), strict=True)) == {"rl": 2, "sft": 5, "val": 3}

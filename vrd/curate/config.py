@@ -46,7 +46,7 @@ class CurateConfig:
     score_batch_size: int = 8
     min_tokens: int | None = None
     max_tokens: int | None = None
-    split: dict[str, int] = field(default_factory=lambda: {"sft": REST})
+    split: dict[str, int | float] = field(default_factory=lambda: {"sft": REST})
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -134,9 +134,13 @@ def parse_pass_rate(text: str) -> tuple[float, float]:
     return lo, hi
 
 
-def parse_splits(text: str) -> dict[str, int]:
-    """`sft=2000,rl=20000,val=500` (a size may be `rest`) -> ordered {name: size}."""
-    out: dict[str, int] = {}
+def parse_splits(text: str) -> dict[str, int | float]:
+    """`sft=2000,rl=20000,val=500` -> ordered {name: size}.
+
+    A size may be `rest`, or a share of the available problems (`50%` or `0.5`), which suits
+    runs whose pool size is not known in advance (the demo, a first look at a new source).
+    """
+    out: dict[str, int | float] = {}
     for part in _csv(text):
         if "=" not in part:
             raise VrdError(f"--split entries look like NAME=SIZE, got '{part}'")
@@ -148,10 +152,20 @@ def parse_splits(text: str) -> dict[str, int]:
         if size.lower() in ("rest", "all"):
             out[name] = REST
             continue
+        share = size[:-1] if size.endswith("%") else size
+        if size.endswith("%") or "." in size:
+            try:
+                frac = float(share) / (100.0 if size.endswith("%") else 1.0)
+            except ValueError as exc:
+                raise VrdError(f"--split: size of '{name}' must be a count, a share or 'rest', got '{size}'") from exc
+            if not 0.0 <= frac <= 1.0:
+                raise VrdError(f"--split: share of '{name}' must be between 0 and 1 (0%-100%), got '{size}'")
+            out[name] = frac
+            continue
         try:
             n = int(size)
         except ValueError as exc:
-            raise VrdError(f"--split: size of '{name}' must be an integer or 'rest', got '{size}'") from exc
+            raise VrdError(f"--split: size of '{name}' must be a count, a share or 'rest', got '{size}'") from exc
         if n < 0:
             raise VrdError(f"--split: size of '{name}' must be >= 0, got {n}")
         out[name] = n

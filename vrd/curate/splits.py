@@ -16,10 +16,16 @@ from vrd.curate.config import REST
 from vrd.errors import VrdError
 
 
-def assign(problems: pl.DataFrame, sizes: dict[str, int], seed: int = 0,
+def resolve_sizes(sizes: dict[str, int | float], available: int) -> dict[str, int]:
+    """Shares (floats) become counts of the available problems; counts and `rest` stay."""
+    return {k: (int(v * available) if isinstance(v, float) else v) for k, v in sizes.items()}
+
+
+def assign(problems: pl.DataFrame, sizes: dict[str, int | float], seed: int = 0,
            strata: tuple[str, ...] = ("source", "difficulty")) -> pl.DataFrame:
     """(id, split) for the problems that go into some split; `problems` must have id and strata columns."""
     available = problems.height
+    sizes = resolve_sizes(sizes, available)
     fixed = sum(v for v in sizes.values() if v != REST)
     asked = ", ".join(f"{k}={'rest' if v == REST else v}" for k, v in sizes.items())
     if fixed > available:
