@@ -22,9 +22,10 @@ def test_demo_runs_every_stage_and_reuses_the_teacher(tmp_path: Path, monkeypatc
     from vrd.schema import read_rows
 
     monkeypatch.setenv("VRD_CACHE", str(tmp_path / "cache"))
-    teacher = TeacherConfig(hidden_size=64, num_layers=2, n_train=8, synth_seed=0, base_steps=10,
-                            teacher_steps=70, batch_size=8, lr=3e-3)
-    config = DemoConfig(n_problems=8, n_heldout=4, samples=2, keep=1, max_new_tokens=64, sft_steps=2,
+    teacher = TeacherConfig(hidden_size=64, num_layers=2, n_train=10, synth_seed=0, base_steps=10,
+                            teacher_steps=150, batch_size=10, lr=5e-3, families="triangle,parallel,inscribed,pythagorean,rectangle",
+                            tiers="1,2,3")
+    config = DemoConfig(n_problems=10, n_heldout=4, samples=2, keep=1, max_new_tokens=64, sft_steps=2,
                         rl_steps=2, rl_generations=2, seed=0, teacher=teacher)
     out = tmp_path / "demo"
     stages = Demo(out, config, console=Console(width=120)).run()
@@ -32,10 +33,10 @@ def test_demo_runs_every_stage_and_reuses_the_teacher(tmp_path: Path, monkeypatc
     names = [s.name for s in stages]
     assert names == ["synth data", "tiny teacher", "distill (rejection sampling)", "base-model rollouts", "curate",
                      "shift-report", "SFT", "GRPO", "eval: base vs SFT vs RL", "reward-audit"]
-    assert len(read_rows(out / "data" / "synth")) == 8
+    assert len(read_rows(out / "data" / "synth")) == 10
     distilled = read_rows(out / "distill")
     assert distilled and all(r["correct"] for r in distilled)
-    assert len(read_rows(out / "rollouts")) == 8 * 2
+    assert len(read_rows(out / "rollouts")) == 10 * 2
     assert read_rows(out / "curated" / "sft")
     metrics = json.loads((out / "shift-report" / "metrics.json").read_text())
     assert set(metrics["datasets"]) == {"sft", "distill"}

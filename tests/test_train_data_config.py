@@ -169,3 +169,19 @@ def test_cli_errors_are_one_line(curated: Path, tmp_path: Path) -> None:
         no_vllm = runner.invoke(app, ["train", "rl", "--model", "m", "--data", str(curated), "--out",
                                       str(tmp_path / "o"), "--vllm"])
         assert no_vllm.exit_code == 2 and "vllm" in no_vllm.output
+
+
+
+def test_rl_split_smaller_than_one_step_is_a_clear_error(tmp_path, tiny_model_dir) -> None:
+    import pytest
+    from train_fixtures import curate_output
+
+    from vrd.errors import VrdError
+    from vrd.trainers.config import VrdRLConfig, load_config
+    from vrd.trainers.rl import build_rl_trainer
+
+    data = curate_output(tmp_path / "curated", n_sft=2, n_rl=3, n_val=1)
+    cfg = load_config(VrdRLConfig, None, model=str(tiny_model_dir), data=str(data), out=str(tmp_path / "rl"),
+                      max_steps=2, num_generations=2, batch_size=2, max_new_tokens=8)
+    with pytest.raises(VrdError, match="has 3 prompt.*needs 8"):
+        build_rl_trainer(cfg)

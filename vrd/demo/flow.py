@@ -189,7 +189,8 @@ class Demo:
         def rl() -> str:
             run_cli(["train", "rl", "--model", base, "--data", str(curated), "--out", str(rl_out), "--algo", "grpo",
                      "--max-steps", str(c.rl_steps), "--num-generations", str(c.rl_generations),
-                     "--batch-size", str(c.rl_generations), "--max-new-tokens", "64", "--lr", "1e-5",
+                     "--batch-size", str(c.rl_generations), "--global-batch-size", str(2 * c.rl_generations),
+                     "--max-new-tokens", "64", "--lr", "1e-5",
                      "--eval-data", str(heldout), "--eval-every", "1"])
             return f"{c.rl_steps} GRPO steps x {c.rl_generations} generations, held-out accuracy logged"
 

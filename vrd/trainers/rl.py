@@ -158,6 +158,15 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> tu
         funcs.append(get_soft_overlong_punishment(cfg.max_new_tokens, cfg.overlong_cache()))
         weights.append(1.0)
     args = GRPOConfig(**{**grpo_args(cfg), "reward_weights": weights, **cfg.trl})
+    # TRL's sampler drops an incomplete generation batch, so a split smaller than one step's
+    # prompts would train for zero steps and still "succeed"; say so instead.
+    prompts_per_step = args.generation_batch_size // args.num_generations
+    if len(dataset) < prompts_per_step:
+        raise VrdError(
+            f"{cfg.data}: the '{cfg.data_split()}' split has {len(dataset)} prompt(s) but one optimizer step needs "
+            f"{prompts_per_step} (global batch {cfg.global_batch} completions / {cfg.num_generations} generations "
+            f"per prompt); pass a smaller --global-batch or curate more problems into the split"
+        )
     eval_rows = (load_eval_problems(cfg.eval_data, template=cfg.template, limit=cfg.eval_limit)
                  if cfg.eval_data and cfg.eval_every else None)
     monitor = RewardAccuracyMonitor(cfg.out, eval_rows, eval_every=cfg.eval_every,
