@@ -32,12 +32,14 @@ def test_demo_runs_every_stage_and_reuses_the_teacher(tmp_path: Path, monkeypatc
 
     names = [s.name for s in stages]
     assert names == ["synth data", "tiny teacher", "distill (rejection sampling)", "base-model rollouts", "curate",
-                     "shift-report", "SFT", "GRPO", "eval: base vs SFT vs RL", "reward-audit"]
+                     "export", "shift-report", "SFT", "GRPO", "eval: base vs SFT vs RL", "reward-audit"]
     assert len(read_rows(out / "data" / "synth")) == 10
     distilled = read_rows(out / "distill")
     assert distilled and all(r["correct"] for r in distilled)
     assert len(read_rows(out / "rollouts")) == 10 * 2
     assert read_rows(out / "curated" / "sft")
+    for fmt in ("llamafactory", "easyr1", "trl"):
+        assert any(p.is_file() for p in (out / "export" / fmt).rglob("*"))
     metrics = json.loads((out / "shift-report" / "metrics.json").read_text())
     assert set(metrics["datasets"]) == {"sft", "distill"}
     assert "<script" not in (out / "shift-report" / "report.html").read_text()

@@ -42,7 +42,7 @@ def curate_command(
     base_model: str | None = typer.Option(None, "--base-model", help="Model scoring responses for --select closest."),
     min_tokens: int | None = typer.Option(None, "--min-tokens", help="Drop responses shorter than this."),
     max_tokens: int | None = typer.Option(None, "--max-tokens", help="Drop responses longer than this."),
-    split: str | None = typer.Option(None, "--split", help="e.g. sft=2000,rl=20000,val=500 (a size may be 'rest')."),
+    split: str | None = typer.Option(None, "--split", help="e.g. sft=2000,rl=20000,val=500 (a size may be a share like 50% or 'rest')."),
     seed: int | None = typer.Option(None, "--seed", help="Seed for splits and random selection [0]."),
 ) -> None:
     """Filter, label, dedup, decontaminate and split distilled responses into training sets."""

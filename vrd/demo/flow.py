@@ -160,6 +160,17 @@ class Demo:
 
         self.stage("curate", curated, curate)
 
+        exported = o / "export"
+
+        def export() -> str:
+            written = []
+            for fmt in ("llamafactory", "easyr1", "trl"):
+                run_cli(["export", str(curated), "--format", fmt, "--out", str(exported / fmt)])
+                written.append(f"{fmt} ({sum(1 for p in (exported / fmt).rglob('*') if p.is_file())} files)")
+            return ", ".join(written)
+
+        self.stage("export", exported, export)
+
         shift = o / "shift-report"
 
         def shift_report() -> str:
