@@ -94,9 +94,15 @@ class Demo:
         self.console.print(f"[green]done[/] in {seconds:.1f}s: {produced}")
 
     def run(self) -> list[Stage]:
+        import warnings
+
         import datasets
 
-        datasets.disable_progress_bars()  # the commands' own bars are enough for a readable demo
+        # The commands' own progress bars and tables are enough for a readable demo; library
+        # deprecation chatter is not for a first-time user.
+        datasets.disable_progress_bars()
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=".*`max_length` is ignored when `padding`.*")
         c, o = self.config, self.out
         o.mkdir(parents=True, exist_ok=True)
         data, heldout = o / "data" / "synth", o / "data" / "heldout"
