@@ -76,6 +76,26 @@ class Source(abc.ABC):
     def convert(self, record: dict[str, Any], index: int) -> dict[str, Any]:
         """One problem row (see `vrd.schema.PROBLEM_COLUMNS`); raise RowError for a bad record."""
 
+    def problem_row(self, native: Any, *, question: str, answer: str, answer_type: str,
+                    images: list[Any] | None = None, choices: list[str] | None = None,
+                    meta: dict[str, Any] | None = None, source: str | None = None) -> dict[str, Any]:
+        """A problem row with the stable id `source/split/native` and `native_id` recorded in meta."""
+        from vrd.schema import make_id
+        from vrd.sources.normalize import meta_json
+
+        name = source or self.name
+        return {
+            "id": make_id(name, self.split, native),
+            "source": name,
+            "split": self.split,
+            "images": list(images or []),
+            "question": question,
+            "choices": list(choices or []),
+            "answer": answer,
+            "answer_type": answer_type,
+            "meta": meta_json({"native_id": native, **(meta or {})}),
+        }
+
     def problems(self, limit: int | None = None) -> Iterator[dict[str, Any] | Reject]:
         """Problem rows, with bad records yielded as Reject instead of stopping the run."""
         from vrd.schema import check_image

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from vrd.errors import VrdError
-from vrd.schema import ANSWER_TYPES, make_id
+from vrd.schema import ANSWER_TYPES
 from vrd.sources.base import RowError, Source
 from vrd.sources.normalize import (
     as_image_list,
     choice_letter,
     clean_answer,
     infer_answer_type,
-    meta_json,
     parse_choices,
     with_image_marks,
 )
@@ -130,17 +129,9 @@ class Generic(Source):
         native = index if native is None else native
         used = {c for c in cols.values() if c} | {"id"}
         extra = {k: v for k, v in record.items() if k not in used and _plain(v)}
-        return {
-            "id": make_id(self.label, self.split, native),
-            "source": self.label,
-            "split": self.split,
-            "images": images,
-            "question": question,
-            "choices": choices,
-            "answer": answer,
-            "answer_type": answer_type,
-            "meta": meta_json({"native_id": native, "columns": {k: v for k, v in cols.items() if v}, **extra}),
-        }
+        return self.problem_row(native, question=question, answer=answer, answer_type=answer_type, images=images,
+                                choices=choices, source=self.label,
+                                meta={"columns": {k: v for k, v in cols.items() if v}, **extra})
 
 
 def _plain(value: Any) -> bool:

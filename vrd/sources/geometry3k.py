@@ -8,10 +8,8 @@ drops the options and keeps the value as a free-form answer instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from vrd.schema import make_id
 from vrd.sources.base import RowError, Source
 from vrd.sources.normalize import (
     LETTERS,
@@ -19,11 +17,9 @@ from vrd.sources.normalize import (
     choice_letter,
     clean_answer,
     infer_answer_type,
-    meta_json,
     parse_choices,
     with_image_marks,
 )
-from vrd.sources.reading import read_records
 
 
 class Geometry3K(Source):
@@ -32,9 +28,6 @@ class Geometry3K(Source):
     default_split: ClassVar[str] = "train"
     description: ClassVar[str] = "Geometry3K plane-geometry problems with diagrams (InterGPS)"
     options_accepted: ClassVar[tuple[str, ...]] = ("free_form",)
-
-    def records(self) -> Iterator[dict[str, Any]]:
-        yield from read_records(self.path or self.hub_id, self.split)
 
     def convert(self, record: dict[str, Any], index: int) -> dict[str, Any]:
         images = as_image_list(record.get("images", record.get("image")))
@@ -63,14 +56,5 @@ class Geometry3K(Source):
             answer_type = infer_answer_type(answer)
         native = record.get("id")
         native = index if native is None else native
-        return {
-            "id": make_id(self.name, self.split, native),
-            "source": self.name,
-            "split": self.split,
-            "images": images,
-            "question": question,
-            "choices": choices,
-            "answer": answer,
-            "answer_type": answer_type,
-            "meta": meta_json({"native_id": native, **meta}),
-        }
+        return self.problem_row(native, question=question, answer=answer, answer_type=answer_type,
+                                images=images, choices=choices, meta=meta)

@@ -8,21 +8,17 @@ label being a 0-based index or a letter; both forms become the same problem rows
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from vrd.schema import make_id
 from vrd.sources.base import RowError, Source
 from vrd.sources.normalize import (
     as_image_list,
     choice_letter,
     clean_answer,
     infer_answer_type,
-    meta_json,
     parse_choices,
     with_image_marks,
 )
-from vrd.sources.reading import read_records
 
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 
@@ -48,9 +44,6 @@ class GeoQA(Source):
     default_split: ClassVar[str] = "train"
     description: ClassVar[str] = "GeoQA geometry problems (R1-V's 8K training set, or a choice-style port)"
     options_accepted: ClassVar[tuple[str, ...]] = ()
-
-    def records(self) -> Iterator[dict[str, Any]]:
-        yield from read_records(self.path or self.hub_id, self.split)
 
     def convert(self, record: dict[str, Any], index: int) -> dict[str, Any]:
         images = as_image_list(record.get("image", record.get("images")))
@@ -80,14 +73,5 @@ class GeoQA(Source):
             meta["source_solution"] = str(record["solution"])
         native = record.get("id")
         native = index if native is None else native
-        return {
-            "id": make_id(self.name, self.split, native),
-            "source": self.name,
-            "split": self.split,
-            "images": images,
-            "question": question,
-            "choices": choices,
-            "answer": answer,
-            "answer_type": answer_type,
-            "meta": meta_json({"native_id": native, **meta}),
-        }
+        return self.problem_row(native, question=question, answer=answer, answer_type=answer_type,
+                                images=images, choices=choices, meta=meta)

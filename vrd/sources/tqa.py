@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from vrd.errors import VrdError
-from vrd.schema import make_id
 from vrd.sources.base import RowError, Source
-from vrd.sources.normalize import LETTERS, choice_letter, meta_json, with_image_marks
+from vrd.sources.normalize import LETTERS, choice_letter, with_image_marks
 
 GROUPS = (("diagram", "diagramQuestions"), ("text", "nonDiagramQuestions"))
 
@@ -111,22 +110,19 @@ class TQA(Source):
                 raise RowError("is missing for a diagram question", "imagePath")
             images = [str(Path(record["root"]) / rel)]
         native = str(record["id"])
-        return {
-            "id": make_id(self.name, self.split, native),
-            "source": self.name,
-            "split": self.split,
-            "images": images,
-            "question": with_image_marks(text, len(images), field="beingAsked"),
-            "choices": choices,
-            "answer": answer,
-            "answer_type": "choice",
-            "meta": meta_json({
-                "native_id": native,
+        return self.problem_row(
+            native,
+            question=with_image_marks(text, len(images), field="beingAsked"),
+            answer=answer,
+            answer_type="choice",
+            images=images,
+            choices=choices,
+            meta={
                 "kind": record["kind"],
                 "lesson": record.get("lesson"),
                 "lesson_name": record.get("lesson_name"),
                 "question_type": q.get("questionType"),
                 "question_subtype": q.get("questionSubType"),
                 "image_path": q.get("imagePath"),
-            }),
-        }
+            },
+        )

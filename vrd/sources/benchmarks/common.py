@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from vrd.errors import VrdError
-from vrd.schema import make_id
 from vrd.sources.base import RowError, Source
-from vrd.sources.normalize import IMAGE_MARK, meta_json, with_image_marks
+from vrd.sources.normalize import IMAGE_MARK, with_image_marks
 from vrd.sources.reading import data_files, read_records
 
 # Benchmarks write their own image placeholders: `<image1>` (MathVision), `<image>` (vrd).
@@ -148,23 +147,13 @@ class BenchmarkSource(Source):
     def row(self, native: Any, *, question: str, answer: str, answer_type: str, images: list[Any] | None = None,
             choices: list[str] | None = None, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """A problem row with the shared meta keys (`native_id`, `benchmark`, `subset`, `difficulty`)."""
-        images = images or []
         extra = dict(meta or {})
         full_meta = {"native_id": native, "benchmark": self.name}
         full_meta["subset"] = _scalar(extra.get(self.subset_field)) if self.subset_field else None
         full_meta["difficulty"] = _scalar(extra.get(self.difficulty_field)) if self.difficulty_field else None
         full_meta.update({k: v for k, v in extra.items() if k not in full_meta})
-        return {
-            "id": make_id(self.name, self.split, native),
-            "source": self.name,
-            "split": self.split,
-            "images": images,
-            "question": question,
-            "choices": list(choices or []),
-            "answer": answer,
-            "answer_type": answer_type,
-            "meta": meta_json(full_meta),
-        }
+        return self.problem_row(native, question=question, answer=answer, answer_type=answer_type,
+                                images=images, choices=choices, meta=full_meta)
 
 
 def _scalar(value: Any) -> Any:
