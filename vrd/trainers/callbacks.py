@@ -69,6 +69,16 @@ class RewardAccuracyMonitor(TrainerCallback):
         self.trainer: Any = None
         self._last_eval_step: int | None = None
 
+    @classmethod
+    def from_config(cls, cfg: Any) -> RewardAccuracyMonitor:
+        """The monitor a run's config asks for; without --eval-data it only writes metrics.jsonl."""
+        from vrd.trainers.data import load_eval_problems
+
+        eval_rows = (load_eval_problems(cfg.eval_data, template=cfg.template, limit=cfg.eval_limit)
+                     if cfg.eval_data and cfg.eval_every else None)
+        return cls(cfg.out, eval_rows, eval_every=cfg.eval_every, max_new_tokens=cfg.eval_max_new_tokens,
+                   batch_size=cfg.eval_batch_size, template=cfg.template)
+
     def bind(self, trainer: Any) -> RewardAccuracyMonitor:
         """The trainer gives the accelerator (for sharded eval) and the processor."""
         self.trainer = trainer

@@ -137,7 +137,7 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> tu
 
     from vrd.trainers.callbacks import RewardAccuracyMonitor
     from vrd.trainers.common import load_processor, lora_config, prepare_model
-    from vrd.trainers.data import load_eval_problems, load_rl_dataset
+    from vrd.trainers.data import load_rl_dataset
     from vrd.trainers.rewards import reward_functions
 
     cfg.validate()
@@ -167,11 +167,7 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> tu
             f"{prompts_per_step} (global batch {cfg.global_batch} completions / {cfg.num_generations} generations "
             f"per prompt); pass a smaller --global-batch or curate more problems into the split"
         )
-    eval_rows = (load_eval_problems(cfg.eval_data, template=cfg.template, limit=cfg.eval_limit)
-                 if cfg.eval_data and cfg.eval_every else None)
-    monitor = RewardAccuracyMonitor(cfg.out, eval_rows, eval_every=cfg.eval_every,
-                                    max_new_tokens=cfg.eval_max_new_tokens, batch_size=cfg.eval_batch_size,
-                                    template=cfg.template)
+    monitor = RewardAccuracyMonitor.from_config(cfg)
     trainer = VrdGRPOTrainer(
         model=model,
         reward_funcs=funcs,

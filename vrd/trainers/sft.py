@@ -41,7 +41,7 @@ def build_sft_trainer(cfg: VrdSFTConfig, callbacks: list[Any] | None = None) -> 
 
     from vrd.trainers.callbacks import RewardAccuracyMonitor
     from vrd.trainers.common import common_args, load_processor, lora_config, prepare_model
-    from vrd.trainers.data import load_eval_problems, load_sft_dataset
+    from vrd.trainers.data import load_sft_dataset
 
     cfg.validate()
     dataset = load_sft_dataset(cfg.data, cfg.data_split(), limit=cfg.limit)
@@ -54,11 +54,7 @@ def build_sft_trainer(cfg: VrdSFTConfig, callbacks: list[Any] | None = None) -> 
         "packing": False,  # TRL does not pack vision datasets
     }
     args = SFTConfig(**{**fields, **cfg.trl})  # the YAML's `trl:` mapping has the last word
-    eval_rows = (load_eval_problems(cfg.eval_data, template=cfg.template, limit=cfg.eval_limit)
-                 if cfg.eval_data and cfg.eval_every else None)
-    monitor = RewardAccuracyMonitor(cfg.out, eval_rows, eval_every=cfg.eval_every,
-                                    max_new_tokens=cfg.eval_max_new_tokens, batch_size=cfg.eval_batch_size,
-                                    template=cfg.template)
+    monitor = RewardAccuracyMonitor.from_config(cfg)
     trainer = SFTTrainer(
         model=model,
         args=args,
