@@ -149,8 +149,7 @@ def image_to_bytes(image: Any) -> dict[str, Any]:
         return {"bytes": Path(image).read_bytes(), "path": None}
     if isinstance(image, PILImage.Image):
         buf = io.BytesIO()
-        fmt = "PNG" if image.mode in ("RGBA", "LA", "P", "1", "L", "RGB") else "PNG"
-        image.save(buf, format=fmt)
+        image.save(buf, format="PNG")
         return {"bytes": buf.getvalue(), "path": None}
     raise TypeError(f"cannot store an image of type {type(image).__name__}")
 
@@ -216,13 +215,12 @@ def validate_row(row: Mapping[str, Any], kind: str = "problems", *, path: str | 
         why = _check_value(column, row[column], kind)
         if why:
             raise SchemaError(why, path=path, row=index, column=column)
-    if kind == "problems" or kind == "responses":
-        n_marks = row["question"].count("<image>")
-        if n_marks != len(row["images"]):
-            raise SchemaError(
-                f"has {n_marks} <image> marker(s) but the row has {len(row['images'])} image(s)",
-                path=path, row=index, column="question",
-            )
+    n_marks = row["question"].count("<image>")
+    if n_marks != len(row["images"]):
+        raise SchemaError(
+            f"has {n_marks} <image> marker(s) but the row has {len(row['images'])} image(s)",
+            path=path, row=index, column="question",
+        )
 
 
 def normalize_row(row: Mapping[str, Any], kind: str = "problems") -> dict[str, Any]:

@@ -63,16 +63,18 @@ class TeacherArtifacts:
     info: dict[str, Any]
 
 
-def gold_response_rows(problems: Sequence[dict[str, Any]], template: str, model: str) -> list[dict[str, Any]]:
+def gold_response_rows(problems: Sequence[dict[str, Any]], template: str, model: str,
+                       tokenizer: Any) -> list[dict[str, Any]]:
     """Problem rows -> response rows whose response is the gold solution (what SFT trains on)."""
     from vrd.distill.templates import render_prompt, template_format
-    from vrd.verify import verify_response
+    from vrd.verify import verify_batch
 
+    solutions = [json.loads(p["meta"])["solution"] for p in problems]
+    results = verify_batch([{"response": s, "answer": p["answer"], "choices": p["choices"],
+                             "answer_type": p["answer_type"], "template": template_format(template)}
+                            for s, p in zip(solutions, problems, strict=True)])
     rows = []
-    for p in problems:
-        solution = json.loads(p["meta"])["solution"]
-        result = verify_response(solution, p["answer"], choices=p["choices"], answer_type=p["answer_type"],
-                                 template=template_format(template))
+    for p, solution, result in zip(problems, solutions, results, strict=True):
         if not result.correct:  # a gold solution the grader rejects is a synth bug; keep it out
             continue
         rows.append({
@@ -85,7 +87,7 @@ def gold_response_rows(problems: Sequence[dict[str, Any]], template: str, model:
             "pred": result.pred,
             "correct": True,
             "format_ok": result.format_ok,
-            "n_tokens": len(solution.split()),
+            "n_tokens": len(tokenizer(solution)["input_ids"]),
             "finish_reason": "stop",
             "n_samples": 1,
             "n_correct": 1,
@@ -105,6 +107,7 @@ def prepare_teacher(
     log: Callable[[str], None] = print,
 ) -> TeacherArtifacts:
     """Return the cached base/teacher checkpoints, training them first if the cache has none."""
+    from vrd.models.loading import load_processor
     from vrd.models.tiny import build_tiny_model
     from vrd.schema import read_rows, write_dataset
 
@@ -125,7 +128,8 @@ def prepare_teacher(
     synth_dir = work_dir / "teacher-synth"
     run_cli(["data", "synth", "--n", str(config.n_train), "--seed", str(config.synth_seed), "--out", str(synth_dir),
              "--families", config.families, "--tiers", config.tiers])
-    rows = gold_response_rows(read_rows(synth_dir), config.template, "synth-gold")
+    tokenizer = load_processor(init).tokenizer
+    rows = gold_response_rows(read_rows(synth_dir), config.template, "synth-gold", tokenizer)
     sft_dir = work_dir / "teacher-sft-data"
     write_dataset(rows, sft_dir / "sft", kind="responses", manifest={"what": "synth gold solutions"})
     settings = tmp / "teacher-sft.yaml"
