@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "curate",
     "shift",
     "train",
+    "merge",
     "eval",
     "audit",
     "demo",

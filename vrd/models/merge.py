@@ -1,0 +1,419 @@
+"""`vrd merge`: weight-space merging of fine-tuned VLMs (linear, TIES, DARE), vision tower included.
+
+The Synergy Dilemma paper merges an SFT and an RL model of the same base to trade SFT's gains on
+hard questions against RL's shorter answers. The merge works tensor by tensor over the
+safetensors files, so any architecture whose checkpoints share one key set merges the same way:
+the language model, Qwen2.5-VL's vision tower and its merger projector alike (`vision="first"`
+keeps the first model's tower instead). The processor, tokenizer, chat template and config come
+from the first model, so the output loads through the Auto classes like any `save_pretrained`
+folder.
+
+Why not mergekit: it installs here without touching torch/transformers, but its Qwen2.5-VL
+architecture file names the tensors it merges and copies only `preprocessor_config.json` and
+`vocab.json` along, so the chat template and tokenizer would still need copying and any key
+layout it does not list would need a definition. Merging every floating tensor of the shared
+key set needs neither. The task-vector methods follow mergekit's semantics
+(`merge_methods/generalized_task_arithmetic.py`, `sparsify.py`):
+- TIES (Yadav et al. 2023): per model, keep the top `density` fraction of the delta to the base
+  by magnitude; elect each entry's sign as the sign of the weighted delta sum; average the
+  weighted deltas that agree with it, dividing by the weights that agree (normalize).
+- DARE (Yu et al. 2023): per model, drop each delta entry with probability p = 1 - density and
+  rescale the kept ones by 1 / (1 - p); then sum the weighted deltas (`dare`, no normalization)
+  or combine them with TIES's sign election (`dare_ties`).
+Non-floating tensors (integer buffers) are copied from the first model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vrd.errors import ModelNotFoundError, VrdError, unknown_name
+
+METHODS = ("linear", "ties", "dare", "dare_ties")
+VISION = ("merge", "first")
+VISION_PREFIXES = ("visual.", "model.visual.", "vision_tower.", "model.vision_tower.")
+# Copied from the first model: config, generation settings, processor, tokenizer, chat template.
+CARRY_SUFFIXES = (".json", ".txt", ".jinja", ".model", ".tiktoken")
+NOT_CARRIED = {"model.safetensors.index.json", "pytorch_model.bin.index.json", "trainer_state.json",
+               "vrd_train_config.json", "adapter_config.json", "vrd_merge.json"}
+SHARD_BYTES = 4 * 1024**3
+MERGE_RECORD = "vrd_merge.json"
+
+
+class MergeError(VrdError):
+    """The models cannot be merged as asked (missing tensor, shape mismatch, bad weights)."""
+
+
+# ---- the methods, on plain tensors -------------------------------------------------------------
+
+
+def linear(tensors: Sequence[Any], weights: Sequence[float]) -> Any:
+    """Weighted mean sum(w_i t_i) / sum(w_i); with weights (a, 1 - a) exactly a*A + (1 - a)*B."""
+    total = float(sum(weights))
+    if abs(total) < 1e-12:
+        raise MergeError(f"linear merge weights {list(weights)} sum to zero")
+    out = tensors[0] * float(weights[0])
+    for t, w in zip(tensors[1:], weights[1:], strict=True):
+        out = out + t * float(w)
+    return out / total
+
+
+def trim_magnitude(delta: Any, density: float) -> Any:
+    """TIES trim: keep the `density` fraction of entries largest in magnitude, zero the rest."""
+    import torch
+
+    if density >= 1.0:
+        return delta
+    k = int(density * delta.numel())
+    if k <= 0:
+        return torch.zeros_like(delta)
+    flat = delta.abs().reshape(-1)
+    keep = torch.zeros_like(flat, dtype=torch.bool)
+    keep[torch.topk(flat, k, sorted=False).indices] = True
+    return delta * keep.reshape(delta.shape)
+
+
+def drop_and_rescale(delta: Any, density: float, generator: Any) -> Any:
+    """DARE: drop each entry with p = 1 - density, scale the survivors by 1 / (1 - p)."""
+    import torch
+
+    if density >= 1.0:
+        return delta
+    if density <= 0.0:
+        return torch.zeros_like(delta)
+    keep = torch.rand(delta.shape, generator=generator, dtype=torch.float32) < density
+    return delta * keep / density
+
+
+def elect_and_mix(deltas: Any, weights: Any, *, normalize: bool) -> Any:
+    """TIES sign election over stacked deltas [n, ...]: mean (or sum) of the weighted deltas that agree."""
+    import torch
+
+    w = weights.reshape(-1, *([1] * (deltas.dim() - 1)))
+    weighted = deltas * w
+    elected = torch.where(weighted.sum(dim=0) >= 0, 1.0, -1.0)
+    agree = (weighted.sign() == elected).to(deltas.dtype)
+    mixed = (weighted * agree).sum(dim=0)
+    if not normalize:
+        return mixed
+    divisor = (w * agree).sum(dim=0)
+    divisor[divisor == 0] = 1.0
+    return mixed / divisor
+
+
+def task_vector_merge(base: Any, tensors: Sequence[Any], weights: Sequence[float], *, method: str,
+                      density: float, lambda_: float = 1.0, generator: Any = None) -> Any:
+    """TIES / DARE / DARE-TIES: base + lambda * combine(sparsify(t_i - base))."""
+    import torch
+
+    deltas = []
+    for t in tensors:
+        delta = t - base
+        if method == "ties":
+            delta = trim_magnitude(delta, density)
+        else:
+            delta = drop_and_rescale(delta, density, generator)
+        deltas.append(delta)
+    stacked = torch.stack(deltas)
+    w = torch.tensor([float(x) for x in weights], dtype=stacked.dtype)
+    if method in ("ties", "dare_ties"):
+        mixed = elect_and_mix(stacked, w, normalize=method == "ties")
+    else:
+        mixed = (stacked * w.reshape(-1, *([1] * (stacked.dim() - 1)))).sum(dim=0)
+    return base + lambda_ * mixed
+
+
+# ---- the recipe and the files -------------------------------------------------------------------
+
+
+@dataclass
+class MergeSpec:
+    """One merge: the models (the first gives config and processor), their weights and the method."""
+
+    models: list[str]
+    method: str = "linear"
+    weights: list[float] = field(default_factory=list)  # one per model; [] = equal weights
+    base: str | None = None  # the common ancestor, needed by ties / dare / dare_ties
+    density: float = 0.5  # ties: fraction kept by magnitude; dare: keep probability (1 - p)
+    lambda_: float = 1.0  # scale of the merged task vector
+    vision: str = "merge"  # merge the vision tower too, or take it from the first model
+    seed: int = 0  # DARE's drop mask
+
+    def validate(self) -> MergeSpec:
+        if len(self.models) < 2:
+            raise MergeError("merge needs at least two models")
+        if self.method not in METHODS:
+            raise unknown_name("merge method", self.method, METHODS)
+        if self.vision not in VISION:
+            raise unknown_name("vision option", self.vision, VISION)
+        if not self.weights:
+            self.weights = [1.0 / len(self.models)] * len(self.models)
+        if len(self.weights) != len(self.models):
+            raise MergeError(f"{len(self.weights)} weight(s) for {len(self.models)} models: give one per model")
+        if self.method != "linear" and not self.base:
+            raise MergeError(f"--method {self.method} merges task vectors relative to a base model: give --base")
+        if not 0.0 < self.density <= 1.0:
+            raise MergeError(f"--density {self.density}: must be in (0, 1]")
+        return self
+
+    @classmethod
+    def from_alpha(cls, models: Sequence[str], alpha: float, **kw: Any) -> MergeSpec:
+        """Two models at alpha: weights (alpha, 1 - alpha), so alpha = 1 is the first model."""
+        if len(models) != 2:
+            raise MergeError(f"--alpha mixes exactly two models ({len(models)} given); use --weights for more")
+        if not 0.0 <= alpha <= 1.0:
+            raise MergeError(f"--alpha {alpha}: must be in [0, 1]")
+        return cls(models=list(models), weights=[alpha, 1.0 - alpha], **kw)
+
+
+def model_dir(name_or_path: str) -> Path:
+    """A local folder holding the model's safetensors (a cached hub snapshot is accepted)."""
+    from vrd.models.loading import resolve_model
+
+    target = resolve_model(name_or_path)
+    local = Path(target).expanduser()
+    if local.is_dir():
+        return local
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(target, local_files_only=True))
+    except Exception as exc:  # noqa: BLE001 - not cached / bad id: same advice
+        raise ModelNotFoundError(f"merge needs local weights; '{target}' is not a folder and not in the hub cache "
+                                 f"({type(exc).__name__}). Download it (`hf download {target} --local-dir DIR`) "
+                                 "and pass DIR.") from exc
+
+
+class Weights:
+    """Lazy access to a checkpoint's tensors across its safetensors shards."""
+
+    def __init__(self, folder: Path) -> None:
+        from safetensors import safe_open
+
+        files = sorted(folder.glob("*.safetensors"))
+        files = [f for f in files if not f.name.startswith("adapter_")]
+        if not files:
+            raise MergeError(f"{folder}: no *.safetensors weights (merge reads safetensors checkpoints only)")
+        self.folder = folder
+        self._handles = [safe_open(str(f), framework="pt") for f in files]
+        self.where: dict[str, Any] = {}
+        for h in self._handles:
+            for key in h.keys():
+                self.where[key] = h
+
+    def keys(self) -> list[str]:
+        return list(self.where)
+
+    def get(self, key: str) -> Any:
+        handle = self.where.get(key)
+        if handle is None:
+            raise MergeError(f"{self.folder}: has no tensor '{key}' (the models do not share one architecture)")
+        return handle.get_tensor(key)
+
+
+def _config(folder: Path) -> dict[str, Any]:
+    path = folder / "config.json"
+    if not path.is_file():
+        raise MergeError(f"{folder}: no config.json (not a save_pretrained model folder)")
+    return json.loads(path.read_text())
+
+
+def _check_compatible(folders: Sequence[Path]) -> None:
+    types = {str(f): _config(f).get("model_type") for f in folders}
+    if len(set(types.values())) > 1:
+        raise MergeError(f"models of different types cannot be merged: {types}")
+
+
+def is_vision(key: str) -> bool:
+    return key.startswith(VISION_PREFIXES)
+
+
+def merged_tensors(spec: MergeSpec) -> Iterator[tuple[str, Any]]:
+    """(name, merged tensor) in the first model's key order, computed in fp32, stored in its dtype."""
+    import torch
+
+    spec.validate()
+    folders = [model_dir(m) for m in spec.models]
+    base_folder = model_dir(spec.base) if spec.base else None
+    _check_compatible(folders + ([base_folder] if base_folder else []))
+    sources = [Weights(f) for f in folders]
+    base = Weights(base_folder) if base_folder else None
+    first = sources[0]
+    keys = first.keys()
+    for src in sources[1:]:
+        extra = sorted(set(src.keys()) - set(keys))
+        if extra:
+            raise MergeError(f"{src.folder}: has tensor '{extra[0]}' that {first.folder} lacks "
+                             "(the models do not share one architecture)")
+    generator = torch.Generator().manual_seed(spec.seed)
+    for key in keys:
+        tensors = [s.get(key) for s in sources]
+        ref = tensors[0]
+        for src, t in zip(sources[1:], tensors[1:], strict=True):
+            if t.shape != ref.shape:
+                raise MergeError(f"{src.folder}: tensor '{key}' has shape {tuple(t.shape)}, "
+                                 f"{first.folder} has {tuple(ref.shape)}")
+        if not ref.is_floating_point() or (spec.vision == "first" and is_vision(key)):
+            yield key, ref
+            continue
+        f32 = [t.to(torch.float32) for t in tensors]
+        if spec.method == "linear":
+            out = linear(f32, spec.weights)
+        else:
+            b = base.get(key)
+            if b.shape != ref.shape:
+                raise MergeError(f"{base.folder}: tensor '{key}' has shape {tuple(b.shape)}, "
+                                 f"{first.folder} has {tuple(ref.shape)}")
+            out = task_vector_merge(b.to(torch.float32), f32, spec.weights, method=spec.method,
+                                    density=spec.density, lambda_=spec.lambda_, generator=generator)
+        yield key, out.to(ref.dtype).contiguous()
+
+
+def _write_shards(items: Iterator[tuple[str, Any]], folder: Path, shard_bytes: int) -> tuple[dict[str, str], int]:
+    """Write safetensors shards of at most `shard_bytes`; returns (tensor name -> file, total bytes)."""
+    from safetensors.torch import save_file
+
+    shards: list[dict[str, Any]] = [{}]
+    size = 0
+    total_bytes = 0
+    written: list[str] = []
+    index: dict[str, str] = {}
+
+    def flush() -> None:
+        nonlocal size
+        if not shards[-1]:
+            return
+        tmp_name = f"part-{len(written):05d}.safetensors"
+        save_file(shards[-1], str(folder / tmp_name), metadata={"format": "pt"})
+        for name in shards[-1]:
+            index[name] = tmp_name
+        written.append(tmp_name)
+        shards[-1] = {}
+        size = 0
+
+    for name, tensor in items:
+        nbytes = tensor.numel() * tensor.element_size()
+        if shards[-1] and size + nbytes > shard_bytes:
+            flush()
+        shards[-1][name] = tensor
+        size += nbytes
+        total_bytes += nbytes
+    flush()
+    if len(written) == 1:
+        os.replace(folder / written[0], folder / "model.safetensors")
+        return {n: "model.safetensors" for n in index}, total_bytes
+    total = len(written)
+    names = {old: f"model-{i + 1:05d}-of-{total:05d}.safetensors" for i, old in enumerate(written)}
+    for old, new in names.items():
+        os.replace(folder / old, folder / new)
+    return {n: names[f] for n, f in index.items()}, total_bytes
+
+
+def _carry_files(src: Path, dst: Path) -> list[str]:
+    copied = []
+    for f in sorted(src.iterdir()):
+        if f.is_file() and f.suffix in CARRY_SUFFIXES and f.name not in NOT_CARRIED:
+            shutil.copy2(f, dst / f.name)
+            copied.append(f.name)
+    return copied
+
+
+def merge_models(spec: MergeSpec, out: str | os.PathLike, *, overwrite: bool = False,
+                 shard_bytes: int = SHARD_BYTES, progress: Callable[[str], None] | None = None) -> Path:
+    """Merge into `out` (staged in a sibling folder and swapped in), loadable by the Auto classes."""
+    spec.validate()
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise MergeError(f"{out}: already exists and is not empty (pass --overwrite to replace it)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        index, total = _write_shards(merged_tensors(spec), stage, shard_bytes)
+        files = sorted(set(index.values()))
+        if len(files) > 1:
+            (stage / "model.safetensors.index.json").write_text(json.dumps(
+                {"metadata": {"total_size": total}, "weight_map": index}, indent=2))
+        carried = _carry_files(model_dir(spec.models[0]), stage)
+        record = {**asdict(spec), "files": files, "carried_from_first": carried}
+        (stage / MERGE_RECORD).write_text(json.dumps(record, indent=2))
+        if progress:
+            progress(f"merged {len(index)} tensors ({spec.method}, weights {spec.weights})")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(stage, out)
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
+    return out
+
+
+def parse_floats(text: str | None, what: str) -> list[float]:
+    """'0,0.25,0.5' -> [0.0, 0.25, 0.5], with the option named on a bad value."""
+    values = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            values.append(float(part))
+        except ValueError:
+            raise VrdError(f"{what} {text!r}: '{part}' is not a number") from None
+    return values
+
+
+def alpha_label(alpha: float) -> str:
+    return f"alpha-{alpha:g}"
+
+
+def _same_recipe(folder: Path, spec: MergeSpec) -> bool:
+    record = folder / MERGE_RECORD
+    if not record.is_file():
+        return False
+    done = json.loads(record.read_text())
+    return all(done.get(k) == v for k, v in asdict(spec).items())
+
+
+def sweep(models: Sequence[str], alphas: Sequence[float], out: str | os.PathLike, *,
+          eval_config: Any | None = None, overwrite: bool = False,
+          progress: Callable[[str], None] | None = None, **spec_kw: Any) -> dict[str, Any]:
+    """Merge two models at each alpha into OUT/models/alpha-A and, given an EvalConfig, evaluate each
+    into OUT/eval/alpha-A with vrd's eval runner; rerunning skips merges already on disk with the
+    same recipe and problems already answered. Writes OUT/sweep.json (alpha -> accuracies)."""
+    from dataclasses import replace
+
+    if not alphas:
+        raise MergeError("--alpha: give at least one value")
+    out = Path(out)
+    points = []
+    for alpha in alphas:
+        spec = MergeSpec.from_alpha(models, alpha, **spec_kw).validate()
+        folder = out / "models" / alpha_label(alpha)
+        if overwrite or not _same_recipe(folder, spec):
+            merge_models(spec, folder, overwrite=True, progress=progress)
+        elif progress:
+            progress(f"{alpha_label(alpha)}: merged model already on disk, kept")
+        point: dict[str, Any] = {"alpha": alpha, "model": str(folder)}
+        if eval_config is not None:
+            from vrd.eval.runner import run_eval
+
+            run_dir = out / "eval" / alpha_label(alpha)
+            results = run_eval(replace(eval_config, model=str(folder)), run_dir)
+            point["eval"] = str(run_dir)
+            point["mean_accuracy"] = results.get("mean_accuracy")
+            point["accuracy"] = {name: b.get("accuracy") for name, b in results["benchmarks"].items()}
+            if progress:
+                progress(f"{alpha_label(alpha)}: mean accuracy {point['mean_accuracy']}")
+        points.append(point)
+    summary = {"models": list(models), "method": spec_kw.get("method", "linear"), "points": points}
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / "sweep.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2))
+    os.replace(tmp, out / "sweep.json")
+    return summary
