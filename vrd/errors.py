@@ -23,3 +23,7 @@ def unknown_name(kind: str, name: str, known: list[str] | tuple[str, ...]) -> Un
     near = difflib.get_close_matches(name, list(known), n=3, cutoff=0.4)
     hint = f" Did you mean: {', '.join(near)}?" if near else ""
     return UnknownNameError(f"unknown {kind} '{name}'. Known: {', '.join(sorted(known))}.{hint}")
+
+
+class ConfigError(VrdError):
+    """A setting is missing, unknown or out of range (from a flag, a --config file or the API)."""

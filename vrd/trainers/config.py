@@ -1,80 +1,89 @@
 """Trainer settings: one dataclass per trainer, with the paper's defaults.
 
 The same object is filled from three places, in order of precedence: CLI flags, then a
-YAML file (`--config`), then these defaults. Keeping vrd's own small set of knobs (rather
+YAML file (`--config`), then these defaults (`Config.load`); the flags are made from the
+fields (`vrd.config.command_options`). Keeping vrd's own small set of knobs (rather
 than exposing TRL's hundred) is what lets the defaults encode the paper's recipe; anything
 else TRL accepts can still be passed through the `trl` mapping of the YAML file.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from vrd.errors import VrdError, unknown_name
+from vrd.config import Config, setting
+from vrd.errors import ConfigError, unknown_name
 
 ALGOS = ("grpo", "dapo", "dr_grpo")
 REPORT_TO = ("none", "tensorboard", "wandb")
 
 
 @dataclass
-class VrdTrainConfig:
+class VrdTrainConfig(Config):
     """Settings shared by SFT and RL."""
 
-    model: str = ""
-    data: str = ""
-    out: str = ""
-    split: str = ""  # the split subfolder read from a curate output; "" = the trainer's own (sft / rl)
-    template: str = "math"  # prompt template for problem rows (RL, eval) and the format check
-    epochs: float = 3.0
-    max_steps: int = -1
-    lr: float = 1e-5
-    scheduler: str = "cosine"
-    warmup_ratio: float = 0.1
-    global_batch: int = 128
-    batch_size: int = 1  # per device
-    max_pixels: int | None = None
-    min_pixels: int | None = None
-    unfreeze_vision: bool = False
-    lora: int = 0  # LoRA rank; 0 = full fine-tuning
-    lora_alpha: int | None = None  # default 2 * rank
-    lora_dropout: float = 0.05
-    report_to: str = "none"
-    resume: str = "auto"  # "auto" (latest checkpoint in OUT if any), "never", or a checkpoint path
-    save_steps: int = 500
-    save_total_limit: int | None = 2
-    logging_steps: int = 1
-    seed: int = 0
-    bf16: bool | None = None  # None = bf16 on a GPU that supports it, fp32 elsewhere
-    gradient_checkpointing: bool | None = None  # None = on for GPU, off for CPU
-    eval_data: str | None = None
-    eval_every: int = 0  # 0 = no held-out monitor
-    eval_max_new_tokens: int = 512
-    eval_limit: int = 200
-    eval_batch_size: int = 8
-    num_processes: int = 1
-    accelerate_config: str = "ddp"  # ddp | fsdp | zero3 | a path to an accelerate YAML
-    limit: int | None = None  # train on the first N rows only (smoke runs)
-    trl: dict[str, Any] = field(default_factory=dict)  # extra fields passed verbatim to TRL's config
+    model: str = setting(help="Base model: alias, hub id or local directory.")
+    data: str = setting("", help="`vrd curate` output, vrd dataset or trl export.")
+    out: str = setting("", help="Output directory (checkpoints, final model, metrics).")
+    split: str = setting("", help="Split subfolder to read (default: sft for SFT, rl for RL).")
+    template: str = setting("math", help="Prompt template for problem rows and the format check: math | r1v | PATH.")
+    epochs: float = setting(3.0, help="Epochs.")
+    max_steps: int = setting(-1, help="Stop after N optimizer steps (-1 = run the epochs).")
+    lr: float = setting(1e-5, help="Learning rate.")
+    scheduler: str = setting("cosine", help="LR scheduler (transformers name).", cli=False)
+    warmup_ratio: float = setting(0.1, help="Warmup share of the steps.", cli=False)
+    global_batch: int = setting(128, flags=("--global-batch", "--global-batch-size"),
+                                help="Samples per optimizer step; sets grad accumulation.")
+    batch_size: int = setting(1, help="Per-device batch.")
+    max_pixels: int | None = setting(None, help="Cap image pixels in the processor.")
+    min_pixels: int | None = setting(None, help="Floor on image pixels in the processor.", cli=False)
+    unfreeze_vision: bool = setting(False, flags=("--unfreeze-vision/--freeze-vision",),
+                                    help="Train the vision tower too (default frozen).")
+    lora: int = setting(0, help="LoRA rank (0 = full fine-tuning).")
+    lora_alpha: int | None = setting(None, help="LoRA alpha (default 2 x rank).", cli=False)
+    lora_dropout: float = setting(0.05, help="LoRA dropout.", cli=False)
+    report_to: str = setting("none", help="none | tensorboard | wandb.")
+    resume: str = setting("auto", help="auto (latest checkpoint in OUT) | never | CHECKPOINT_DIR.")
+    save_steps: int = setting(500, help="Checkpoint every N steps.")
+    save_total_limit: int | None = setting(2, help="Checkpoints kept.", cli=False)
+    logging_steps: int = setting(1, help="Log every N steps.", cli=False)
+    seed: int = setting(0, help="Seed for data order, initialisation and sampling.")
+    bf16: bool | None = setting(None, help="bf16 (default: on a GPU that supports it, fp32 elsewhere).", cli=False)
+    gradient_checkpointing: bool | None = setting(None, help="Default: on for GPU, off for CPU.", cli=False)
+    eval_data: str | None = setting(None, help="Held-out problems for the accuracy monitor.")
+    eval_every: int = setting(0, help="Score --eval-data every N steps (0 = no held-out monitor).")
+    eval_max_new_tokens: int = setting(512, help="Completion tokens for the monitor.", cli=False)
+    eval_limit: int = setting(200, help="Problems scored by the monitor.", cli=False)
+    eval_batch_size: int = setting(8, help="Monitor generation batch.", cli=False)
+    num_processes: int = setting(1, help="Launch N processes via accelerate.")
+    accelerate_config: str = setting("ddp", help="ddp | fsdp | zero3 | PATH.yaml")
+    limit: int | None = setting(None, help="Use only the first N rows (smoke runs).")
+    trl: dict[str, Any] = setting(default_factory=dict, help="KEY=VALUE passed verbatim to TRL's config (repeatable).")
 
-    def validate(self) -> None:
+    def __post_init__(self) -> None:
         """Fail before any model is loaded, with the name of the bad setting."""
-        for name in ("model", "data", "out"):
-            if not getattr(self, name):
-                raise VrdError(f"missing required setting '{name}' (give --{name} or put it in --config)")
+        if not self.model:
+            raise ConfigError("missing required setting 'model' (give --model or put it in --config)")
         if self.report_to not in REPORT_TO:
             raise unknown_name("report_to", self.report_to, REPORT_TO)
         if self.batch_size < 1 or self.global_batch < 1:
-            raise VrdError("batch_size and global_batch must be >= 1")
+            raise ConfigError("batch_size and global_batch must be >= 1")
         if self.lora < 0:
-            raise VrdError("lora rank must be >= 0")
+            raise ConfigError("lora rank must be >= 0")
         if self.eval_every and not self.eval_data:
-            raise VrdError("--eval-every needs --eval-data (the held-out problems to score)")
+            raise ConfigError("--eval-every needs --eval-data (the held-out problems to score)")
+        if not isinstance(self.trl, Mapping):
+            raise ConfigError(f"trl: expected a mapping of TRL setting -> value, got {type(self.trl).__name__}")
+
+    def require_io(self) -> None:
+        """data and out are given by the caller (flags, YAML or the API's inputs/out)."""
+        for name in ("data", "out"):
+            if not getattr(self, name):
+                raise ConfigError(f"missing required setting '{name}' (give --{name} or put it in --config)")
 
     def world_size(self) -> int:
         """Processes in this run: accelerate sets WORLD_SIZE in each child it launches."""
@@ -90,8 +99,8 @@ class VrdTrainConfig:
 class VrdSFTConfig(VrdTrainConfig):
     """SFT defaults (paper): lr 1e-5, 3 epochs, cosine, warmup 0.1, global batch 128, frozen ViT."""
 
-    max_length: int | None = 4096
-    assistant_only_loss: bool = True
+    max_length: int | None = setting(4096, help="Max tokens per sample.")
+    assistant_only_loss: bool = setting(True, help="Loss on the assistant turn only.", cli=False)
 
     def data_split(self) -> str:
         return self.split or "sft"
@@ -105,25 +114,28 @@ class VrdRLConfig(VrdTrainConfig):
     `global_batch / num_generations` prompts. The default (None) is 8 prompts per step.
     """
 
-    lr: float = 1e-6
-    epochs: float = 1.0
-    global_batch: int | None = None  # type: ignore[assignment]
-    batch_size: int | None = None  # type: ignore[assignment]  # default = num_generations
-    algo: str = "grpo"
-    num_generations: int = 10
-    max_new_tokens: int = 1024
-    temperature: float = 1.0
-    beta: float | None = None  # None = the algorithm's default
-    epsilon: float = 0.2
-    epsilon_high: float | None = None  # None = the algorithm's default
-    format_weight: float = 0.1
-    overlong_buffer: int | None = None  # DAPO soft overlong cache; None = max_new_tokens // 5
-    mask_truncated_completions: bool = False
-    dynamic_sampling: bool = False
-    image_size: int | None = None  # RL images are resized to one square size; None = from max_pixels
-    use_vllm: bool = False
-    vllm_mode: str = "colocate"
-    vllm_gpu_memory_utilization: float = 0.3
+    lr: float = setting(1e-6, help="Learning rate.")
+    epochs: float = setting(1.0, help="Epochs.")
+    global_batch: int | None = setting(None, flags=("--global-batch", "--global-batch-size"),  # type: ignore[assignment]
+                                       help="Completions per optimizer step (default 8 x generations).")
+    batch_size: int | None = setting(None,  # type: ignore[assignment]
+                                     help="Completions per device per micro-step (default = generations).")
+    algo: str = setting("grpo", help="grpo | dapo | dr_grpo.")
+    num_generations: int = setting(10, help="Group size: completions per prompt.")
+    max_new_tokens: int = setting(1024, help="Max completion tokens.")
+    temperature: float = setting(1.0, help="Rollout sampling temperature.")
+    beta: float | None = setting(None, help="KL weight (default 0.01 grpo, 0 dapo / dr_grpo).")
+    epsilon: float = setting(0.2, help="Lower clip.", cli=False)
+    epsilon_high: float | None = setting(None, help="Upper clip (default 0.28 for dapo).")
+    format_weight: float = setting(0.1, help="w in (1-w)*acc + w*format.")
+    overlong_buffer: int | None = setting(None, help="DAPO soft overlong cache (default max_new_tokens // 5).",
+                                          cli=False)
+    mask_truncated_completions: bool = setting(False, help="Mask truncated completions from the loss.", cli=False)
+    dynamic_sampling: bool = setting(False, help="Drop all-correct / all-wrong groups from the loss.")
+    image_size: int | None = setting(None, help="Square size all RL images are resized to (default from max_pixels).")
+    use_vllm: bool = setting(False, flags=("--vllm/--no-vllm",), help="Generate rollouts with vLLM.")
+    vllm_mode: str = setting("colocate", help="colocate | server.")
+    vllm_gpu_memory_utilization: float = setting(0.3, help="vLLM memory share when colocated.", cli=False)
 
     def data_split(self) -> str:
         return self.split or "rl"
@@ -133,20 +145,18 @@ class VrdRLConfig(VrdTrainConfig):
             self.batch_size = self.num_generations
         if self.global_batch is None:
             self.global_batch = 8 * self.num_generations
-
-    def validate(self) -> None:
-        super().validate()
+        super().__post_init__()
         if self.algo not in ALGOS:
             raise unknown_name("algorithm", self.algo, ALGOS)
         if self.num_generations < 2:
-            raise VrdError("--num-generations must be >= 2: GRPO needs a group to compute advantages")
+            raise ConfigError("--num-generations must be >= 2: GRPO needs a group to compute advantages")
         if self.global_batch % self.num_generations:
-            raise VrdError(
+            raise ConfigError(
                 f"global_batch ({self.global_batch}) must be a multiple of num_generations ({self.num_generations}): "
                 "every optimizer step must hold whole prompt groups"
             )
         if not 0.0 <= self.format_weight <= 1.0:
-            raise VrdError("format_weight must be in [0, 1]")
+            raise ConfigError("format_weight must be in [0, 1]")
 
     def algo_defaults(self) -> dict[str, Any]:
         """The loss settings each algorithm stands for, before user overrides."""
@@ -173,43 +183,11 @@ class VrdRLConfig(VrdTrainConfig):
 C = TypeVar("C", bound=VrdTrainConfig)
 
 
-def _read_yaml(path: str | os.PathLike) -> dict[str, Any]:
-    import yaml
-
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p}: no such config file")
-    try:
-        data = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise VrdError(f"{p}: not valid YAML ({exc})") from exc
-    if not isinstance(data, Mapping):
-        raise VrdError(f"{p}: the top level must be a mapping of setting: value")
-    return dict(data)
-
-
 def load_config(cls: type[C], path: str | os.PathLike | None = None, **overrides: Any) -> C:
-    """Build a config: defaults <- YAML file <- overrides (None means 'not given')."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    values: dict[str, Any] = {}
-    if path:
-        for key, value in _read_yaml(path).items():
-            name = str(key).replace("-", "_")
-            if name not in names:
-                err = unknown_name("setting", name, sorted(names))
-                raise VrdError(f"{path}: {err}") from None
-            values[name] = value
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if key not in names:
-            raise unknown_name("setting", key, sorted(names))
-        values[key] = value
-    cfg = cls(**values)
-    cfg.validate()
-    return cfg
+    """`cls.load(path, overrides)`, kept for callers that pass overrides as keywords."""
+    return cls.load(path, overrides)
 
 
 def to_dict(cfg: VrdTrainConfig) -> dict[str, Any]:
     """Plain dict for the run's manifest (`train_config.json`)."""
-    return dataclasses.asdict(cfg)
+    return cfg.to_dict()

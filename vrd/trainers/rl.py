@@ -140,7 +140,7 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> tu
     from vrd.trainers.data import load_rl_dataset
     from vrd.trainers.rewards import reward_functions
 
-    cfg.validate()
+    cfg.require_io()
     if cfg.use_vllm:
         import importlib.util
 

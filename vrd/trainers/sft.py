@@ -43,7 +43,7 @@ def build_sft_trainer(cfg: VrdSFTConfig, callbacks: list[Any] | None = None) -> 
     from vrd.trainers.common import common_args, load_processor, lora_config, prepare_model
     from vrd.trainers.data import load_sft_dataset
 
-    cfg.validate()
+    cfg.require_io()
     dataset = load_sft_dataset(cfg.data, cfg.data_split(), limit=cfg.limit)
     processor = load_processor(cfg)
     model = prepare_model(cfg)

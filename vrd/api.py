@@ -1,0 +1,64 @@
+"""vrd's Python API: one function per stage, each `(inputs, out, config) -> result dataclass`.
+
+`inputs` is what the stage reads (a source name, a directory, a list of directories),
+`out` is where it writes, `config` is the stage's settings dataclass (the same object the
+CLI builds from its flags and `--config` file; `None` = the defaults, where the stage has
+no required setting). The caller's config is never changed: a stage works on a copy.
+The CLI commands call exactly these functions, so a script and a shell run do the same.
+
+Everything heavy is imported inside the functions; `import vrd` stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from vrd.trainers.config import VrdRLConfig, VrdSFTConfig
+
+PathLike = str | os.PathLike
+
+
+@dataclass
+class TrainResult:
+    """A finished training run: the saved model + processor, and its metrics log."""
+
+    out: Path
+    metrics: Path
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def _io(config: Any, inputs: PathLike | None, out: PathLike | None, *, inputs_field: str = "data",
+        out_field: str = "out") -> Any:
+    """A copy of `config` whose input / output settings are the call's arguments."""
+    changes: dict[str, Any] = {}
+    if inputs is not None:
+        changes[inputs_field] = str(inputs)
+    if out is not None:
+        changes[out_field] = str(out)
+    return config.replace(**changes)
+
+
+def train_sft(inputs: PathLike | None, out: PathLike | None, config: VrdSFTConfig) -> TrainResult:
+    """Supervised fine-tuning on the `sft` split of `inputs` (a curate output or an export)."""
+    from vrd.trainers.sft import train_sft as run
+
+    cfg = _io(config, inputs, out)
+    path = Path(run(cfg))
+    return TrainResult(out=path, metrics=path / "metrics.jsonl", config=cfg.to_dict())
+
+
+def train_rl(inputs: PathLike | None, out: PathLike | None, config: VrdRLConfig) -> TrainResult:
+    """GRPO / DAPO / Dr. GRPO on the `rl` split of `inputs`, rewarded by vrd.verify."""
+    from vrd.trainers.rl import train_rl as run
+
+    cfg = _io(config, inputs, out)
+    path = Path(run(cfg))
+    return TrainResult(out=path, metrics=path / "metrics.jsonl", config=cfg.to_dict())
+
+
+__all__: Sequence[str] = ("TrainResult", "train_rl", "train_sft")
