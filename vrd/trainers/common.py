@@ -59,17 +59,34 @@ def load_processor(cfg: VrdTrainConfig) -> Any:
     return processor
 
 
-def load_model(cfg: VrdTrainConfig) -> Any:
-    """The VLM in training precision, not moved: the Trainer/accelerate places it."""
+def master_dtype(cfg: VrdTrainConfig) -> Any:
+    """The dtype the trained weights are kept in.
+
+    Full fine-tuning keeps fp32 master weights and computes in bf16 under autocast
+    (TrainingArguments `bf16=True` makes accelerate wrap the forward in `torch.autocast`):
+    a bf16 weight has 8 mantissa bits, so an AdamW update of lr 1e-6 (the RL rate) is below
+    half an ulp for almost every weight and rounds away, and norm weights near 1.0 never move.
+    The Trainer and DDP keep no fp32 copy of their own (only FSDP's mixed-precision policy
+    and DeepSpeed do), so the copy has to be the model itself. Under LoRA the base weights
+    are frozen and peft keeps the adapters in fp32 (`autocast_adapter_dtype`), so the base
+    can stay in bf16 and halve its memory.
+    """
     import torch
+
+    if cfg.lora and use_bf16(cfg):
+        return torch.bfloat16
+    return torch.float32
+
+
+def load_model(cfg: VrdTrainConfig) -> Any:
+    """The VLM in its master dtype (see `master_dtype`), not moved: the Trainer/accelerate places it."""
     from transformers import AutoModelForImageTextToText
 
     from vrd.models.loading import _missing, resolve_model
 
     target = resolve_model(cfg.model)
-    dtype = torch.bfloat16 if use_bf16(cfg) else torch.float32
     try:
-        model = AutoModelForImageTextToText.from_pretrained(target, dtype=dtype)
+        model = AutoModelForImageTextToText.from_pretrained(target, dtype=master_dtype(cfg))
     except Exception as exc:  # noqa: BLE001 - hub, IO and config errors all need the same advice
         raise _missing(target, exc) from exc
     model.config.use_cache = False

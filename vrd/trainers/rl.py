@@ -152,11 +152,12 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> tu
     tokenizer.padding_side = "left"
     dataset = load_rl_dataset(cfg.data, cfg.data_split(), template=cfg.template,
                               image_size=rl_image_size(cfg, processor), limit=cfg.limit)
-    model = prepare_model(cfg)
     funcs, weights = reward_functions(cfg.template, cfg.format_weight)
     if cfg.algo == "dapo":
         funcs.append(get_soft_overlong_punishment(cfg.max_new_tokens, cfg.overlong_cache()))
         weights.append(1.0)
+    # Built before the model: under ZeRO-3 the arguments install the DeepSpeed config that makes
+    # `from_pretrained` load the model sharded (`zero3_init_flag`) instead of whole on every rank.
     args = GRPOConfig(**{**grpo_args(cfg), "reward_weights": weights, **cfg.trl})
     # TRL's sampler drops an incomplete generation batch, so a split smaller than one step's
     # prompts would train for zero steps and still "succeed"; say so instead.
@@ -167,6 +168,7 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> tu
             f"{prompts_per_step} (global batch {cfg.global_batch} completions / {cfg.num_generations} generations "
             f"per prompt); pass a smaller --global-batch or curate more problems into the split"
         )
+    model = prepare_model(cfg)
     monitor = RewardAccuracyMonitor.from_config(cfg)
     trainer = VrdGRPOTrainer(
         model=model,

@@ -46,14 +46,16 @@ def build_sft_trainer(cfg: VrdSFTConfig, callbacks: list[Any] | None = None) -> 
     cfg.require_io()
     dataset = load_sft_dataset(cfg.data, cfg.data_split(), limit=cfg.limit)
     processor = load_processor(cfg)
-    model = prepare_model(cfg)
     fields = {
         **common_args(cfg),
         "max_length": cfg.max_length,
         "assistant_only_loss": cfg.assistant_only_loss and _assistant_only_ok(processor),
         "packing": False,  # TRL does not pack vision datasets
     }
+    # The arguments exist before the model loads: under ZeRO-3 they install the DeepSpeed config
+    # that makes `from_pretrained` build the model sharded (`zero3_init_flag`) instead of whole on every rank.
     args = SFTConfig(**{**fields, **cfg.trl})  # the YAML's `trl:` mapping has the last word
+    model = prepare_model(cfg)
     monitor = RewardAccuracyMonitor.from_config(cfg)
     trainer = SFTTrainer(
         model=model,
