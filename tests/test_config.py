@@ -72,7 +72,7 @@ def test_validation_runs_on_construction_and_replace() -> None:
 
 # Commands still being moved onto vrd.config (one per commit); must end empty.
 PENDING = {"data synth", "data prepare", "verify", "models tiny", "distill", "export", "shift-report",
-           "eval", "eval compare", "reward-audit", "demo"}
+           "eval", "eval compare", "reward-audit", "demo", "merge"}
 
 
 def test_every_command_takes_config() -> None:
