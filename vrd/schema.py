@@ -22,6 +22,8 @@ import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from vrd.errors import DataError, MissingInputError
+
 try:  # datasets>=4 names list features `List`; older releases only have `Sequence`.
     from datasets import List as _ListFeature
 except ImportError:  # pragma: no cover - depends on the installed datasets
@@ -112,7 +114,7 @@ FEATURES: dict[str, datasets.Features] = {"problems": PROBLEM_FEATURES, "respons
 NULLABLE = {"pred"}
 
 
-class SchemaError(ValueError):
+class SchemaError(DataError):
     """Bad data, with the file, row and column that are wrong."""
 
     def __init__(self, message: str, *, path: str | os.PathLike | None = None, row: int | None = None,
@@ -124,8 +126,9 @@ class SchemaError(ValueError):
             where.append(f"row {row}")
         if column is not None:
             where.append(f"column '{column}'")
-        super().__init__(f"{': '.join([', '.join(where), message]) if where else message}")
-        self.path, self.row, self.column = path, row, column
+        ValueError.__init__(self, f"{': '.join([', '.join(where), message]) if where else message}")
+        self.path, self.row, self.field, self.reason = path, row, column, message
+        self.column = column
 
 
 def make_id(source: str, split: str, native_id: Any) -> str:
@@ -142,7 +145,7 @@ def image_to_bytes(image: Any) -> dict[str, Any]:
             return {"bytes": bytes(image["bytes"]), "path": image.get("path")}
         if image.get("path"):
             return {"bytes": Path(image["path"]).read_bytes(), "path": None}
-        raise ValueError("image dict has neither bytes nor path")
+        raise DataError("image dict has neither bytes nor path")
     if isinstance(image, (bytes, bytearray)):
         return {"bytes": bytes(image), "path": None}
     if isinstance(image, (str, os.PathLike)):
@@ -337,7 +340,7 @@ def shard_files(in_dir: str | os.PathLike) -> list[Path]:
     if path.is_file() and path.suffix == ".parquet":
         return [path]
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such dataset directory")
+        raise MissingInputError(f"{path}: no such dataset directory")
     files = sorted(p for p in path.rglob(SHARD_GLOB)
                    if not p.name.endswith(".tmp") and not any(part.startswith(".") for part in p.relative_to(path).parts))
     if not files:

@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from vrd.errors import ConfigError
+
 SCORE_KEYS = ("nll_sum", "n_tokens", "n_bytes", "nll_per_token", "nll_per_byte")
 _SENTINEL = "\u2063VRD-RESPONSE\u2063"
 
@@ -221,7 +223,7 @@ def score_nll(
     an ``error`` reason instead of stopping the run. `on_batch(done, total)` reports progress.
     """
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     rows = list(rows[:max_samples] if max_samples is not None else rows)
     if not rows:
         return []

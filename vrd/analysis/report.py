@@ -22,6 +22,7 @@ import numpy as np
 
 from vrd.analysis import signal as signal_mod
 from vrd.analysis.style import histogram, length_stats, quantiles, style_stats, token_lengths
+from vrd.errors import ConfigError, DataError
 
 # Top-level and per-dataset keys of metrics.json; tests and downstream tools rely on them.
 METRIC_KEYS = ("base_model", "datasets", "signal")
@@ -98,7 +99,7 @@ def dataset_names(paths: Sequence[Path]) -> list[str]:
     for p, n in zip(paths, names, strict=True):
         out.append(f"{p.parent.name}/{n}" if names.count(n) > 1 else n)
     if len(set(out)) != len(out):
-        raise ValueError(f"datasets have the same name: {', '.join(out)}; pass distinct folders")
+        raise ConfigError(f"datasets have the same name: {', '.join(out)}; pass distinct folders")
     return out
 
 
@@ -107,10 +108,10 @@ def load_set(path: Path, name: str, cfg: ShiftConfig) -> LoadedSet:
 
     rows = read_rows(path, kind="responses")
     if not rows:
-        raise ValueError(f"{path}: dataset has no rows")
+        raise DataError(f"{path}: dataset has no rows")
     for i, row in enumerate(rows):
         if not isinstance(row.get("response"), str):
-            raise ValueError(f"{path}: row {i}: field 'response' must be a string")
+            raise DataError(f"{path}: row {i}: field 'response' must be a string")
     return LoadedSet(name, path, sample_rows(rows, cfg.max_samples, cfg.seed), len(rows), _template_of(path, cfg.template))
 
 
@@ -211,7 +212,7 @@ def shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
 
     say = log or (lambda _msg: None)
     if not datasets:
-        raise ValueError("give at least one dataset directory")
+        raise ConfigError("give at least one dataset directory")
     paths = [Path(d) for d in datasets]
     names = dataset_names(paths)
     sets = [load_set(p, n, cfg) for p, n in zip(paths, names, strict=True)]
@@ -221,7 +222,7 @@ def shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
 
         base_rows_all = read_rows(cfg.base_samples, kind="responses")
         if not base_rows_all:
-            raise ValueError(f"{cfg.base_samples}: base samples hold no rows")
+            raise DataError(f"{cfg.base_samples}: base samples hold no rows")
     base_rows = sample_rows(base_rows_all, cfg.max_samples, cfg.seed) if base_rows_all else None
 
     say(f"loading base model {cfg.base_model}")

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from vrd.errors import ConfigError, DataError
+
 PASS_RATE_BINS: tuple[str, ...] = ("0", "(0,0.2]", "(0.2,0.4]", "(0.4,0.6]", "(0.6,0.8]", "(0.8,1)", "1")
 
 
@@ -36,10 +38,10 @@ class SignalRule:
 
     def __post_init__(self) -> None:
         if self.group_size < 2:
-            raise ValueError(f"group size must be >= 2 (GRPO compares rollouts within a group), got {self.group_size}")
+            raise ConfigError(f"group size must be >= 2 (GRPO compares rollouts within a group), got {self.group_size}")
         for name in ("max_all_wrong", "min_mean_pass_rate", "max_zero_advantage"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}")
 
     def describe(self) -> str:
         return (
@@ -58,7 +60,7 @@ def problem_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, tuple[int, in
     by_id: dict[str, list[tuple[int, bool]]] = {}
     for i, row in enumerate(rows):
         if "id" not in row or "correct" not in row:
-            raise ValueError(f"base samples row {i}: needs 'id' and 'correct' (rollouts from `vrd distill --keep all`)")
+            raise DataError(f"base samples row {i}: needs 'id' and 'correct' (rollouts from `vrd distill --keep all`)")
         rnd = row.get("round")
         by_id.setdefault(str(row["id"]), []).append((int(rnd) if rnd is not None else 0, bool(row["correct"])))
     counts: dict[str, tuple[int, int]] = {}
@@ -129,7 +131,7 @@ def signal_report(rows: Iterable[Mapping[str, Any]], rule: SignalRule | None = N
     rule = rule or SignalRule()
     counts = problem_counts(rows)
     if not counts:
-        raise ValueError("base samples hold no rollouts")
+        raise DataError("base samples hold no rollouts")
     ns = [n for n, _ in counts.values()]
     rates = [c / n for n, c in counts.values() if n]
     mean_pass = sum(rates) / len(rates)

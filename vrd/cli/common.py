@@ -1,26 +1,52 @@
-"""Shared CLI plumbing: turning library errors into one readable line and a non-zero exit."""
+"""Shared CLI plumbing: turning user errors into one readable line and a non-zero exit."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 console = Console(stderr=False)
 err_console = Console(stderr=True)
 
+# Exit code for an error the user can fix (bad flag, bad input, missing file).
+USER_ERROR_EXIT = 2
+
+
+def debug_enabled() -> bool:
+    """`VRD_DEBUG=1` turns user errors back into tracebacks, to see where they were raised."""
+    return os.environ.get("VRD_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def format_user_error(exc: BaseException) -> str:
+    """The message on one line: user errors are meant to be read, not scrolled."""
+    from vrd.errors import VrdError
+
+    message = str(exc)
+    if isinstance(exc, OSError) and not isinstance(exc, VrdError) and exc.filename is not None:
+        message = f"{exc.filename}: {exc.strerror or message}"  # not "[Errno 2] No such file ..."
+    return " ".join(message.split())
+
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Print expected errors (bad input, missing model) as one line, not a traceback."""
+    """Print user errors (`VrdError`, a missing file) as one line and exit 2; let bugs raise.
+
+    Only types decide what counts as a user error: a `KeyError` or `ValueError` from a bug keeps
+    its traceback. The message is printed literally (no rich markup), since paths and model
+    output may hold brackets.
+    """
     from vrd.errors import VrdError
-    from vrd.schema import SchemaError
 
     try:
         yield
-    except (VrdError, SchemaError, FileNotFoundError, KeyError, ValueError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
-        raise typer.Exit(code=2) from exc
+    except (VrdError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+        if debug_enabled():
+            raise
+        err_console.print(Text.assemble(("error:", "bold red"), " ", format_user_error(exc)), highlight=False,
+                          soft_wrap=True)
+        raise typer.Exit(code=USER_ERROR_EXIT) from exc

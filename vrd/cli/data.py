@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from vrd.cli.common import console, err_console, user_errors
+from vrd.errors import ConfigError
 
 
 def parse_map(items: list[str] | None) -> dict[str, str]:
@@ -16,7 +17,7 @@ def parse_map(items: list[str] | None) -> dict[str, str]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise ValueError(f"--map expects FIELD=COLUMN (e.g. --map question=problem), got {item!r}")
+            raise ConfigError(f"--map expects FIELD=COLUMN (e.g. --map question=problem), got {item!r}")
         mapping[key.strip()] = value.strip()
     return mapping
 

@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from vrd.cli.common import console, err_console, user_errors
+from vrd.errors import ConfigError
 
 
 def _engine_options(pairs: list[str]) -> dict[str, Any]:
@@ -16,7 +17,7 @@ def _engine_options(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--engine-option '{pair}': expected KEY=VALUE, e.g. max_pixels=401408")
+            raise ConfigError(f"--engine-option '{pair}': expected KEY=VALUE, e.g. max_pixels=401408")
         options[key.strip()] = yaml.safe_load(value)
     return options
 

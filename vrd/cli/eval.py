@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from vrd.cli.common import console, user_errors
+from vrd.errors import ConfigError
 
 eval_app = typer.Typer(
     name="eval",
@@ -30,7 +31,7 @@ def _parse_options(items: list[str] | None) -> dict[str, object]:
     for item in items or []:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--engine-option {item!r}: expected KEY=VALUE")
+            raise ConfigError(f"--engine-option {item!r}: expected KEY=VALUE")
         try:
             options[key.strip()] = json.loads(raw)
         except json.JSONDecodeError:
@@ -79,7 +80,7 @@ def eval_command(
     with user_errors():
         missing = [n for n, v in (("--model", model), ("--benchmarks", benchmarks), ("--out", out)) if not v]
         if missing:
-            raise ValueError(f"vrd eval needs {', '.join(missing)}")
+            raise ConfigError(f"vrd eval needs {', '.join(missing)}")
         from vrd.eval.data import parse_paths
         from vrd.eval.results import results_table
         from vrd.eval.runner import EvalConfig, run_eval

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from vrd.cli.common import console, user_errors
+from vrd.errors import ConfigError
 
 
 def register(app: typer.Typer) -> None:
@@ -42,7 +43,7 @@ def register(app: typer.Typer) -> None:
                   "seed": seed}
             alphas = parse_floats(alpha, "--alpha")
             if alpha is not None and weights is not None:
-                raise ValueError("give --alpha (two models) or --weights (one per model), not both")
+                raise ConfigError("give --alpha (two models) or --weights (one per model), not both")
             say = lambda msg: console.print(f"[dim]{msg}[/]", highlight=False)  # noqa: E731
             if alphas and (len(alphas) > 1 or eval_benchmarks):
                 eval_config = None

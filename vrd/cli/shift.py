@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from vrd.cli.common import console, user_errors
+from vrd.errors import ConfigError
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -81,7 +82,7 @@ def register(app: typer.Typer) -> None:
             from vrd.analysis.signal import SignalRule
 
             if template is not None and template not in ("math", "r1v"):
-                raise ValueError(f"--template must be math or r1v, got {template!r}")
+                raise ConfigError(f"--template must be math or r1v, got {template!r}")
             cfg = ShiftConfig(
                 base_model=base_model, out_dir=out, base_samples=base_samples, embedder=embedder,
                 max_samples=max_samples or None, batch_size=batch_size, template=template, seed=seed, device=device,

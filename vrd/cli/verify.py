@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from vrd.cli.common import console, user_errors
+from vrd.errors import ConfigError
 
 
 def _line_numbers(path: Path) -> list[int]:
@@ -64,7 +65,7 @@ def register(app: typer.Typer) -> None:
 
                 raise unknown_name("template", template, list(FORMATS))
             if timeout <= 0:
-                raise ValueError(f"--timeout must be positive, got {timeout}")
+                raise ConfigError(f"--timeout must be positive, got {timeout}")
             counts = verify_file(in_path, out, template=template, workers=workers or None, timeout=timeout)
         n = counts["rows"]
         pct = (lambda k: f"{100 * counts[k] / n:.1f}%") if n else (lambda k: "-")

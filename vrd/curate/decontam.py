@@ -20,7 +20,7 @@ import polars as pl
 
 from vrd.curate.images import close_pairs, phash
 from vrd.curate.text import ngrams
-from vrd.errors import VrdError
+from vrd.errors import MissingInputError, VrdError
 
 
 @dataclass
@@ -75,7 +75,7 @@ def load_benchmarks(names: tuple[str, ...], paths: tuple[str | os.PathLike, ...]
     for p in paths:
         path = Path(p)
         if not path.exists():
-            raise FileNotFoundError(f"{path}: --decontaminate-path does not exist")
+            raise MissingInputError(f"{path}: --decontaminate-path does not exist")
         sets.append((path.name, _rows_from_dir(path)))
     for bench, rows in sets:
         for row in rows:

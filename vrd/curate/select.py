@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from vrd.curate.frames import ROW, Shards, take_rows
+from vrd.errors import ConfigError
 
 ORDER_KEYS = ["round", "sample", ROW]
 
@@ -40,14 +41,14 @@ def select(rows: pl.DataFrame, mode: str, *, seed: int = 0, shards: Shards | Non
     elif mode == "closest":
         ranked = _by_likelihood(rows, order, shards, base_model, batch_size, scorer)
     else:
-        raise ValueError(f"unknown selection mode '{mode}'")
+        raise ConfigError(f"unknown selection mode '{mode}'")
     return ranked.unique(subset="id", keep="first", maintain_order=True).sort("id")
 
 
 def _by_likelihood(rows: pl.DataFrame, order: list[str], shards: Shards | None, base_model: str | None,
                    batch_size: int, scorer: Callable[..., list[dict]] | None) -> pl.DataFrame:
     if shards is None or not base_model:
-        raise ValueError("--select closest needs --base-model")
+        raise ConfigError("--select closest needs --base-model")
     if scorer is None:
         from vrd.analysis.likelihood import score_nll as scorer
     # Problems with a single candidate need no scoring.

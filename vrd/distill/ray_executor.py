@@ -25,7 +25,7 @@ from typing import Any
 
 from vrd.distill.config import DistillConfig
 from vrd.distill.loop import ProblemOutcome, distill_batch
-from vrd.errors import VrdError
+from vrd.errors import EnvironmentNotReadyError
 
 
 class DistillActor:
@@ -64,7 +64,7 @@ def run_ray(config: DistillConfig, problems: Sequence[Mapping[str, Any]],
         import ray
         import ray.data  # noqa: F401 - ray without the [data] extra fails here
     except ImportError as exc:
-        raise VrdError(f"--executor ray needs Ray Data ({exc}); install it with `pip install 'vrd[ray]'` "
+        raise EnvironmentNotReadyError(f"--executor ray needs Ray Data ({exc}); install it with `pip install 'vrd[ray]'` "
                        "or use --executor local (optionally with --shard I/N per machine)") from exc
 
     started_here = False

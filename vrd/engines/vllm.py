@@ -13,7 +13,7 @@ from typing import Any
 
 from vrd.engines.base import IMAGE_MARK, Completion, Engine, GenerationRequest, SamplingParams
 from vrd.engines.teachers import resolve_teacher
-from vrd.errors import VrdError
+from vrd.errors import EnvironmentNotReadyError, VrdError
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class VLLMEngine(Engine):
         super().__init__(model, **options)
         reason = vllm_unavailable_reason()
         if reason is not None:
-            raise VrdError(f"the vllm engine cannot run here: {reason}. Instead, {ALTERNATIVES}.")
+            raise EnvironmentNotReadyError(f"the vllm engine cannot run here: {reason}. Instead, {ALTERNATIVES}.")
         import vllm
 
         target, spec = resolve_teacher(str(model))

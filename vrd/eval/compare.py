@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from vrd.errors import ConfigError
 from vrd.eval.results import load_results
 
 GROUPS = (("subsets", "subset"), ("difficulty", "difficulty"), ("pass_rate_bins", "base pass"))
@@ -43,7 +44,7 @@ def _accuracy(results: Mapping[str, Any], bench: str, group: str | None, key: st
 def compare_runs(paths: Sequence[str | os.PathLike], *, breakdown: bool = True) -> dict[str, Any]:
     """Accuracy of every run on every benchmark (and slice), with differences from the first run."""
     if len(paths) < 2:
-        raise ValueError("compare needs at least two result folders")
+        raise ConfigError("compare needs at least two result folders")
     runs = [load_results(p) for p in paths]
     taken: set[str] = set()
     labels = [run_label(p, r, taken) for p, r in zip(paths, runs, strict=True)]
@@ -126,7 +127,7 @@ def write_comparison(comparison: Mapping[str, Any], path: str | os.PathLike) -> 
     elif p.suffix.lower() in (".md", ".markdown"):
         text = comparison_markdown(comparison)
     else:
-        raise ValueError(f"--out {p}: use a .json or .md file")
+        raise ConfigError(f"--out {p}: use a .json or .md file")
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     tmp.write_text(text)

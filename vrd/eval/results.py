@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from vrd.errors import DataError, MissingInputError
 from vrd.eval.data import meta_of
 
 RESULTS_FILE = "results.json"
@@ -154,16 +155,16 @@ def load_results(path: str | os.PathLike) -> dict[str, Any]:
     p = Path(path)
     if p.is_dir() or not p.suffix:
         if not (p / RESULTS_FILE).exists():
-            raise FileNotFoundError(f"{p}: no results.json here; is it a `vrd eval --out` folder?")
+            raise MissingInputError(f"{p}: no results.json here; is it a `vrd eval --out` folder?")
         p = p / RESULTS_FILE
     if not p.exists():
-        raise FileNotFoundError(f"{p}: no such results file")
+        raise MissingInputError(f"{p}: no such results file")
     try:
         value = json.loads(p.read_text())
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{p}: not valid JSON ({exc.msg})") from exc
+        raise DataError(f"{p}: not valid JSON ({exc.msg})") from exc
     if not isinstance(value, dict) or "benchmarks" not in value:
-        raise ValueError(f"{p}: not a vrd eval results file (no 'benchmarks')")
+        raise DataError(f"{p}: not a vrd eval results file (no 'benchmarks')")
     return value
 
 

@@ -12,17 +12,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vrd.errors import VrdError
+from vrd.errors import DataError, VrdError
 
 DATA_SUFFIXES = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv", ".arrow": "arrow"}
 
 
-class RowError(ValueError):
+class RowError(DataError):
     """One record cannot be converted; the run sets it aside in rejects.jsonl and goes on."""
 
     def __init__(self, reason: str, field: str | None = None) -> None:
-        super().__init__(f"{field}: {reason}" if field else reason)
-        self.reason, self.field = reason, field
+        ValueError.__init__(self, f"{field}: {reason}" if field else reason)
+        self.path, self.row, self.field, self.reason = None, None, field, reason
 
 
 @dataclass

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vrd.errors import ConfigError
 from vrd.schema import write_dataset, write_jsonl
 from vrd.sources.base import Reject
 from vrd.sources.registry import get_source
@@ -52,7 +53,7 @@ def prepare(source: str, out: str | Path, *, path: str | None = None, split: str
             limit: int | None = None, progress: bool = True, **options: Any) -> PrepareResult:
     """Normalize `source` (a registry name) into problem rows under `out`, with manifest and rejects."""
     if limit is not None and limit < 0:
-        raise ValueError(f"--limit must be >= 0, got {limit}")
+        raise ConfigError(f"--limit must be >= 0, got {limit}")
     if source == "synth" and limit is not None and "n" not in options:
         options["n"] = limit
     src = get_source(source, path=path, split=split, **options)
@@ -103,5 +104,5 @@ def synth(n: int, seed: int, out: str | Path, *, split: str = "train", progress:
           **options: Any) -> PrepareResult:
     """The embedded synthetic geometry set: `n` problems, fully determined by `seed`."""
     if n <= 0:
-        raise ValueError(f"--n must be > 0, got {n}")
+        raise ConfigError(f"--n must be > 0, got {n}")
     return prepare("synth", out, split=split, progress=progress, n=n, seed=seed, **options)

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from PIL import Image
 
+from vrd.errors import ConfigError
 from vrd.schema import make_id
 from vrd.sources import synth_draw as draw
 from vrd.sources.base import Source
@@ -329,10 +330,10 @@ class Synth(Source):
                 raise unknown_name("synth family", fam, list(FAMILIES))
         self.tiers = _as_list(options.get("tiers"), int)
         if self.tiers and not set(self.tiers) <= set(TIERS):
-            raise ValueError(f"synth tiers must be among {', '.join(map(str, TIERS))}, got {self.tiers}")
+            raise ConfigError(f"synth tiers must be among {', '.join(map(str, TIERS))}, got {self.tiers}")
         self.forms = _as_list(options.get("forms"))
         if self.forms and not set(self.forms) <= set(FORMS):
-            raise ValueError(f"synth forms must be among {', '.join(FORMS)}, got {self.forms}")
+            raise ConfigError(f"synth forms must be among {', '.join(FORMS)}, got {self.forms}")
 
     def records(self) -> Iterator[dict[str, Any]]:
         for index in range(self.n):

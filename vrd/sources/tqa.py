@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from vrd.errors import VrdError
+from vrd.errors import MissingInputError, VrdError
 from vrd.sources.base import RowError, Source
 from vrd.sources.normalize import LETTERS, choice_letter, with_image_marks
 
@@ -25,7 +25,7 @@ def find_json(path: Path, split: str) -> Path:
     if path.is_file():
         return path
     if not path.is_dir():
-        raise FileNotFoundError(f"{path}: no such file or folder")
+        raise MissingInputError(f"{path}: no such file or folder")
     for candidate in (path / f"tqa_v1_{split}.json", path / split / f"tqa_v1_{split}.json"):
         if candidate.is_file():
             return candidate

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from vrd.errors import VrdError
+from vrd.errors import MissingInputError, VrdError
 
 REWARD_KEYS = ("reward", "train/reward")
 ACCURACY_KEYS = ("eval_accuracy", "eval/accuracy")
@@ -91,7 +91,7 @@ def _records(run_dir: Path) -> tuple[list[dict[str, Any]], Path]:
             except json.JSONDecodeError as exc:
                 raise VrdError(f"{state}: not valid JSON ({exc.msg})") from exc
             return list(history), state
-    raise FileNotFoundError(f"{run_dir}: no metrics.jsonl and no trainer_state.json (is this a `vrd train` output?)")
+    raise MissingInputError(f"{run_dir}: no metrics.jsonl and no trainer_state.json (is this a `vrd train` output?)")
 
 
 def load_series(run_dir: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Path]:

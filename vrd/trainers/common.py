@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from vrd.errors import MissingInputError
 from vrd.trainers.config import VrdTrainConfig, to_dict
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ def resume_checkpoint(cfg: VrdTrainConfig) -> str | bool | None:
         return get_last_checkpoint(str(out)) if out.is_dir() else None
     path = Path(cfg.resume)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such checkpoint to resume from")
+        raise MissingInputError(f"{path}: no such checkpoint to resume from")
     return str(path)
 
 

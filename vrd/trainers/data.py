@@ -23,7 +23,7 @@ from typing import Any
 
 import datasets
 
-from vrd.errors import VrdError
+from vrd.errors import MissingInputError, VrdError
 
 IMAGE_MARK = "<image>"
 TABLE_SUFFIXES = (".parquet", ".jsonl", ".json")
@@ -95,7 +95,7 @@ def locate(data: str | os.PathLike, split: str) -> list[Path]:
     """The files holding `split` of `data` (see the module docstring for the layouts)."""
     root = Path(data)
     if not root.exists():
-        raise FileNotFoundError(f"{root}: no such dataset (give a `vrd curate` output, a vrd dataset or a trl export)")
+        raise MissingInputError(f"{root}: no such dataset (give a `vrd curate` output, a vrd dataset or a trl export)")
     if root.is_file():
         if root.suffix not in TABLE_SUFFIXES:
             raise VrdError(f"{root}: expected a .parquet, .json or .jsonl file")

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from vrd.errors import DataError
+
 FORMAT_WEIGHT = 0.1
 
 
@@ -79,7 +81,7 @@ class AccuracyReward:
                  choices: Sequence[Any] | None = None, answer_type: Sequence[Any] | None = None,
                  **_: Any) -> list[float]:
         if answer is None:
-            raise ValueError("the RL dataset has no `answer` column; the accuracy reward needs the gold answer")
+            raise DataError("the RL dataset has no `answer` column; the accuracy reward needs the gold answer")
         return [float(r.correct) for r in self.grader.grade(completions, answer, choices, answer_type)]
 
 

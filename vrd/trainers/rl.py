@@ -18,7 +18,7 @@ from typing import Any
 
 from trl import GRPOTrainer
 
-from vrd.errors import VrdError
+from vrd.errors import EnvironmentNotReadyError, VrdError
 from vrd.trainers.config import VrdRLConfig
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> tu
         import importlib.util
 
         if importlib.util.find_spec("vllm") is None:
-            raise VrdError("--vllm needs the vllm package and a GPU (`pip install 'vrd[vllm]'`); "
+            raise EnvironmentNotReadyError("--vllm needs the vllm package and a GPU (`pip install 'vrd[vllm]'`); "
                            "drop --vllm to generate rollouts with transformers")
     processor = load_processor(cfg)
     tokenizer = getattr(processor, "tokenizer", processor)

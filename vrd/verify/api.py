@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from vrd.errors import DataError
 from vrd.verify.cache import RESULTS
 from vrd.verify.extract import extract_answer
 from vrd.verify.formats import check_format
@@ -47,7 +48,7 @@ def _prepare(
 ) -> tuple[VerifyResult, Task | None]:
     """The result as far as it can be known in-process, and the slow task if one is needed."""
     if answer is None:
-        raise ValueError("answer is missing (None)")
+        raise DataError("answer is missing (None)")
     text = "" if response is None else str(response)
     gold = str(answer)
     options = _choices(choices)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
-from vrd.errors import VrdError
+from vrd.errors import ConfigError, VrdError
 
 PIPELINE_DEPTH = 2  # tasks queued per worker, so it never waits on the parent between tasks
 SOFT_FRACTION = 0.8  # the in-worker timer fires first and usually saves a respawn
@@ -228,7 +228,7 @@ def run_tasks(
     can start the task, so it excludes a worker's own start-up (about half a second, once).
     """
     if timeout <= 0:
-        raise ValueError(f"timeout must be positive, got {timeout}")
+        raise ConfigError(f"timeout must be positive, got {timeout}")
     n_workers = max(1, workers or default_workers())
     source = iter(tasks)
     pending: deque[Task] = deque()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from vrd.errors import VrdError
+from vrd.errors import MissingInputError, VrdError
 from vrd.schema import detect_kind, read_rows
 
 IMAGE_MARK = "<image>"
@@ -31,7 +31,7 @@ def discover_splits(in_dir: str | os.PathLike) -> dict[str, Path]:
     """{split name: dataset dir}: the sub-directories of a curate output, or the directory itself."""
     root = Path(in_dir)
     if not root.exists():
-        raise FileNotFoundError(f"{root}: no such directory")
+        raise MissingInputError(f"{root}: no such directory")
     if any(root.glob("*.parquet")):
         return {root.name: root}
     found = {d.name: d for d in sorted(root.iterdir()) if d.is_dir() and any(d.glob("*.parquet"))}

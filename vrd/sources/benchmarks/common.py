@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from vrd.errors import VrdError
+from vrd.errors import MissingInputError, VrdError
 from vrd.sources.base import RowError, Source
 from vrd.sources.normalize import IMAGE_MARK, with_image_marks
 from vrd.sources.reading import data_files, read_records
@@ -82,7 +82,7 @@ class BenchmarkSource(Source):
         local = Path(str(where)).expanduser()
         if not local.exists():
             if self.path:
-                raise FileNotFoundError(f"{local}: no such file or folder (benchmark '{self.name}')")
+                raise MissingInputError(f"{local}: no such file or folder (benchmark '{self.name}')")
             yield from read_records(str(where), self.split, name=self.hub_config)
             return
         self.root = local.parent if local.is_file() else local
