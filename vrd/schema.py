@@ -22,6 +22,7 @@ import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from vrd.contract import ANSWER_TYPES, IMAGE_MARK
 from vrd.errors import DataError, MissingInputError
 
 try:  # datasets>=4 names list features `List`; older releases only have `Sequence`.
@@ -29,7 +30,6 @@ try:  # datasets>=4 names list features `List`; older releases only have `Sequen
 except ImportError:  # pragma: no cover - depends on the installed datasets
     from datasets import Sequence as _ListFeature  # type: ignore[assignment]
 
-ANSWER_TYPES = ("choice", "number", "expression", "text")
 MANIFEST = "manifest.json"
 SHARD_GLOB = "*.parquet"
 
@@ -218,7 +218,7 @@ def validate_row(row: Mapping[str, Any], kind: str = "problems", *, path: str | 
         why = _check_value(column, row[column], kind)
         if why:
             raise SchemaError(why, path=path, row=index, column=column)
-    n_marks = row["question"].count("<image>")
+    n_marks = row["question"].count(IMAGE_MARK)
     if n_marks != len(row["images"]):
         raise SchemaError(
             f"has {n_marks} <image> marker(s) but the row has {len(row['images'])} image(s)",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from vrd.contract import IMAGE_MARK
+
 TOKEN_PATTERN = r"\w+|[^\w\s]"
 
 
@@ -17,7 +19,7 @@ def normalized(expr: pl.Expr) -> pl.Expr:
         expr.fill_null("")
         .str.normalize("NFKC")
         .str.to_lowercase()
-        .str.replace_all(r"<image>", " ", literal=True)
+        .str.replace_all(IMAGE_MARK, " ", literal=True)
         .str.replace_all(r"\s+", " ")
         .str.strip_chars()
         .str.strip_chars_end(".?!。 ")

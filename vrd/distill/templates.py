@@ -13,9 +13,8 @@ from typing import Any
 
 import jinja2
 
+from vrd.contract import LETTERS
 from vrd.errors import unknown_name
-
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 _TEMPLATE_DIR = Path(__file__).parent / "templates"
 TEMPLATES: dict[str, str] = {"math": "math.jinja", "r1v": "r1v.jinja", "none": "none.jinja"}

@@ -11,7 +11,7 @@ import abc
 from dataclasses import dataclass, field
 from typing import Any
 
-IMAGE_MARK = "<image>"
+from vrd.contract import IMAGE_MARK
 
 
 @dataclass

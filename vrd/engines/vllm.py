@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from vrd.engines.base import IMAGE_MARK, Completion, Engine, GenerationRequest, SamplingParams
+from vrd.contract import IMAGE_MARK
+from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
 from vrd.engines.teachers import resolve_teacher
 from vrd.errors import EnvironmentNotReadyError, VrdError
 

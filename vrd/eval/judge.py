@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from vrd.contract import IMAGE_MARK, LETTERS
 from vrd.errors import VrdError
-from vrd.sources.normalize import LETTERS
 
 MAX_RESPONSE_CHARS = 6000
 NO_ANSWER = "NONE"
@@ -67,7 +67,7 @@ class Judge:
         if choices:
             options = "Options:\n" + "\n".join(f"({LETTERS[i]}) {c}" for i, c in enumerate(choices)) + "\n"
         return PROMPT.format(
-            question=question.replace("<image>", "[image]").strip(),
+            question=question.replace(IMAGE_MARK, "[image]").strip(),
             options=options,
             response=response[-MAX_RESPONSE_CHARS:],
             letter_hint=" (the option letter)" if choices else "",

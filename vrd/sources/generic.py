@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from vrd.contract import ANSWER_TYPES
 from vrd.errors import VrdError
-from vrd.schema import ANSWER_TYPES
 from vrd.sources.base import RowError, Source
 from vrd.sources.normalize import (
     as_image_list,

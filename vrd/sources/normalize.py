@@ -12,10 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from vrd.contract import IMAGE_MARK, LETTERS
 from vrd.sources.base import RowError
-
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-IMAGE_MARK = "<image>"
 
 _NUMBER = re.compile(
     r"^[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?\s*(°|\^\s*\{?\\circ\}?|\\%|%|\s*degrees?)?$", re.IGNORECASE

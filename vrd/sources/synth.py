@@ -21,11 +21,12 @@ from typing import Any, ClassVar
 
 from PIL import Image
 
+from vrd.contract import IMAGE_MARK, LETTERS
 from vrd.errors import ConfigError
 from vrd.schema import make_id
 from vrd.sources import synth_draw as draw
 from vrd.sources.base import Source
-from vrd.sources.normalize import LETTERS, meta_json
+from vrd.sources.normalize import meta_json
 
 Number = int | float | Fraction
 FORMS = ("free", "choice")
@@ -284,7 +285,7 @@ def make_problem(index: int, *, seed: int = 0, split: str = "train", families: S
         "source": "synth",
         "split": split,
         "images": [spec.image],
-        "question": "<image>" + spec.question,
+        "question": IMAGE_MARK + spec.question,
         "choices": choices,
         "answer": answer,
         "answer_type": answer_type,

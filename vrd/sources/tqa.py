@@ -13,9 +13,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from vrd.contract import LETTERS
 from vrd.errors import MissingInputError, VrdError
 from vrd.sources.base import RowError, Source
-from vrd.sources.normalize import LETTERS, choice_letter, with_image_marks
+from vrd.sources.normalize import choice_letter, with_image_marks
 
 GROUPS = (("diagram", "diagramQuestions"), ("text", "nonDiagramQuestions"))
 

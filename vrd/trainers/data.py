@@ -23,9 +23,9 @@ from typing import Any
 
 import datasets
 
+from vrd.contract import IMAGE_MARK
 from vrd.errors import MissingInputError, VrdError
 
-IMAGE_MARK = "<image>"
 TABLE_SUFFIXES = (".parquet", ".jsonl", ".json")
 
 try:  # datasets>=4 names list features `List`

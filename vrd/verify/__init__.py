@@ -3,10 +3,11 @@
 Used by distill (rejection sampling), eval and the RL reward, so that all three grade alike.
 """
 
+from vrd.contract import ANSWER_TYPES
 from vrd.verify.api import VerifyResult, verify_batch, verify_response
 from vrd.verify.extract import extract_answer
 from vrd.verify.formats import FORMATS, check_format
-from vrd.verify.grade import ANSWER_TYPES, DEFAULT_TIMEOUT, fast_grade, grade, infer_answer_type
+from vrd.verify.grade import DEFAULT_TIMEOUT, fast_grade, grade, infer_answer_type
 from vrd.verify.pool import prewarm
 
 __all__ = [

@@ -7,7 +7,8 @@ here, and anything unknown means "infer it from the gold".
 
 from __future__ import annotations
 
-ANSWER_TYPES = ("choice", "number", "expression", "text")
+from vrd.contract import ANSWER_TYPES
+
 # Names other datasets use for the same types (MathVista, MathVerse, We-Math, ...).
 TYPE_ALIASES = {
     "multi_choice": "choice", "multiple_choice": "choice", "multiple-choice": "choice", "mc": "choice",

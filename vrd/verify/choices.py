@@ -12,10 +12,10 @@ import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 
+from vrd.contract import LETTERS
 from vrd.verify.numbers import numbers_equal, parse_number
 from vrd.verify.scan import clean_span
 
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MAX_LETTER_SPAN = 300
 
 _WORD = r"(?:option|choice|answer)"

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from vrd.verify.answer_types import ANSWER_TYPES, normalize_type
-from vrd.verify.choices import LETTERS, letter_of, match_choice, normalize_text, to_letter
+from vrd.contract import ANSWER_TYPES, LETTERS
+from vrd.verify.answer_types import normalize_type
+from vrd.verify.choices import letter_of, match_choice, normalize_text, to_letter
 from vrd.verify.numbers import numbers_equal, parse_number
 from vrd.verify.scan import clean_span, max_brace_depth
 

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from vrd.contract import IMAGE_MARK
 from vrd.errors import MissingInputError, VrdError
 from vrd.schema import detect_kind, read_rows
-
-IMAGE_MARK = "<image>"
 
 
 @dataclass

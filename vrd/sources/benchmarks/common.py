@@ -15,9 +15,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from vrd.contract import IMAGE_MARK
 from vrd.errors import MissingInputError, VrdError
 from vrd.sources.base import RowError, Source
-from vrd.sources.normalize import IMAGE_MARK, with_image_marks
+from vrd.sources.normalize import with_image_marks
 from vrd.sources.reading import data_files, read_records
 
 # Benchmarks write their own image placeholders: `<image1>` (MathVision), `<image>` (vrd).

@@ -12,8 +12,8 @@ import hashlib
 import random
 from typing import Any, ClassVar
 
+from vrd.contract import LETTERS
 from vrd.sources.benchmarks.common import BenchmarkSource, require
-from vrd.sources.normalize import LETTERS
 
 WRONG = ("Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3")
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from vrd.contract import LETTERS
 from vrd.sources.base import RowError
 from vrd.sources.benchmarks.common import BenchmarkSource, place_image_marks, require
-from vrd.sources.normalize import LETTERS, clean_answer, infer_answer_type
+from vrd.sources.normalize import clean_answer, infer_answer_type
 
 _CHOICES_BLOCK = re.compile(r"\n?\s*Choices\s*:\s*\n(?P<body>.*)\Z", re.S | re.I)
 _CHOICE_LINE = re.compile(r"^\s*\(?([A-Z])\)?\s*[:.：)]\s*(.*?)\s*$")

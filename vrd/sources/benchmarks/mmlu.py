@@ -11,9 +11,10 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from vrd.contract import LETTERS
 from vrd.sources.base import RowError
 from vrd.sources.benchmarks.common import BenchmarkSource, require
-from vrd.sources.normalize import LETTERS, choice_letter, parse_choices
+from vrd.sources.normalize import choice_letter, parse_choices
 
 
 class MMLU(BenchmarkSource):

@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from vrd.contract import LETTERS
 from vrd.sources.base import RowError
 from vrd.sources.benchmarks.common import BenchmarkSource, place_image_marks, require
-from vrd.sources.normalize import LETTERS, choice_letter
+from vrd.sources.normalize import choice_letter
 
 # An option starts at the string's start or after a ';', with its letter and a '.'/':'.
 _OPTION_START = re.compile(r"(?:^|;)\s*([A-Z])\s*[.:：．]\s*")
