@@ -68,7 +68,7 @@ def test_outputs_are_vrd_datasets_with_difficulty(data: dict[str, Path]) -> None
     rates = {r["id"]: r["pass_rate"] for r in S.responses()}
     for r in rl:
         assert r["pass_rate"] == pytest.approx(rates[r["id"]])
-        assert r["difficulty"] == {1 / 3: "hard", 2 / 3: "medium", 1.0: "trivial"}[min(
+        assert r["difficulty"] == {1 / 3: "L3", 2 / 3: "L2", 1.0: "L1"}[min(
             (1 / 3, 2 / 3, 1.0), key=lambda e: abs(e - r["pass_rate"]))]
     report = json.loads((out / "curation.json").read_text())
     assert report["config"]["select"] == "longest" and report["splits"]["sft"]["kind"] == "responses"
@@ -90,7 +90,7 @@ def test_rollouts_and_pass_rate_filter(data: dict[str, Path]) -> None:
                                                          pass_rate=(0.0, 0.5), dedup=(), split="rl=rest"))
     rl = read_dataset(out / "rl")
     assert set(rl["id"]) == set(keep[:2])
-    assert set(rl["difficulty"]) == {"hard"} and set(rl["pass_rate"]) == {0.25}
+    assert set(rl["difficulty"]) == {"L4"} and set(rl["pass_rate"]) == {0.25}
     steps = {s.step: s for s in report.steps}
     assert steps["difficulty"].dropped == {"not in rollouts": len(S.all_ids()) - 6}
     assert report.pass_rate_from.startswith("rollouts")

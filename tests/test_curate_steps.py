@@ -111,7 +111,7 @@ def test_row_filters_count_reasons(data: dict[str, Path]) -> None:
 
 def test_fixed_difficulty_bins_edges() -> None:
     rates = pl.Series([0.0, 1 / 8, np.float32(1 / 3), 0.375, np.float32(2 / 3), 0.75, 7 / 8, 1.0])
-    assert difficulty.bin_labels(rates).to_list() == [
+    assert difficulty.bin_labels(rates, "fixed").to_list() == [
         "unsolved", "hard", "hard", "medium", "medium", "easy", "easy", "trivial"]
 
 

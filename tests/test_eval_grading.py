@@ -182,8 +182,11 @@ def test_rollout_pass_rate_bins(data, tmp_path: Path) -> None:
     results = run_eval(config(data, benchmarks=["mmlu"], rollouts=str(tmp_path / "rollouts")), tmp_path / "r",
                        engine=engine)
     bins = results["benchmarks"]["mmlu"]["pass_rate_bins"]
-    assert list(bins) == ["0", "(0.25,0.5]", "1", "no rollouts"]
-    assert [bins[k]["accuracy"] for k in bins] == [1.0, 1.0, 0.0, 0.0]
+    # synergy levels: 4/4 -> L1, 2/4 -> L2, 0/4 -> L5
+    assert list(bins) == ["L1", "L2", "L5", "no rollouts"]
+    assert [bins[k]["accuracy"] for k in bins] == [0.0, 1.0, 1.0, 0.0]
+    info = results["benchmarks"]["mmlu"]["pass_rate_bins_info"]
+    assert info["scheme"] == "synergy" and info["independent"] is True
 
 
 def test_compare_two_runs(data, tmp_path: Path) -> None:
@@ -198,11 +201,34 @@ def test_compare_two_runs(data, tmp_path: Path) -> None:
     assert rows[("mathvista", "all")]["accuracy"] == [0.75, 1.0]
     assert rows[("mathvista", "all")]["delta"] == [None, 0.25]
     assert rows[("mmlu", "all")]["delta"] == [None, pytest.approx(-0.25)]
+    # paired intervals over the 4 problems: one flip out of 4 cannot exclude 0
+    ci = rows[("mathvista", "all")]["ci95"][1]
+    assert ci[0] <= 0.0 <= 0.25 <= ci[1] and rows[("mathvista", "all")]["significant"] == [False, False]
+    assert rows[("mathvista", "all")]["method"][1] == "paired bootstrap over 4 problems"
+    assert rows[("mean", "macro")]["ci95"][1] is not None
     assert rows[("mmlu", "subset=elementary_mathematics")]["accuracy"] == [1.0, 0.5]
     assert rows[("mean", "macro")]["delta"][1] == pytest.approx(0.0)
     md = comparison_markdown(cmp)
-    assert "| mathvista | all | 75.0 | 100.0 (+25.0) |" in md
+    assert "| mathvista | all | 75.0 | 100.0 (+25.0 [+0.0, +75.0]) |" in md
     write_comparison(cmp, tmp_path / "cmp.json")
     assert json.loads((tmp_path / "cmp.json").read_text())["runs"] == ["base", "sft"]
     with pytest.raises(ValueError, match=".json or .md"):
         write_comparison(cmp, tmp_path / "cmp.txt")
+
+
+def test_greedy_with_several_samples_is_refused(data, tmp_path: Path) -> None:
+    with pytest.raises(VrdError, match="copies of one greedy answer"):
+        run_eval(config(data, samples=4), tmp_path / "g", engine=ScriptedEngine({}))
+
+
+def test_compare_without_responses_falls_back_to_unpaired(data, tmp_path: Path) -> None:
+    import shutil
+
+    run_eval(config(data), tmp_path / "a", engine=ScriptedEngine(script_for(data, {"mathvista": MATHVISTA,
+                                                                                    "mmlu": MMLU})))
+    run_eval(config(data), tmp_path / "b", engine=ScriptedEngine(script_for(data, {"mathvista": MATHVISTA,
+                                                                                    "mmlu": MMLU})))
+    shutil.rmtree(tmp_path / "b" / "responses")
+    rows = {(r["benchmark"], r["slice"]): r for r in compare_runs([tmp_path / "a", tmp_path / "b"])["rows"]}
+    row = rows[("mathvista", "all")]
+    assert row["method"][1] == "unpaired (responses not on disk)" and row["ci95"][1][0] < 0 < row["ci95"][1][1]

@@ -20,7 +20,7 @@ def curate_command(
     rollouts: Path | None = typer.Option(None, "--rollouts",
                                          help="Base-model rollouts (`vrd distill --keep all`) to take pass rates from."),
     pass_rate: str | None = typer.Option(None, "--pass-rate", help="Keep problems with pass rate in MIN:MAX."),
-    difficulty_bins: str | None = typer.Option(None, "--difficulty-bins", help="fixed | quantile [default: fixed]."),
+    difficulty_bins: str | None = typer.Option(None, "--difficulty-bins", help="synergy (L1-L5) | fixed | quantile | edges:A,B,... [default: synergy]."),
     dedup: str | None = typer.Option(None, "--dedup",
                                      help="Comma list of exact,near,image, or 'none' [default: all three]."),
     near_threshold: float | None = typer.Option(None, "--near-threshold",

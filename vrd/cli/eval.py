@@ -63,6 +63,8 @@ def eval_command(
                                              "(raw files or a vrd problems folder). Repeatable."),
     rollouts: Path | None = typer.Option(None, "--rollouts", help="Base-model rollouts (vrd responses) for "
                                             "accuracy by base pass-rate bin."),
+    bins: str = typer.Option("synergy", "--bins", help="Difficulty levels for --rollouts: synergy (L1-L5) | "
+                             "fixed | quantile | edges:A,B,..."),
     judge_url: str | None = typer.Option(None, "--judge-url", help="OpenAI-compatible URL of an LLM judge, "
                                             "asked only when no answer is found by rule."),
     judge_model: str | None = typer.Option(None, "--judge-model", help="Judge model name."),
@@ -89,7 +91,7 @@ def eval_command(
             model=str(model), benchmarks=_split_list(benchmarks), backend=backend, base_url=base_url, limit=limit,
             samples=samples, template=template, temperature=temperature, top_p=top_p,
             max_new_tokens=max_new_tokens, system=system, seed=seed, batch_size=batch_size,
-            paths=parse_paths(path), rollouts=str(rollouts) if rollouts else None, judge_url=judge_url,
+            paths=parse_paths(path), rollouts=str(rollouts) if rollouts else None, bins=bins, judge_url=judge_url,
             judge_model=judge_model, engine_options=_parse_options(engine_option), new_run=new_run,
         )
 
@@ -105,6 +107,10 @@ def eval_command(
         console.print(f"{judge_line}. Generated {run.get('problems_generated', 0)} problem(s), "
                       f"skipped {run.get('problems_skipped', 0)} already done. "
                       f"Wrote {Path(out) / 'results.json'} and {Path(out) / 'responses'}/", highlight=False)
+        notes = {b["pass_rate_bins_info"]["note"] for b in results["benchmarks"].values()
+                 if b.get("pass_rate_bins_info") and not b["pass_rate_bins_info"].get("independent", True)}
+        for note in sorted(notes):
+            console.print(f"[yellow]difficulty levels:[/] {note}", highlight=False)
         rejected = {n: b["rejected"] for n, b in results["benchmarks"].items() if b.get("rejected")}
         if rejected:
             console.print(f"[yellow]rejected records (not evaluated):[/] {rejected}", highlight=False)

@@ -17,7 +17,6 @@ from vrd.errors import VrdError
 
 SELECT_MODES = ("shortest", "longest", "random", "first", "closest")
 DEDUP_METHODS = ("exact", "near", "image")
-BIN_MODES = ("fixed", "quantile")
 IMAGE_MATCH_MODES = ("answer", "any")
 REST = -1  # split size meaning "every problem left after the sized splits"
 
@@ -30,7 +29,7 @@ class CurateConfig:
     require_format: bool = False
     rollouts: str | None = None
     pass_rate: tuple[float, float] | None = None
-    difficulty_bins: str = "fixed"
+    difficulty_bins: str = "synergy"  # a vrd.difficulty scheme
     dedup: tuple[str, ...] = DEDUP_METHODS
     near_threshold: float = 0.8
     near_ngram: int = 3
@@ -70,8 +69,9 @@ class CurateConfig:
         bad = [m for m in self.dedup if m not in DEDUP_METHODS]
         if bad:
             raise VrdError(f"--dedup: unknown method(s) {', '.join(bad)}; choose from {', '.join(DEDUP_METHODS)}")
-        if self.difficulty_bins not in BIN_MODES:
-            raise VrdError(f"--difficulty-bins must be one of {', '.join(BIN_MODES)}, got '{self.difficulty_bins}'")
+        from vrd.difficulty import get_scheme
+
+        get_scheme(self.difficulty_bins, [])  # an unknown scheme fails before any data is read
         if self.image_match not in IMAGE_MATCH_MODES:
             raise VrdError(f"--image-match must be one of {', '.join(IMAGE_MATCH_MODES)}, got '{self.image_match}'")
         if not 0.0 < self.near_threshold <= 1.0:

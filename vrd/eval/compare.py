@@ -3,18 +3,27 @@
 The first run is the reference (typically the base model), so the table reads directly as
 "what SFT did" and "what RL did" per benchmark and per slice. Differences are in percentage
 points; a slice that one run lacks shows as "-" rather than as zero.
+
+Each difference carries a 95% interval: a paired bootstrap over the problems both runs
+answered (per-problem accuracy, mean over samples), read from the runs' response shards.
+When a run's responses are not on disk (only results.json was kept) the interval is the
+unpaired one from the two runs' own intervals, which is wider. Only a difference whose
+interval excludes 0 is coloured.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vrd.errors import ConfigError
-from vrd.eval.results import load_results
+from vrd.errors import ConfigError, VrdError
+from vrd.eval.results import DIFFICULTY_KEYS, RESPONSES_DIR, SUBSET_KEYS, _first, load_results, read_responses
+from vrd.stats import Z95, paired_delta, percentile_ci
 
 GROUPS = (("subsets", "subset"), ("difficulty", "difficulty"), ("pass_rate_bins", "base pass"))
 
@@ -41,26 +50,122 @@ def _accuracy(results: Mapping[str, Any], bench: str, group: str | None, key: st
     return s.get("accuracy"), int(s.get("n_problems") or 0)
 
 
+def _run_folder(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    return p.parent if p.is_file() else p
+
+
+def problem_outcomes(path: str | os.PathLike, results: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
+    """Per benchmark: per problem id its accuracy and its slice keys, from the run's response shards.
+
+    None when the shards are gone (a results.json kept alone): compare then falls back to
+    unpaired intervals.
+    """
+    from vrd.eval.data import meta_of
+
+    folder = _run_folder(path) / RESPONSES_DIR
+    if not folder.is_dir():
+        return None
+    rates = None
+    if results.get("rollouts"):
+        from vrd.eval.data import rollout_pass_rates
+
+        try:
+            rates = rollout_pass_rates(results["rollouts"])
+        except (OSError, ValueError, VrdError):
+            rates = None
+    out: dict[str, dict[str, Any]] = {}
+    for bench, summary in results.get("benchmarks", {}).items():
+        rows = read_responses(folder / bench)
+        if not rows:
+            return None
+        acc: dict[str, list[bool]] = defaultdict(list)
+        keys: dict[str, dict[str, str | None]] = {}
+        for r in rows:
+            acc[r["id"]].append(bool(r["correct"]))
+            if r["id"] not in keys:
+                meta = meta_of(r)
+                sub, dif = _first(meta, SUBSET_KEYS), _first(meta, DIFFICULTY_KEYS)
+                keys[r["id"]] = {"subsets": None if sub is None else str(sub),
+                                 "difficulty": None if dif is None else str(dif)}
+        info = summary.get("pass_rate_bins_info") or {}
+        if rates is not None and info.get("independent", True) and "even-numbered" not in info.get("note", ""):
+            from vrd.difficulty import get_scheme
+
+            scheme = get_scheme(info.get("scheme"), list(rates.values()))
+            for pid in keys:
+                keys[pid]["pass_rate_bins"] = scheme.label(rates.get(pid))
+        out[bench] = {"acc": {pid: sum(v) / len(v) for pid, v in acc.items()}, "keys": keys}
+    return out
+
+
+def _slice(outcomes: Mapping[str, Any] | None, bench: str, group: str | None, key: str | None) -> dict[str, float] | None:
+    if outcomes is None or bench not in outcomes:
+        return None
+    b = outcomes[bench]
+    if group is None:
+        return b["acc"]
+    if not any(group in k for k in b["keys"].values()):
+        return None
+    return {pid: a for pid, a in b["acc"].items() if b["keys"][pid].get(group) == key}
+
+
+def _ci(results: Mapping[str, Any], bench: str, group: str | None, key: str | None) -> list[float] | None:
+    b = results.get("benchmarks", {}).get(bench)
+    s = b if group is None or b is None else (b.get(group) or {}).get(key)
+    return (s or {}).get("ci95")
+
+
+def _unpaired(ref_ci: list[float] | None, ci: list[float] | None, delta: float) -> list[float] | None:
+    if not ref_ci or not ci:
+        return None
+    se = math.hypot((ref_ci[1] - ref_ci[0]) / (2 * Z95), (ci[1] - ci[0]) / (2 * Z95))
+    return [delta - Z95 * se, delta + Z95 * se]
+
+
 def compare_runs(paths: Sequence[str | os.PathLike], *, breakdown: bool = True) -> dict[str, Any]:
-    """Accuracy of every run on every benchmark (and slice), with differences from the first run."""
+    """Accuracy of every run on every benchmark (and slice), with differences from the first run
+    and their 95% intervals."""
     if len(paths) < 2:
         raise ConfigError("compare needs at least two result folders")
     runs = [load_results(p) for p in paths]
+    outcomes = [problem_outcomes(p, r) for p, r in zip(paths, runs, strict=True)]
     taken: set[str] = set()
     labels = [run_label(p, r, taken) for p, r in zip(paths, runs, strict=True)]
     benches: list[str] = []
     for r in runs:
         benches.extend(b for b in r.get("benchmarks", {}) if b not in benches)
     rows: list[dict[str, Any]] = []
+    macro_reps: list[list[Any]] = [[] for _ in runs]
 
     def add(bench: str, group: str | None, key: str | None, label: str) -> None:
         pairs = [_accuracy(r, bench, group, key) for r in runs]
         values = [v for v, _ in pairs]
         ref = values[0]
-        deltas = [None if v is None or ref is None else v - ref for v in values]
-        deltas[0] = None
-        rows.append({"benchmark": bench, "slice": label, "accuracy": values, "delta": deltas,
-                     "n": [n for _, n in pairs]})
+        deltas: list[float | None] = [None] * len(runs)
+        cis: list[list[float] | None] = [None] * len(runs)
+        sig = [False] * len(runs)
+        methods: list[str | None] = [None] * len(runs)
+        ref_slice = _slice(outcomes[0], bench, group, key)
+        for j in range(1, len(runs)):
+            if values[j] is None or ref is None:
+                continue
+            other = _slice(outcomes[j], bench, group, key)
+            if ref_slice is not None and other is not None and set(ref_slice) & set(other):
+                pd = paired_delta(ref_slice, other)
+                deltas[j], cis[j], sig[j] = pd["delta"], pd["ci95"], pd["significant"]
+                methods[j] = f"paired bootstrap over {pd['n_pairs']} problems"
+                if group is None:
+                    macro_reps[j].append(pd["replicates"])
+            else:
+                deltas[j] = values[j] - ref
+                cis[j] = _unpaired(_ci(runs[0], bench, group, key), _ci(runs[j], bench, group, key), deltas[j])
+                sig[j] = bool(cis[j] and (cis[j][0] > 0 or cis[j][1] < 0))
+                methods[j] = "unpaired (responses not on disk)" if cis[j] else None
+                if group is None:
+                    macro_reps[j].append(None)
+        rows.append({"benchmark": bench, "slice": label, "accuracy": values, "delta": deltas, "ci95": cis,
+                     "significant": sig, "method": methods, "n": [n for _, n in pairs]})
 
     for bench in benches:
         add(bench, None, None, "all")
@@ -73,19 +178,28 @@ def compare_runs(paths: Sequence[str | os.PathLike], *, breakdown: bool = True) 
             for k in keys:
                 add(bench, group, k, f"{name}={k}")
     means = [r.get("mean_accuracy") for r in runs]
-    rows.append({"benchmark": "mean", "slice": "macro", "accuracy": means,
-                 "delta": [None] + [None if m is None or means[0] is None else m - means[0] for m in means[1:]],
+    m_deltas: list[float | None] = [None] + [None if m is None or means[0] is None else m - means[0] for m in means[1:]]
+    m_cis: list[list[float] | None] = [None] * len(runs)
+    m_sig = [False] * len(runs)
+    for j in range(1, len(runs)):
+        reps = macro_reps[j]
+        if m_deltas[j] is not None and reps and all(x is not None for x in reps) and len(reps) == len(benches):
+            lo, hi = percentile_ci(sum(reps) / len(reps))
+            m_cis[j], m_sig[j] = [lo, hi], bool(lo > 0 or hi < 0)
+    rows.append({"benchmark": "mean", "slice": "macro", "accuracy": means, "delta": m_deltas, "ci95": m_cis,
+                 "significant": m_sig, "method": [None] + ["mean of paired bootstraps" if c else None for c in m_cis[1:]],
                  "n": [len(r.get("benchmarks", {})) for r in runs]})
     return {"runs": labels, "paths": [str(p) for p in paths], "models": [r.get("model") for r in runs],
             "rows": rows}
 
 
-def _cell(value: float | None, delta: float | None, first: bool) -> str:
+def _cell(value: float | None, delta: float | None, first: bool, ci: list[float] | None = None) -> str:
     if value is None:
         return "-"
     text = f"{100 * value:.1f}"
     if not first and delta is not None:
-        text += f" ({100 * delta:+.1f})"
+        band = f" [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]" if ci else ""
+        text += f" ({100 * delta:+.1f}{band})"
     return text
 
 
@@ -93,16 +207,18 @@ def comparison_table(comparison: Mapping[str, Any]):
     """A rich table; the differences are colored so a regression stands out."""
     from rich.table import Table
 
-    table = Table(title="vrd eval compare (accuracy %, difference from the first run in points)")
+    table = Table(title="vrd eval compare (accuracy %, difference from the first run in points [95% CI]; "
+                        "coloured only when the interval excludes 0)")
     table.add_column("benchmark")
     table.add_column("slice")
     for label in comparison["runs"]:
         table.add_column(label, justify="right")
     for row in comparison["rows"]:
         cells = []
+        cis, sig = row.get("ci95") or [None] * len(row["delta"]), row.get("significant") or [False] * len(row["delta"])
         for i, (v, d) in enumerate(zip(row["accuracy"], row["delta"], strict=True)):
-            text = _cell(v, d, i == 0)
-            if i and d is not None and abs(d) >= 0.0005:
+            text = _cell(v, d, i == 0, cis[i])
+            if i and d is not None and sig[i]:
                 text = f"[{'green' if d > 0 else 'red'}]{text}[/]"
             cells.append(text)
         top = row["slice"] in ("all", "macro")
@@ -114,8 +230,12 @@ def comparison_markdown(comparison: Mapping[str, Any]) -> str:
     head = ["benchmark", "slice", *comparison["runs"]]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---", "---"] + ["---:"] * len(comparison["runs"])) + "|"]
     for row in comparison["rows"]:
-        cells = [_cell(v, d, i == 0) for i, (v, d) in enumerate(zip(row["accuracy"], row["delta"], strict=True))]
+        cis, sig = row.get("ci95") or [None] * len(row["delta"]), row.get("significant") or [False] * len(row["delta"])
+        cells = [_cell(v, d, i == 0, cis[i]) + (" *" if sig[i] else "")
+                 for i, (v, d) in enumerate(zip(row["accuracy"], row["delta"], strict=True))]
         lines.append("| " + " | ".join([row["benchmark"], row["slice"], *cells]) + " |")
+    lines.append("")
+    lines.append("Differences in points with 95% intervals (paired bootstrap over problems); * = interval excludes 0.")
     return "\n".join(lines) + "\n"
 
 

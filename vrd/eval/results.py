@@ -17,8 +17,10 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from vrd.difficulty import NO_ROLLOUTS, BinScheme, get_scheme, split_halves
 from vrd.errors import DataError, MissingInputError
 from vrd.eval.data import meta_of
+from vrd.stats import cluster_mean_ci, pass_at_k
 
 RESULTS_FILE = "results.json"
 RESPONSES_DIR = "responses"
@@ -29,25 +31,11 @@ TEXT_COLUMNS = ("id", "sample", "correct", "format_ok", "pred", "n_tokens", "fin
 SUBSET_KEYS = ("subset", "family", "subject", "question_type", "problem_version", "key")
 DIFFICULTY_KEYS = ("difficulty", "level", "tier", "steps")
 
-# Base-model pass-rate bins (lower edge exclusive, upper inclusive); 0 and 1 are their own bins
-# because "never solved" and "always solved" are what decide whether RL has signal.
-PASS_RATE_BINS: tuple[tuple[str, float, float], ...] = (
-    ("0", -1.0, 0.0),
-    ("(0,0.25]", 0.0, 0.25),
-    ("(0.25,0.5]", 0.25, 0.5),
-    ("(0.5,0.75]", 0.5, 0.75),
-    ("(0.75,1)", 0.75, 1.0 - 1e-9),
-    ("1", 1.0 - 1e-9, 1.0),
-)
 
 
-def pass_rate_bin(rate: float | None) -> str:
-    if rate is None or math.isnan(rate):
-        return "no rollouts"
-    for label, low, high in PASS_RATE_BINS:
-        if low < rate <= high:
-            return label
-    return "no rollouts"
+def pass_rate_bin(rate: float | None, scheme: str | BinScheme | None = None) -> str:
+    """The difficulty level (`vrd.difficulty`, synergy L1-L5 by default) of a base-model pass rate."""
+    return get_scheme(scheme).label(rate)
 
 
 def read_responses(folder: str | os.PathLike, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
@@ -75,48 +63,106 @@ def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
-def stats(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Accuracy (mean over all samples), pass@k, format rate, answer rate and mean length of `rows`."""
+def _interval(lo_hi: tuple[float, float]) -> list[float] | None:
+    lo, hi = lo_hi
+    return None if math.isnan(lo) else [lo, hi]
+
+
+def stats(rows: Sequence[Mapping[str, Any]], *, intervals: bool = True) -> dict[str, Any]:
+    """Accuracy (mean over all samples) with its 95% interval over problems, unbiased pass@k for
+    every k up to the fewest samples any problem has, format rate, answer rate and mean length."""
     by_problem: dict[str, list[bool]] = defaultdict(list)
     for r in rows:
         by_problem[r["id"]].append(bool(r["correct"]))
     n = len(rows)
-    k = max((len(v) for v in by_problem.values()), default=0)
+    k_max = min((len(v) for v in by_problem.values()), default=0)
     out: dict[str, Any] = {
         "n_problems": len(by_problem),
         "n_responses": n,
         "accuracy": _ratio(sum(bool(r["correct"]) for r in rows), n),
+    }
+    if intervals:
+        out["ci95"] = _interval(cluster_mean_ci([sum(v) for v in by_problem.values()],
+                                                [len(v) for v in by_problem.values()]))
+    out.update({
         "format_rate": _ratio(sum(bool(r["format_ok"]) for r in rows), n),
         "answer_rate": _ratio(sum(r["pred"] is not None for r in rows), n),
         "mean_tokens": _ratio(sum(int(r["n_tokens"] or 0) for r in rows), n),
         "truncated_rate": _ratio(sum(r["finish_reason"] == "length" for r in rows), n),
-    }
-    if k > 1:
-        out[f"pass@{k}"] = _ratio(sum(any(v) for v in by_problem.values()), len(by_problem))
+    })
+    if k_max > 1:
+        counts = [(len(v), sum(v)) for v in by_problem.values()]
+        curve: dict[str, float] = {}
+        bands: dict[str, list[float] | None] = {}
+        for k in range(1, k_max + 1):
+            per = [pass_at_k(m, c, k) for m, c in counts]
+            curve[str(k)] = sum(per) / len(per)
+            if intervals:
+                bands[str(k)] = _interval(cluster_mean_ci(per, [1.0] * len(per)) if len(per) > 1
+                                          else (math.nan, math.nan))
+        out[f"pass@{k_max}"] = curve[str(k_max)]
+        out["pass_at_k"] = curve
+        if intervals:
+            out["pass_at_k_ci95"] = bands
     return out
 
 
-def _grouped(rows: Sequence[Mapping[str, Any]], key_of) -> dict[str, dict[str, Any]]:
+def _grouped(rows: Sequence[Mapping[str, Any]], key_of, scheme: BinScheme | None = None) -> dict[str, dict[str, Any]]:
     groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for r in rows:
         key = key_of(r)
         if key is not None:
             groups[str(key)].append(r)
-    return {k: stats(v) for k, v in sorted(groups.items(), key=lambda kv: _sort_key(kv[0]))}
+    return {k: stats(v) for k, v in sorted(groups.items(), key=lambda kv: _sort_key(kv[0], scheme))}
 
 
-def _sort_key(label: str) -> tuple[int, float, str]:
-    bins = [b[0] for b in PASS_RATE_BINS]
-    if label in bins:
-        return (0, bins.index(label), label)
+def _sort_key(label: str, scheme: BinScheme | None = None) -> tuple[int, float, str]:
+    if scheme is not None and label in scheme.labels:
+        return (0, scheme.order(label), label)
+    if label == NO_ROLLOUTS:
+        return (3, 0.0, label)
     try:
         return (1, float(label), label)
     except ValueError:
         return (2, 0.0, label)
 
 
+def level_bins(rows: Sequence[Mapping[str, Any]], pass_rates: Mapping[str, float] | None, *,
+               scheme: str | BinScheme | None = None, same_samples: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Accuracy by base-model difficulty level, and a note on where the levels came from.
+
+    Levels and the accuracy read across them must come from independent samples, or the
+    "hard" bin (hard partly by bad luck) regresses upward when re-scored. When the rollouts
+    are this run's own responses (`same_samples`), levels are taken from the even-numbered
+    samples and accuracy from the odd-numbered ones; with one sample per problem that split
+    is impossible and the note says the comparison regresses to the mean.
+    """
+    outcomes: dict[str, list[bool]] = defaultdict(list)
+    for r in sorted(rows, key=lambda r: (r["id"], r.get("sample") or 0)):
+        outcomes[r["id"]].append(bool(r["correct"]))
+    rates = dict(pass_rates or {})
+    info: dict[str, Any] = {"independent": True, "note": "levels from the --rollouts samples, accuracy from this "
+                            "run's responses (independent samples)"}
+    used = list(rows)
+    if same_samples:
+        halves = split_halves(outcomes)
+        if halves[0]:
+            rates = halves[0]
+            used = [r for r in rows if r["id"] in rates and int(r.get("sample") or 0) % 2 == 1]
+            info["note"] = ("the rollouts are this run's own responses: levels from even-numbered samples, "
+                            "accuracy from odd-numbered samples (independent halves)")
+        else:
+            info = {"independent": False, "note": "levels and accuracy come from the same single sample per "
+                    "problem: accuracy by level regresses to the mean (pass other --rollouts or use -k >= 2)"}
+    resolved = get_scheme(scheme, [v for v in rates.values() if v is not None])
+    info.update(scheme=resolved.name, levels=list(resolved.labels), text=resolved.describe())
+    bins = _grouped(used, lambda r: resolved.label(rates.get(r["id"])), resolved)
+    return bins, info
+
+
 def summarize(rows: Sequence[Mapping[str, Any]], *, pass_rates: Mapping[str, float] | None = None,
-              rejects: int = 0, origin: str | None = None) -> dict[str, Any]:
+              rejects: int = 0, origin: str | None = None, bins: str | BinScheme | None = None,
+              same_samples: bool = False) -> dict[str, Any]:
     """One benchmark's results: overall stats, then by subset, difficulty and base-model pass rate."""
     metas = {r["id"]: meta_of(r) for r in rows}
     summary = stats(rows)
@@ -131,13 +177,28 @@ def summarize(rows: Sequence[Mapping[str, Any]], *, pass_rates: Mapping[str, flo
     if difficulty:
         summary["difficulty"] = difficulty
     if pass_rates is not None:
-        summary["pass_rate_bins"] = _grouped(rows, lambda r: pass_rate_bin(pass_rates.get(r["id"])))
+        summary["pass_rate_bins"], summary["pass_rate_bins_info"] = level_bins(
+            rows, pass_rates, scheme=bins, same_samples=same_samples)
     return summary
 
 
 def macro_average(benchmarks: Mapping[str, Mapping[str, Any]], key: str = "accuracy") -> float | None:
     values = [b[key] for b in benchmarks.values() if b.get(key) is not None]
     return sum(values) / len(values) if values else None
+
+
+def macro_interval(benchmarks: Mapping[str, Mapping[str, Any]]) -> list[float] | None:
+    """95% interval of the macro mean: benchmarks are independent, so their variances add
+    (each benchmark's variance read off its own interval's half-width)."""
+    parts = [(b["accuracy"], b.get("ci95")) for b in benchmarks.values() if b.get("accuracy") is not None]
+    if not parts or any(ci is None for _, ci in parts):
+        return None
+    from vrd.stats import Z95
+
+    mean = sum(a for a, _ in parts) / len(parts)
+    var = sum(((ci[1] - ci[0]) / (2 * Z95)) ** 2 for _, ci in parts) / len(parts) ** 2
+    half = Z95 * math.sqrt(var)
+    return [max(0.0, mean - half), min(1.0, mean + half)]
 
 
 def write_results(results: Mapping[str, Any], out: str | os.PathLike) -> Path:
@@ -178,7 +239,7 @@ def results_table(results: Mapping[str, Any], *, breakdown: bool = True):
 
     table = Table(title=f"vrd eval: {results.get('model', '?')}", show_lines=False)
     pass_key = next((k for b in results.get("benchmarks", {}).values() for k in b if k.startswith("pass@")), None)
-    columns = [("benchmark", "left"), ("slice", "left"), ("n", "right"), ("acc %", "right")]
+    columns = [("benchmark", "left"), ("slice", "left"), ("n", "right"), ("acc %", "right"), ("95% CI", "right")]
     columns += [(f"{pass_key} %", "right")] if pass_key else []
     columns += [("format %", "right"), ("answered %", "right"), ("tokens", "right")]
     for col, justify in columns:
@@ -186,7 +247,9 @@ def results_table(results: Mapping[str, Any], *, breakdown: bool = True):
 
     def add(name: str, label: str, s: Mapping[str, Any], style: str | None = None) -> None:
         tokens = s.get("mean_tokens")
-        cells = [name, label, str(s.get("n_problems", 0)), pct(s.get("accuracy"))]
+        ci = s.get("ci95")
+        cells = [name, label, str(s.get("n_problems", 0)), pct(s.get("accuracy")),
+                 "-" if not ci else f"{pct(ci[0])}-{pct(ci[1])}"]
         cells += [pct(s.get(pass_key))] if pass_key else []
         cells += [pct(s.get("format_rate")), pct(s.get("answer_rate")), "-" if tokens is None else f"{tokens:.0f}"]
         table.add_row(*cells, style=style)
@@ -199,6 +262,8 @@ def results_table(results: Mapping[str, Any], *, breakdown: bool = True):
             for key, sub in (s.get(group) or {}).items():
                 add("", f"{label}={key}", sub)
     if len(results.get("benchmarks", {})) > 1:
-        blanks = [""] * (len(columns) - 4)
-        table.add_row("mean", "macro", "", pct(results.get("mean_accuracy")), *blanks, style="bold")
+        blanks = [""] * (len(columns) - 5)
+        ci = results.get("mean_accuracy_ci95")
+        table.add_row("mean", "macro", "", pct(results.get("mean_accuracy")),
+                      "-" if not ci else f"{pct(ci[0])}-{pct(ci[1])}", *blanks, style="bold")
     return table

@@ -28,6 +28,7 @@ from vrd.eval.results import (
     RESPONSES_DIR,
     RESULTS_FILE,
     macro_average,
+    macro_interval,
     read_responses,
     summarize,
     write_results,
@@ -64,6 +65,7 @@ class EvalConfig:
     batch_size: int = 16  # problems per committed shard
     paths: dict[str, str] = field(default_factory=dict)
     rollouts: str | None = None
+    bins: str = "synergy"  # difficulty scheme for accuracy by base pass rate (vrd.difficulty)
     judge_url: str | None = None
     judge_model: str | None = None
     engine_options: dict[str, Any] = field(default_factory=dict)
@@ -75,6 +77,9 @@ class EvalConfig:
             (self.samples >= 1, f"--samples {self.samples}: must be at least 1"),
             (self.max_new_tokens >= 1, f"--max-new-tokens {self.max_new_tokens}: must be at least 1"),
             (self.temperature >= 0, f"--temperature {self.temperature}: must be >= 0"),
+            (self.samples == 1 or self.temperature > 0,
+             f"--samples {self.samples} at --temperature 0 would be {self.samples} copies of one greedy answer, "
+             "not pass@k; set --temperature (e.g. 0.6) or use --samples 1"),
             (0 < self.top_p <= 1, f"--top-p {self.top_p}: must be in (0, 1]"),
             (self.batch_size >= 1, f"--batch-size {self.batch_size}: must be at least 1"),
             (self.limit is None or self.limit >= 1, f"--limit {self.limit}: must be at least 1"),
@@ -238,13 +243,23 @@ def grade_batch(problems: Sequence[Mapping[str, Any]], outputs: Sequence[Sequenc
 # -- the run ------------------------------------------------------------------------------------
 
 
+def rollouts_are_own(out: Path, rollouts: str | None) -> bool:
+    """True when --rollouts points into this run's own responses (levels would share its samples)."""
+    if not rollouts:
+        return False
+    r, own = Path(rollouts).resolve(), (out / RESPONSES_DIR).resolve()
+    return r == out.resolve() or r == own or own in r.parents
+
+
 def compute_results(out: Path, benches: Sequence[Benchmark], config: EvalConfig,
                     pass_rates: Mapping[str, float] | None, judge: Judge | None) -> dict[str, Any]:
     """results.json content, from the shards on disk for the problems of this run."""
     per_bench: dict[str, Any] = {}
+    same = rollouts_are_own(out, config.rollouts)
     for b in benches:
         rows = read_responses(bench_dir(out, b.name), ids={p["id"] for p in b.problems})
-        per_bench[b.name] = summarize(rows, pass_rates=pass_rates, rejects=len(b.rejects), origin=b.origin)
+        per_bench[b.name] = summarize(rows, pass_rates=pass_rates, rejects=len(b.rejects), origin=b.origin,
+                                      bins=config.bins, same_samples=same)
     n_judged = sum(s.get("judged", 0) for s in per_bench.values())
     return {
         "model": config.model,
@@ -254,6 +269,7 @@ def compute_results(out: Path, benches: Sequence[Benchmark], config: EvalConfig,
         "rollouts": config.rollouts,
         "judge": {"enabled": judge is not None, **(judge.describe() if judge else {}), "used": n_judged},
         "mean_accuracy": macro_average(per_bench),
+        "mean_accuracy_ci95": macro_interval(per_bench),
         "benchmarks": per_bench,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
