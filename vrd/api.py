@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - types only
+    from vrd.distill.config import DistillConfig
+    from vrd.distill.runner import DistillSummary
     from vrd.trainers.config import VrdRLConfig, VrdSFTConfig
 
 PathLike = str | os.PathLike
@@ -43,6 +45,14 @@ def _io(config: Any, inputs: PathLike | None, out: PathLike | None, *, inputs_fi
     return config.replace(**changes)
 
 
+def distill(inputs: PathLike | None, out: PathLike | None, config: DistillConfig) -> DistillSummary:
+    """Rejection-sample `config.teacher` on the problems `inputs` (a vrd problems dir or a source
+    name) into the resumable response store `out`."""
+    from vrd.distill.runner import run_distill
+
+    return run_distill(_io(config, inputs, out))
+
+
 def train_sft(inputs: PathLike | None, out: PathLike | None, config: VrdSFTConfig) -> TrainResult:
     """Supervised fine-tuning on the `sft` split of `inputs` (a curate output or an export)."""
     from vrd.trainers.sft import train_sft as run
@@ -61,4 +71,4 @@ def train_rl(inputs: PathLike | None, out: PathLike | None, config: VrdRLConfig)
     return TrainResult(out=path, metrics=path / "metrics.jsonl", config=cfg.to_dict())
 
 
-__all__: Sequence[str] = ("TrainResult", "train_rl", "train_sft")
+__all__: Sequence[str] = ("TrainResult", "distill", "train_rl", "train_sft")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from vrd import _callable_package
+
 _EXPORTS = {
     "DistillConfig": "vrd.distill.config",
     "parse_keep": "vrd.distill.config",
@@ -34,3 +36,5 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'vrd.distill' has no attribute {name!r}")
+
+_callable_package(__name__)  # `vrd.distill(inputs, out, config)` is the API function (see vrd/__init__.py)

@@ -15,14 +15,14 @@ Engine options are hashed except those known to only tune throughput or transpor
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vrd.errors import VrdError
+from vrd.config import Config, setting
+from vrd.errors import ConfigError, VrdError
 
 # Engine options that do not change what is sampled.
 NON_RESULT_ENGINE_OPTIONS = frozenset({
@@ -44,46 +44,57 @@ def parse_keep(value: str | int | None) -> int | None:
     try:
         keep = int(value)
     except (TypeError, ValueError) as exc:
-        raise VrdError(f"--keep '{value}': expected a positive integer or 'all'") from exc
+        raise ConfigError(f"--keep '{value}': expected a positive integer or 'all'") from exc
     if keep < 1:
-        raise VrdError(f"--keep {keep}: must be at least 1 (or 'all')")
+        raise ConfigError(f"--keep {keep}: must be at least 1 (or 'all')")
     return keep
 
 
 @dataclass
-class DistillConfig:
-    teacher: str
-    data: str
-    out: str
-    backend: str | None = None  # None = the machine's default engine
-    base_url: str | None = None
-    samples: int = 4
-    keep: int | None = 1  # None = keep every sample ("all"): how base-model rollouts are made
-    rounds: int = 1
-    temperature: float = 1.0  # plain sampling keeps pass rates an honest difficulty estimate
-    top_p: float = 1.0
-    max_new_tokens: int = 2048
-    template: str = "math"
-    system: str | None = None
-    seed: int = 0
-    shard: str | None = None
-    limit: int | None = None
-    split: str | None = None  # for --data SOURCE
-    source_path: str | None = None  # for --data SOURCE: a local copy instead of the hub id
-    executor: str = "local"
-    batch_size: int = 32  # problems per committed batch: kill -9 loses at most one
-    engine_options: dict[str, Any] = field(default_factory=dict)
-    ray_actors: int | None = None
-    ray_num_cpus: float | None = None
-    ray_num_gpus: float | None = None
-    ray_address: str | None = None
-    progress: bool = True
-    new_run: bool = False
-    data_id: str | None = None  # filled when the data is loaded: what the problems are
+class DistillConfig(Config):
+    """Every option of `vrd distill`; the CLI flags are made from these fields."""
 
-    def validate(self) -> DistillConfig:
+    teacher: str = setting(help="Teacher alias (e.g. qwen2.5-vl-7b), hub id or local dir.")
+    data: str = setting(help="A vrd problems dir, or a source name (prepared on the fly).")
+    out: str = setting(help="Output dir; rerunning the same command resumes it.")
+    backend: str | None = setting(None, help="hf | openai | vllm | auto (default: vllm with a GPU, else hf).")
+    base_url: str | None = setting(None, help="OpenAI-compatible server URL (--backend openai).")
+    samples: int = setting(4, help="Samples drawn per problem per round (K).")
+    # None = keep every sample ("all"): how base-model rollouts are made
+    keep: int | None = setting(1, cli_type=str, help="Keep up to M correct samples per problem, or 'all'.")
+    rounds: int = setting(1, help="Rounds in all; each later round re-samples the problems with no correct "
+                                  "sample yet.")
+    # plain sampling keeps pass rates an honest difficulty estimate
+    temperature: float = setting(1.0, help="Sampling temperature.")
+    top_p: float = setting(1.0, help="Nucleus sampling mass.")
+    max_new_tokens: int = setting(2048, help="Max completion tokens.")
+    template: str = setting("math", help="Prompt template: math | r1v | PATH.jinja.")
+    system: str | None = setting(None, help="Optional system prompt.")
+    seed: int = setting(0, help="Sampling seed.")
+    shard: str | None = setting(None, help="I/N (0-based): this process's part of the problems.")
+    limit: int | None = setting(None, help="Only the first N problems of the data.")
+    split: str | None = setting(None, help="Split, for --data SOURCE.")
+    source_path: str | None = setting(None, help="Local copy of the source, for --data SOURCE.")
+    executor: str = setting("local", help="local | ray")
+    batch_size: int = setting(32, help="Problems per committed batch (kill -9 loses at most one).")
+    engine_options: dict[str, Any] = setting(default_factory=dict, flags=("--engine-option",),
+                                             help="KEY=VALUE passed to the engine (repeatable; YAML scalars).")
+    ray_actors: int | None = setting(None, help="Actor pool size (default: one per GPU, or 1).")
+    ray_num_cpus: float | None = setting(None, help="CPUs per Ray actor.", cli=False)
+    ray_num_gpus: float | None = setting(None, help="GPUs per Ray actor.", cli=False)
+    ray_address: str | None = setting(None, help="Ray cluster address (default: RAY_ADDRESS or local).")
+    progress: bool = setting(True, help="Show a progress bar.")
+    new_run: bool = setting(False, help="If OUT holds a run with a different config, move it to OUT.prev-<time> "
+                                        "and start over (a run with the same config is resumed).")
+    data_id: str | None = setting(None, cli=False, help="Filled when the data is loaded: what the problems are.")
+
+    def __post_init__(self) -> None:
         from vrd.distill.sharding import parse_shard
 
+        if isinstance(self.keep, str):
+            self.keep = parse_keep(self.keep)
+        if not isinstance(self.engine_options, dict):
+            raise ConfigError(f"engine_options: expected a mapping, got {type(self.engine_options).__name__}")
         checks = [
             (self.samples >= 1, f"--samples {self.samples}: must be at least 1"),
             (self.rounds >= 1, f"--rounds {self.rounds}: must be at least 1"),
@@ -96,11 +107,10 @@ class DistillConfig:
         ]
         for ok, message in checks:
             if not ok:
-                raise VrdError(message)
+                raise ConfigError(message)
         if self.keep is not None:
             parse_keep(self.keep)
         parse_shard(self.shard)
-        return self
 
     def model_name(self) -> str:
         """The `model` column: the resolved teacher (hub id or absolute local path)."""
@@ -137,10 +147,6 @@ class DistillConfig:
         blob = json.dumps(self.result_settings(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
-    def to_dict(self) -> dict[str, Any]:
-        """Every option, JSON-safe, for the manifest (engine options may carry no secrets: keys come
-        from the environment only)."""
-        return json.loads(json.dumps(dataclasses.asdict(self), default=str))
 
 
 def diff_settings(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

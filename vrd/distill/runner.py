@@ -156,8 +156,11 @@ def _check_template(problems: Sequence[Mapping[str, Any]], config: DistillConfig
 
 def run_distill(config: DistillConfig, *, engine: Engine | None = None,
                 problems: Sequence[Mapping[str, Any]] | None = None) -> DistillSummary:
-    """Run (or resume) a distill. `engine`/`problems` let callers and tests inject their own."""
-    config.validate()
+    """Run (or resume) a distill. `engine`/`problems` let callers and tests inject their own.
+
+    Works on a copy: the caller's config keeps its teacher name and gets no `data_id`.
+    """
+    config = config.replace()
     config.teacher = resolve_teacher_name(config.teacher, config.backend, injected=engine is not None)
     if problems is None:
         loaded = load_problems(config.data, split=config.split, source_path=config.source_path, limit=config.limit)
