@@ -64,13 +64,53 @@ class Source(abc.ABC):
         self.path = path
         self.split = split or self.default_split
         self.options = options
+        # What `records()` recognised and read, for the manifest and `vrd data inspect`.
+        self.layout: str | None = None
+        self.files: list[str] = []
+        self.note: str = ""
+        self.skipped: list[str] = []
 
     def records(self) -> Iterator[dict[str, Any]]:
         """Raw records in the source's own format."""
         where = self.path or self.hub_id
         if where is None:
             raise VrdError(f"source '{self.name}' needs --path")
-        yield from load_records(where, self.split)
+        yield from self.read_local_or_hub(str(where))
+
+    def read_local_or_hub(self, where: str, *, name: str | None = None,
+                          candidates: list[Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Records of the split from a local file/folder or a hub id, noting which files were read."""
+        from pathlib import Path
+
+        from vrd.sources.reading import is_saved_dataset, read_records, select_files
+
+        local = Path(where).expanduser()
+        if not local.exists():
+            self.layout, self.files = "hub dataset", [f"{where} (config {name or 'default'}, split {self.split})"]
+            yield from read_records(where, self.split, name=name)
+            return
+        if is_saved_dataset(local):
+            self.layout, self.files = "datasets save_to_disk folder", [str(local)]
+            yield from read_records(str(local), self.split)
+            return
+        selection = select_files(local, self.split, candidates=candidates)
+        self.note_selection(selection)
+        yield from read_records(str(local), self.split, selection=selection)
+
+    def note_selection(self, selection: Any, layout: str | None = None) -> None:
+        """Remember which files a local read chose (and which it left), for the manifest and inspect."""
+        self.layout = layout or f"{selection.kind} files"
+        self.files = [str(f) for f in selection.files]
+        self.note = selection.note
+        self.skipped = [str(f) for f in selection.skipped]
+
+    def input_summary(self) -> dict[str, Any]:
+        """Layout, files read, and files seen but not read, as recorded by the last `records()`."""
+        return {"layout": self.layout, "files": list(self.files), "note": self.note, "skipped": list(self.skipped)}
+
+    def native_id(self, record: dict[str, Any], index: int) -> Any:
+        """The record's own id, so a reject can be found in the source; sources with other id columns override."""
+        return record.get("id")
 
     @abc.abstractmethod
     def convert(self, record: dict[str, Any], index: int) -> dict[str, Any]:
@@ -104,7 +144,7 @@ class Source(abc.ABC):
         for index, record in enumerate(self.records()):
             if limit is not None and produced >= limit:
                 return
-            native = record.get("id") if isinstance(record, dict) else None
+            native = self.native_id(record, index) if isinstance(record, dict) else None
             try:
                 row = self.convert(record, index)
                 for image in row.get("images", []):

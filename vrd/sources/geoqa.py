@@ -2,7 +2,13 @@
 
 R1-V's rows are `image`, `problem` and `solution`, where the gold answer sits inside
 `<answer>…</answer>` in `solution`. Choice-style ports carry `choices` and `label` instead, the
-label being a 0-based index or a letter; both forms become the same problem rows.
+label being a 0-based index or a letter; both forms become the same problem rows. Ports that keep
+the original release's field names (`hz2475/geoQA`: `id`, `subject` — the question —, `choices`,
+`label`, `answer`, `formal_point`, `original_split`, `image`) read the same way.
+
+The original GeoQA / GeoQA+ releases are Python pickles (`train.pk`). Unpickling runs code chosen
+by whoever wrote the file, so vrd refuses them and says how to convert them (see
+`vrd.sources.reading.PICKLE_HELP`).
 """
 
 from __future__ import annotations
@@ -49,9 +55,9 @@ class GeoQA(Source):
         images = as_image_list(record.get("image", record.get("images")))
         if not images:
             raise RowError("has no image", "image")
-        text = record.get("problem", record.get("question"))
+        text = next((record[k] for k in ("problem", "question", "subject") if record.get(k) is not None), None)
         if text is None:
-            raise RowError("is missing", "problem")
+            raise RowError("is missing (looked for problem, question, subject)", "problem")
         question = with_image_marks(text, len(images), field="problem")
         choices = parse_choices(record.get("choices"))
         meta: dict[str, Any] = {}
@@ -71,6 +77,11 @@ class GeoQA(Source):
             answer_type = infer_answer_type(answer)
         if record.get("solution") is not None:
             meta["source_solution"] = str(record["solution"])
+        for key in ("formal_point", "original_split", "comment"):
+            if record.get(key) not in (None, "", []):
+                meta[key] = record[key]
+        if choices and record.get("answer") is not None and record.get("label") is not None:
+            meta["answer_text"] = str(record["answer"])
         native = record.get("id")
         native = index if native is None else native
         return self.problem_row(native, question=question, answer=answer, answer_type=answer_type,

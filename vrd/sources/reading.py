@@ -1,19 +1,129 @@
-"""Read a hub dataset or local files with images left undecoded.
+"""Read a hub dataset or local files with images left undecoded, and say which files were read.
 
 `datasets` decodes image columns while iterating, so one corrupt image would raise inside the
 iterator and end a long prepare. Reading the stored bytes instead lets `Source.problems` check
 each image itself and set just that row aside in rejects.jsonl.
+
+A local folder is often a whole hub snapshot (`hf download --repo-type dataset`): every split
+side by side, sometimes the same split twice (the authors' JSON beside the hub's parquet).
+`select_files` picks one split's files by name or folder, prefers the copy with embedded
+images, refuses to guess when the split is absent, and records what it chose so `vrd data
+inspect` and the manifest can say it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vrd.errors import VrdError
 from vrd.sources.base import DATA_SUFFIXES
+
+# Names that mark a file or folder as one split of a dataset (hub names and the authors' own).
+SPLIT_WORDS = ("train", "training", "val", "valid", "validation", "dev", "test", "testmini", "auxiliary_train")
+# The hub's parquet carries images inside; the authors' JSON usually points at an images folder.
+KIND_PREFERENCE = ("parquet", "arrow", "jsonl", "json", "csv")
+SAVED_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
+
+
+PICKLE_SUFFIXES = (".pk", ".pkl", ".pickle")
+PICKLE_HELP = ("vrd does not unpickle files: loading a pickle runs code chosen by whoever wrote it. Convert it "
+               "once, in an environment you trust, to parquet or JSON lines (GeoQA rows are dicts of id, subject, "
+               "choices, label and image, a numpy array: save each image as a PNG and store its path or bytes in "
+               "`image`), then pass that file; or use the hub port hz2475/geoQA, which keeps these field names")
+
+
+class DataFileError(VrdError):
+    """A local file or folder holds no readable data for the split asked for."""
+
+
+@dataclass
+class Selection:
+    """The files chosen for one split, and what was seen but not read (for `vrd data inspect`)."""
+
+    files: list[Path]
+    kind: str
+    note: str = ""
+    skipped: list[Path] = field(default_factory=list)
+
+
+def _token(word: str, text: str) -> bool:
+    """`word` as a whole token of `text` (`tqa_v1_train`, `test-00000-of-00001`), not inside `testmini`."""
+    return re.search(rf"(?:^|[^a-z0-9]){re.escape(word)}(?:[^a-z0-9]|$)", text.lower()) is not None
+
+
+def split_rank(f: Path, root: Path, split: str) -> int | None:
+    """How surely `f` belongs to `split`: 0 by exact name or hub shard, 1 by folder, 2 by a token, else None."""
+    stem = f.name[: -len(f.suffix)] if f.suffix else f.name
+    split_l = split.lower()
+    if stem.lower() == split_l or re.match(rf"^{re.escape(split_l)}-\d+", stem.lower()):
+        return 0
+    parts = [p.lower() for p in f.relative_to(root).parts[:-1]] if root in f.parents else []
+    if split_l in parts:
+        return 1
+    if _token(split_l, stem):
+        return 2
+    return None
+
+
+def listing(path: Path) -> list[Path]:
+    """Data files under `path`, skipping hidden folders (the hub's `.cache/`)."""
+    if path.is_file():
+        return [path]
+    return sorted(f for f in path.rglob("*")
+                  if f.is_file() and f.suffix in DATA_SUFFIXES
+                  and not any(p.startswith(".") for p in f.relative_to(path).parts))
+
+
+def select_files(path: Path, split: str | None, *, candidates: list[Path] | None = None) -> Selection:
+    """The data files of `split` under `path`; one kind only, the parquet copy when both exist."""
+    if path.suffix in PICKLE_SUFFIXES:
+        raise DataFileError(f"{path}: a Python pickle. {PICKLE_HELP}")
+    files = listing(path) if candidates is None else candidates
+    if not files:
+        pickles = sorted(f.name for f in path.rglob("*") if f.suffix in PICKLE_SUFFIXES) if path.is_dir() else []
+        if pickles:
+            raise DataFileError(f"{path}: holds only Python pickles ({', '.join(pickles[:4])}). {PICKLE_HELP}")
+        raise DataFileError(f"{path}: no data files (.parquet, .json, .jsonl, .csv, .arrow) found")
+    if path.is_file():
+        if path.suffix not in DATA_SUFFIXES:
+            raise DataFileError(f"{path}: unsupported file type '{path.suffix}'; expected parquet, json, jsonl, "
+                                "csv or arrow")
+        return Selection([path], DATA_SUFFIXES[path.suffix], note="the file given")
+    chosen, note = files, "every data file (no file or folder names a split)"
+    if split:
+        ranked = {f: split_rank(f, path, split) for f in files}
+        best = min((r for r in ranked.values() if r is not None), default=None)
+        if best is not None:
+            chosen = [f for f in files if ranked[f] == best]
+            note = ("files named after split '{s}'", "files in folder '{s}/'", "files whose name mentions '{s}'")[
+                best].format(s=split)
+        else:
+            other = sorted({w for f in files for w in SPLIT_WORDS if split_rank(f, path, w) is not None})
+            if other:
+                raise DataFileError(f"{path}: no file or folder for split '{split}'; the files here are for "
+                                    f"split(s) {', '.join(other)}. Pass --split with one of those.")
+    kinds = {DATA_SUFFIXES[f.suffix] for f in chosen}
+    kind = next(k for k in KIND_PREFERENCE if k in kinds)
+    skipped = [f for f in files if f not in chosen or DATA_SUFFIXES[f.suffix] != kind]
+    if len(kinds) > 1:
+        note += f"; read the {kind} copy, not the {', '.join(sorted(kinds - {kind}))} one"
+        chosen = [f for f in chosen if DATA_SUFFIXES[f.suffix] == kind]
+    return Selection(chosen, kind, note, skipped)
+
+
+def data_files(path: Path, split: str | None) -> list[Path]:
+    """The data files of one split under a local path (see `select_files`)."""
+    return select_files(path, split).files
+
+
+def is_saved_dataset(path: Path) -> bool:
+    """A `save_to_disk` folder (a Dataset or a DatasetDict)."""
+    return path.is_dir() and any((path / name).exists() for name in SAVED_MARKERS)
 
 
 def _undecoded(ds: Any) -> Any:
@@ -21,37 +131,43 @@ def _undecoded(ds: Any) -> Any:
     return ds.to_iterable_dataset().decode(False)
 
 
-def data_files(path: Path, split: str | None) -> list[Path]:
-    """The data files under a local path, preferring those whose name mentions the split (hub layout)."""
-    files = [path] if path.is_file() else sorted(f for f in path.rglob("*") if f.suffix in DATA_SUFFIXES)
-    if path.is_dir() and split:
-        named = [f for f in files if split in f.name]
-        files = named or files
-    if not files:
-        raise VrdError(f"{path}: no data files (.parquet, .json, .jsonl, .csv) found")
-    kinds = {DATA_SUFFIXES.get(f.suffix) for f in files}
-    if None in kinds:
-        raise VrdError(f"{files[0]}: unsupported file type; use parquet, json, jsonl or csv")
-    if len(kinds) > 1:
-        raise VrdError(f"{path}: mixes file types ({', '.join(sorted(str(k) for k in kinds))}); point --path at one")
-    return files
+def _root_cause(exc: BaseException) -> str:
+    """The innermost message of a `datasets` error chain, on one line."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}"
 
 
-def read_records(path_or_id: str, split: str, *, name: str | None = None) -> Iterator[dict[str, Any]]:
+def load_files(files: list[Path], kind: str) -> Any:
+    """A `datasets.Dataset` over local files of one kind; a file `datasets` cannot parse is a one-line error."""
+    import datasets
+
+    try:
+        return datasets.load_dataset(kind, data_files=[str(f) for f in files], split="train")
+    except Exception as exc:  # noqa: BLE001 - pyarrow and datasets raise many kinds for a bad file
+        where = str(files[0]) if len(files) == 1 else f"{files[0].parent} ({len(files)} {kind} files)"
+        raise DataFileError(f"{where}: cannot be read as {kind} ({_root_cause(exc)}). Expected one record per "
+                            "row with the same columns and types in every row.") from exc
+
+
+def read_records(path_or_id: str, split: str, *, name: str | None = None,
+                 selection: Selection | None = None) -> Iterator[dict[str, Any]]:
     """Records from a local file/dir (parquet, json, jsonl, csv, `save_to_disk`) or a hub id, images as bytes."""
     import datasets
 
     p = Path(os.path.expanduser(str(path_or_id)))
     if p.exists():
-        if p.is_dir() and ((p / "dataset_info.json").exists() or (p / "state.json").exists()
-                           or (p / "dataset_dict.json").exists()):
+        if is_saved_dataset(p):
             ds = datasets.load_from_disk(str(p))
             if isinstance(ds, datasets.DatasetDict):
+                if split not in ds and len(ds) > 1:
+                    raise DataFileError(f"{p}: a saved DatasetDict without split '{split}'; it has "
+                                        f"{', '.join(ds)}")
                 ds = ds[split] if split in ds else ds[next(iter(ds))]
         else:
-            files = data_files(p, split)
-            kind = DATA_SUFFIXES[files[0].suffix]
-            ds = datasets.load_dataset(kind, data_files=[str(f) for f in files], split="train")
+            chosen = selection or select_files(p, split)
+            ds = load_files(chosen.files, chosen.kind)
         yield from _undecoded(ds)
         return
     try:

@@ -22,19 +22,23 @@ GROUPS = (("diagram", "diagramQuestions"), ("text", "nonDiagramQuestions"))
 
 
 def find_json(path: Path, split: str) -> Path:
-    """The TQA JSON for a split: the file itself, or `tqa_v1_<split>.json` in the folder or its `<split>/`."""
+    """The TQA JSON for a split: the file itself, or `tqa_v<N>_<split>.json` in the folder or its `<split>/`.
+
+    The release names train and val `tqa_v1_*.json` but the test file `test/tqa_v2_test.json`.
+    """
     if path.is_file():
         return path
     if not path.is_dir():
         raise MissingInputError(f"{path}: no such file or folder")
-    for candidate in (path / f"tqa_v1_{split}.json", path / split / f"tqa_v1_{split}.json"):
-        if candidate.is_file():
-            return candidate
+    for folder in (path, path / split):
+        found = sorted(folder.glob(f"tqa_v*_{split}.json"), reverse=True)  # the newest version first
+        if found:
+            return found[0]
     found = sorted(path.glob("*.json"))
     if len(found) == 1:
         return found[0]
-    raise VrdError(f"{path}: expected tqa_v1_{split}.json (the TQA release layout); found "
-                   f"{', '.join(p.name for p in found) or 'no JSON files'}")
+    raise VrdError(f"{path}: expected tqa_v1_{split}.json or tqa_v2_{split}.json, in the folder or its {split}/ "
+                   f"(the TQA release layout); found {', '.join(p.name for p in found) or 'no JSON files'}")
 
 
 def _text(value: Any) -> str:
@@ -61,6 +65,7 @@ class TQA(Source):
             raise VrdError("source 'tqa' needs --path: the folder with tqa_v1_<split>.json and its image "
                            "folders (from the AllenAI TQA release), or the JSON file itself")
         json_path = find_json(Path(self.path).expanduser(), self.split)
+        self.layout, self.files = "TQA release JSON (lessons with diagram and text questions)", [str(json_path)]
         try:
             lessons = json.loads(json_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:

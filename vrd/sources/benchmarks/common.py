@@ -19,31 +19,45 @@ from vrd.contract import IMAGE_MARK
 from vrd.errors import MissingInputError, VrdError
 from vrd.sources.base import RowError, Source
 from vrd.sources.normalize import with_image_marks
-from vrd.sources.reading import data_files, read_records
+from vrd.sources.reading import (
+    SPLIT_WORDS,
+    Selection,
+    is_saved_dataset,
+    listing,
+    read_records,
+    select_files,
+    split_rank,
+)
 
 # Benchmarks write their own image placeholders: `<image1>` (MathVision), `<image>` (vrd).
 _NUMBERED_MARK = re.compile(r"<image\s*\d*>", re.IGNORECASE)
 
 
 def split_files(path: Path, split: str, hint: str | None = None) -> list[Path]:
-    """The files of one split under a local folder.
+    """The files of one split under a local folder (see `select_split`)."""
+    return select_split(path, split, hint).files
 
-    `data_files` keeps every file whose name mentions the split, which for MathVerse would mix
-    `testmini.json` with `testmini_text_only.json`; an exact stem, or the hub's
-    `split-00000-of-00001` shards, wins over a mere mention. `hint` picks a subset's files out
-    of a full release folder by file-name fragment or folder name (GPQA ships main, extended,
-    diamond and experts side by side; the MMLU repo has a folder per subject next to `all/`).
+
+def select_split(path: Path, split: str, hint: str | None = None) -> Selection:
+    """The files of one split under a local file or folder, and a note on the choice.
+
+    `hint` first narrows a full release folder to one subset by file-name fragment or folder name
+    (GPQA ships main, extended, diamond and experts side by side; the MMLU repo has a folder per
+    subject next to `all/`); the split is then chosen among those files, so `all/test-*` is read
+    without `all/auxiliary_train-*`.
     """
     if path.is_dir() and hint:
-        hinted = [f for f in data_files(path, None)
-                  if hint in f.name or hint in f.relative_to(path).parts[:-1]]
+        hinted = [f for f in listing(path) if hint in f.name or hint in f.relative_to(path).parts[:-1]]
         if hinted:
-            return hinted
-    files = data_files(path, split)
-    if path.is_file() or not split:
-        return files
-    exact = [f for f in files if f.stem == split or re.match(rf"^{re.escape(split)}-\d+", f.stem)]
-    return exact or files
+            selection = select_files(path, split, candidates=hinted) if _names_a_split(hinted, path) else \
+                select_files(path, None, candidates=hinted)
+            selection.note = f"subset '{hint}': {selection.note}"
+            return selection
+    return select_files(path, split)
+
+
+def _names_a_split(files: list[Path], root: Path) -> bool:
+    return any(split_rank(f, root, w) is not None for f in files for w in SPLIT_WORDS)
 
 
 def _keyed_json(path: Path) -> list[dict[str, Any]] | None:
@@ -71,6 +85,11 @@ class BenchmarkSource(Source):
     subset_field: ClassVar[str | None] = None  # the native column reported as `subset`
     difficulty_field: ClassVar[str | None] = None  # the native column reported as `difficulty`
     options_accepted: ClassVar[tuple[str, ...]] = ()
+    id_fields: ClassVar[tuple[str, ...]] = ("id", "_key")  # the columns naming a record, first present wins
+
+    def native_id(self, record: dict[str, Any], index: int) -> Any:
+        """The benchmark's own id for a record (so rows and rejects can be traced), else its position."""
+        return next((record[f] for f in self.id_fields if record.get(f) is not None), index)
 
     def __init__(self, path: str | None = None, split: str | None = None, **options: Any) -> None:
         super().__init__(path, split, **options)
@@ -84,17 +103,18 @@ class BenchmarkSource(Source):
         if not local.exists():
             if self.path:
                 raise MissingInputError(f"{local}: no such file or folder (benchmark '{self.name}')")
-            yield from read_records(str(where), self.split, name=self.hub_config)
+            yield from self.read_local_or_hub(str(where), name=self.hub_config)
             return
         self.root = local.parent if local.is_file() else local
-        is_saved = local.is_dir() and any((local / f).exists() for f in
-                                          ("dataset_info.json", "state.json", "dataset_dict.json"))
-        if is_saved:
-            yield from read_records(str(local), self.split)
+        if is_saved_dataset(local):
+            yield from self.read_local_or_hub(str(local))
             return
-        for f in split_files(local, self.split, self.file_hint):
+        selection = select_split(local, self.split, self.file_hint)
+        self.note_selection(selection)
+        for f in selection.files:
             keyed = _keyed_json(f)
             if keyed is not None:
+                self.layout = "JSON object keyed by id (the authors' release)"
                 yield from keyed
             else:
                 yield from read_records(str(f), self.split)
@@ -162,12 +182,18 @@ def _scalar(value: Any) -> Any:
 
 
 def place_image_marks(question: str, n_images: int, *, field: str = "question") -> str:
-    """Turn a benchmark's own placeholders (`<image1>`) into vrd's `<image>` marks, one per image."""
+    """Turn a benchmark's own placeholders (`<image1>`) into vrd's `<image>` marks, one per image.
+
+    When the placeholders outnumber the images (MathVision draws a question's pictures as one
+    composite image), each placeholder stays in the text, as MathVision's own prompts show it, and
+    one `<image>` goes in front; deleting them would drop the words around them ("When the ant
+    <image2> walks from home <image3> ...").
+    """
     found = _NUMBERED_MARK.findall(question)
     if found and len(found) == n_images:
         return _NUMBERED_MARK.sub(IMAGE_MARK, question)
-    if found:
-        question = _NUMBERED_MARK.sub("", question).strip()
+    if found and IMAGE_MARK not in question:
+        return IMAGE_MARK * n_images + ("\n" if n_images else "") + question
     return with_image_marks(question, n_images, field=field)
 
 

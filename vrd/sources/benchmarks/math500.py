@@ -29,12 +29,12 @@ class Math500(BenchmarkSource):
     hub_id: ClassVar[str | None] = "HuggingFaceH4/MATH-500"
     default_split: ClassVar[str] = "test"
     description: ClassVar[str] = "MATH-500: text-only competition math, levels 1-5 (benchmark)"
+    id_fields: ClassVar[tuple[str, ...]] = ("unique_id",)
     subset_field: ClassVar[str | None] = "subject"
     difficulty_field: ClassVar[str | None] = "level"
 
     def convert(self, record: dict[str, Any], index: int) -> dict[str, Any]:
-        native = record.get("unique_id")
-        native = index if native is None else native
+        native = self.native_id(record, index)
         problem = str(require(record, "problem")).strip()
         answer = clean_answer(require(record, "answer"))
         answer_type = infer_answer_type(answer)

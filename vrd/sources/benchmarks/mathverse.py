@@ -8,6 +8,12 @@ Vision Only; the `testmini_text_only` file adds Text Only). Columns: `sample_ind
 `question_type` (`multi-choice` | `free-form`), `query_wo`, `query_cot`, `question_for_eval`,
 `metadata` (split, source, subject, subfield).
 
+Most choice blocks read `Choices:` then `A:text` lines; a few read `Choice:` then `A. text`, with
+the answer given as the option's text (samples 339, 340, 429, 430): those become the letter of
+that option. Questions with several right options (`Choose 2 answers`, answer `C\nD`) keep the
+letters, sorted and comma-separated ("C, D"), as a text answer over the same options, and list
+them in meta `answers`.
+
 The question text is used where there is one, with its `Choices:` block turned into options so
 every template renders them alike. Where the text is empty (Vision Only) or the options live in
 the picture, `query_cot` stands in: MathVerse's own "answer the question shown in the image"
@@ -22,9 +28,9 @@ from typing import Any, ClassVar
 from vrd.contract import LETTERS
 from vrd.sources.base import RowError
 from vrd.sources.benchmarks.common import BenchmarkSource, place_image_marks, require
-from vrd.sources.normalize import clean_answer, infer_answer_type
+from vrd.sources.normalize import choice_letter, clean_answer, infer_answer_type
 
-_CHOICES_BLOCK = re.compile(r"\n?\s*Choices\s*:\s*\n(?P<body>.*)\Z", re.S | re.I)
+_CHOICES_BLOCK = re.compile(r"\n?\s*Choices?\s*:\s*\n(?P<body>.*)\Z", re.S | re.I)
 _CHOICE_LINE = re.compile(r"^\s*\(?([A-Z])\)?\s*[:.：)]\s*(.*?)\s*$")
 QUERIES = ("auto", "question", "query_cot", "query_wo")
 
@@ -50,18 +56,29 @@ def split_choices(question: str) -> tuple[str, list[str]]:
     return question[: m.start()].rstrip(), options
 
 
+def _answer_letters(raw: str, choices: list[str]) -> list[str]:
+    """The option letter(s) of a multiple-choice answer: 'B', '(C)', 'C\\nD', or the option's own text."""
+    parts = [p.strip("() .").upper() for p in re.split(r"[\n,;]+|\s+and\s+", raw) if p.strip("() .")]
+    n = len(choices) or len(LETTERS)
+    if parts and all(len(p) == 1 and p in LETTERS[:n] for p in parts):
+        return sorted(set(parts))
+    if choices:
+        return [choice_letter(raw, choices, field="answer")]
+    raise RowError(f"{raw!r} is not an option letter", "answer")
+
+
 class MathVerse(BenchmarkSource):
     name: ClassVar[str] = "mathverse"
     hub_id: ClassVar[str | None] = "AI4Math/MathVerse"
     hub_config: ClassVar[str | None] = "testmini"
     default_split: ClassVar[str] = "testmini"
     description: ClassVar[str] = "MathVerse testmini: one diagram problem in several text/vision versions (benchmark)"
+    id_fields: ClassVar[tuple[str, ...]] = ("sample_index", "_key")
     subset_field: ClassVar[str | None] = "problem_version"
     options_accepted: ClassVar[tuple[str, ...]] = ("query",)
 
     def convert(self, record: dict[str, Any], index: int) -> dict[str, Any]:
-        native = record.get("sample_index", record.get("_key"))
-        native = index if native is None else native
+        native = self.native_id(record, index)
         query = str(self.options.get("query") or "auto")
         if query not in QUERIES:
             raise RowError(f"option query={query!r} is not one of {', '.join(QUERIES)}", "query")
@@ -80,11 +97,13 @@ class MathVerse(BenchmarkSource):
         elif query in ("auto", "query_cot", "query_wo"):
             field = "query_cot" if query == "auto" else query
             text = str(require(record, field)).strip()
+        answers: list[str] = []
         if multi:
-            letter = raw_answer.strip("() .").upper()
-            if len(letter) != 1 or letter not in LETTERS or (choices and LETTERS.index(letter) >= len(choices)):
-                raise RowError(f"{raw_answer!r} is not an option letter", "answer")
-            answer, answer_type = letter, "choice"
+            answers = _answer_letters(raw_answer, choices)
+            if len(answers) == 1:
+                answer, answer_type = answers[0], "choice"
+            else:
+                answer, answer_type = ", ".join(answers), "text"
         else:
             answer = clean_answer(raw_answer)
             answer_type = infer_answer_type(answer)
@@ -95,7 +114,10 @@ class MathVerse(BenchmarkSource):
             "problem_version": version or None,
             "question_type": question_type or None,
             "question_for_eval": record.get("question_for_eval"),
+            "native_answer": raw_answer,
         }
+        if len(answers) > 1:
+            meta["answers"] = answers
         metadata = record.get("metadata")
         if isinstance(metadata, dict):
             meta.update({k: v for k, v in metadata.items() if k not in meta and k != "split"})

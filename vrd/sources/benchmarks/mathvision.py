@@ -20,12 +20,12 @@ class MathVision(BenchmarkSource):
     hub_id: ClassVar[str | None] = "MathLLMs/MathVision"
     default_split: ClassVar[str] = "test"
     description: ClassVar[str] = "MATH-Vision: competition math with diagrams, levels 1-5 (benchmark; --split testmini)"
+    id_fields: ClassVar[tuple[str, ...]] = ("id", "_key")
     subset_field: ClassVar[str | None] = "subject"
     difficulty_field: ClassVar[str | None] = "level"
 
     def convert(self, record: dict[str, Any], index: int) -> dict[str, Any]:
-        native = record.get("id", record.get("_key"))
-        native = index if native is None else native
+        native = self.native_id(record, index)
         image = self.first_image(record, ("decoded_image", "image"))
         question = str(require(record, "question")).strip()
         choices = parse_choices(record.get("options"), field="options")

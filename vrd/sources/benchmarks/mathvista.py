@@ -44,11 +44,11 @@ class MathVista(BenchmarkSource):
     hub_id: ClassVar[str | None] = "AI4Math/MathVista"
     default_split: ClassVar[str] = "testmini"
     description: ClassVar[str] = "MathVista testmini: math reasoning in visual contexts (benchmark)"
+    id_fields: ClassVar[tuple[str, ...]] = ("pid", "_key")
     subset_field: ClassVar[str | None] = "question_type"
 
     def convert(self, record: dict[str, Any], index: int) -> dict[str, Any]:
-        native = record.get("pid", record.get("_key"))
-        native = index if native is None else native
+        native = self.native_id(record, index)
         image = self.first_image(record, ("decoded_image", "image"))
         question = str(require(record, "question")).strip()
         question_type = str(record.get("question_type") or "").strip()

@@ -18,22 +18,46 @@ from vrd.sources.base import RowError
 from vrd.sources.benchmarks.common import BenchmarkSource, place_image_marks, require
 from vrd.sources.normalize import choice_letter
 
-# An option starts at the string's start or after a ';', with its letter and a '.'/':'.
-_OPTION_START = re.compile(r"(?:^|;)\s*([A-Z])\s*[.:：．]\s*")
+# A letter and its '.'/':' where an option may start: at the start, after a ';', or after a space.
+_OPTION_START = re.compile(r"(?:^|(?P<sep>;)|(?<=\s))\s*(?P<letter>[A-Z])\s*[.:：．]\s*")
+# The release split some options' text at a capital letter with a stray ';' ("around point ;O.;B. ...",
+# "triangle BE;G.; C. ..."): such a ';' precedes a letter and '.' with nothing after but the next ';'.
+_STRAY_SEMICOLON = re.compile(r";(?=[A-Z]\.\s*(?:;|$))")
 _STEPS = re.compile(r"(\d+)\s*steps?", re.I)
 
 
 def parse_options(text: str) -> list[str]:
-    """'A. 3.14; B. 6.28; C. 12' -> ['3.14', '6.28', '12'] (letters must run A, B, C, ...)."""
-    starts = [m for m in _OPTION_START.finditer(text)]
-    starts = [m for i, m in enumerate(starts) if m.group(1) == LETTERS[i]] if starts else []
+    """'A. 3.14; B. 6.28; C. 12' -> ['3.14', '6.28', '12'] (see `parse_lettered_options`)."""
+    return parse_lettered_options(text)[0]
+
+
+def parse_lettered_options(text: str) -> tuple[list[str], list[str]]:
+    """The options of a We-Math `option` string and the letters they were printed with.
+
+    Options run A, B, C, ... and are separated by ';' in most rows, by a space in some
+    (`A. 45° B. 60° ;C. 120°`). A letter after a space is an option start only if it is the next
+    letter and no ';'-separated option with that letter follows, so "to get Shape C." inside
+    option A is text. The last option may skip letters (`C. No.; F. No correct answer`): it keeps
+    its printed letter here, and its position among the options gives its vrd letter.
+    """
+    text = _STRAY_SEMICOLON.sub("", text)
+    found = list(_OPTION_START.finditer(text))
+    starts: list[re.Match[str]] = []
+    for i, m in enumerate(found):
+        letter, expected = m.group("letter"), LETTERS[len(starts)] if len(starts) < len(LETTERS) else None
+        later = {n.group("letter") for n in found[i + 1:] if n.group("sep") or n.start() == 0}
+        if letter == expected and (m.group("sep") or m.start() == 0 or letter not in later):
+            starts.append(m)
+        elif (starts and expected and m.group("sep") and letter > expected
+              and LETTERS.index(letter) - LETTERS.index(expected) <= 3 and expected not in later):
+            starts.append(m)  # a skipped letter: 'C. No.; F. No correct answer'
     options: list[str] = []
     for i, m in enumerate(starts):
         end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
         options.append(text[m.end():end].strip().rstrip(";").strip())
     if len(options) < 2 or any(not o for o in options):
         raise RowError(f"cannot be read as 'A. ...; B. ...' options: {text[:120]!r}", "option")
-    return options
+    return options, [m.group("letter") for m in starts]
 
 
 def step_count(*values: Any) -> int | None:
@@ -53,26 +77,41 @@ class WeMath(BenchmarkSource):
     subset_field: ClassVar[str | None] = "key"
     difficulty_field: ClassVar[str | None] = "steps"
 
-    def convert(self, record: dict[str, Any], index: int) -> dict[str, Any]:
-        # `ID` names the whole problem and is shared by its step questions; `question number` is unique.
+    def native_id(self, record: dict[str, Any], index: int) -> Any:
         native = record.get("question number")
         if native is None:
             group, key = record.get("ID"), record.get("key")
             native = f"{group}-{key}" if group is not None and key else (group or record.get("_key") or index)
+        return native
+
+    def convert(self, record: dict[str, Any], index: int) -> dict[str, Any]:
+        # `ID` names the whole problem and is shared by its step questions; `question number` is unique.
+        native = self.native_id(record, index)
         image = self.first_image(record, ("image_path", "image", "decoded_image"))
         question = str(require(record, "question")).strip()
         option = record.get("option")
         if isinstance(option, (list, tuple)):
             choices = [re.sub(r"^\s*[A-Z]\s*[.:]\s*", "", str(o)).strip() for o in option]
+            printed = list(LETTERS[: len(choices)])
         else:
-            choices = parse_options(str(require(record, "option")))
-        answer = choice_letter(str(require(record, "answer")).strip(), choices, field="answer")
+            choices, printed = parse_lettered_options(str(require(record, "option")))
+        raw_answer = str(require(record, "answer")).strip()
+        letter = raw_answer.strip("() .").upper()
+        if letter in printed:  # the printed letter may differ from the position ('F' as the fourth option)
+            answer = LETTERS[printed.index(letter)]
+        else:
+            answer = choice_letter(raw_answer, choices, field="answer")
+        # The raw fields We-Math's own scoring needs (problem, step key, question number) stay in meta.
         meta = {
             "key": record.get("key"),
             "steps": step_count(record.get("key"), record.get("ID")),
             "knowledge_concept": record.get("knowledge concept"),
             "problem": record.get("ID"),
+            "question_number": record.get("question number"),
             "answer_text": choices[LETTERS.index(answer)],
+            "option_raw": option if isinstance(option, str) else None,
         }
+        if printed != list(LETTERS[: len(choices)]):
+            meta["printed_letters"] = printed
         return self.row(native, question=place_image_marks(question, 1), answer=answer, answer_type="choice",
                         images=[image], choices=choices, meta=meta)
