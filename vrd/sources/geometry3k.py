@@ -89,7 +89,7 @@ class Geometry3K(Source):
 
 # The release's annotation kept in meta: the problem's category and its options as numbers.
 RELEASE_META = {"problem_type_graph": "problem_type_graph", "problem_type_goal": "problem_type_goal",
-                "precise_value": "precise_value", "unit": "unit", "source": "textbook", "annot_id": "annot_id",
+                "precise_value": "precise_value", "rough_value": "rough_value", "unit": "unit", "source": "textbook", "annot_id": "annot_id",
                 "folder": "folder"}
 
 

@@ -31,6 +31,7 @@ class PrepareResult:
     n_rejects: int
     rejects_path: Path
     reject_reasons: dict[str, int] = field(default_factory=dict)
+    input: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "out": str(self.out), "rejects_path": str(self.rejects_path)}
@@ -81,7 +82,8 @@ def prepare(source: str, out: str | Path, *, path: str | None = None, split: str
     reasons = collections.Counter(_reason_key(r) for r in rejects)
     rejects_path = write_jsonl([r.to_dict() for r in rejects], out / REJECTS)
     _write_manifest(out, src, origin, len(seen), rejects, reasons, limit, options)
-    return PrepareResult(out, src.name, src.split, len(seen), len(rejects), rejects_path, dict(reasons))
+    return PrepareResult(out, src.name, src.split, len(seen), len(rejects), rejects_path, dict(reasons),
+                         src.input_summary())
 
 
 def _write_manifest(out: Path, src: Any, origin: str, n: int, rejects: list[Reject],
@@ -96,6 +98,7 @@ def _write_manifest(out: Path, src: Any, origin: str, n: int, rejects: list[Reje
         limit=limit,
         options={k: v for k, v in sorted(options.items())},
         counts={"problems": n, "rejects": len(rejects)},
+        input=src.input_summary(),
         rejects={"file": REJECTS, "count": len(rejects), "reasons": dict(sorted(reasons.items()))},
     )
 
