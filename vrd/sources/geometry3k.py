@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from vrd.errors import VrdError
 from vrd.sources.base import RowError, Source
 from vrd.sources.normalize import (
     LETTERS,
@@ -31,6 +30,7 @@ from vrd.sources.normalize import (
     parse_choices,
     with_image_marks,
 )
+from vrd.sources.reading import DataFileError
 
 
 class Geometry3K(Source):
@@ -108,14 +108,14 @@ def release_folders(path: Path, split: str) -> list[Path] | None:
     here = _problem_folders(path)
     if here:
         if path.name in SPLIT_FOLDERS and path.name != split:
-            raise VrdError(f"{path}: this is the InterGPS '{path.name}' folder but --split is '{split}'; "
+            raise DataFileError(f"{path}: this is the InterGPS '{path.name}' folder but --split is '{split}'; "
                            f"pass --split {path.name} or point --path at the release root")
         return here
     splits = {d.name: d for d in path.iterdir() if d.is_dir() and _problem_folders(d)}
     if not splits:
         return None
     if split not in splits:
-        raise VrdError(f"{path}: InterGPS release without a '{split}/' folder of <id>/data.json; found "
+        raise DataFileError(f"{path}: InterGPS release without a '{split}/' folder of <id>/data.json; found "
                        f"{', '.join(sorted(splits))}. Pass --split with one of those.")
     return _problem_folders(splits[split])
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vrd.errors import VrdError
+from vrd.errors import DataError, VrdError
 from vrd.sources.base import DATA_SUFFIXES
 
 # Names that mark a file or folder as one split of a dataset (hub names and the authors' own).
@@ -37,7 +37,7 @@ PICKLE_HELP = ("vrd does not unpickle files: loading a pickle runs code chosen b
                "`image`), then pass that file; or use the hub port hz2475/geoQA, which keeps these field names")
 
 
-class DataFileError(VrdError):
+class DataFileError(DataError):
     """A local file or folder holds no readable data for the split asked for."""
 
 
