@@ -12,7 +12,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from vrd.errors import MissingInputError
 from vrd.trainers.config import VrdTrainConfig, to_dict
 
 log = logging.getLogger(__name__)
@@ -136,18 +135,21 @@ def lora_config(cfg: VrdTrainConfig) -> Any | None:
     )
 
 
-def resume_checkpoint(cfg: VrdTrainConfig) -> str | bool | None:
-    """What to pass as `resume_from_checkpoint`: the latest checkpoint in OUT under 'auto'."""
-    from transformers.trainer_utils import get_last_checkpoint
+def resume_checkpoint(cfg: VrdTrainConfig) -> str | None:
+    """What to pass as `resume_from_checkpoint`: under 'auto', the newest whole checkpoint of this run in OUT.
+
+    See `vrd.trainers.resume`: half-saved checkpoints are skipped and another run's are refused.
+    """
+    from vrd.trainers.resume import check_explicit, find_checkpoint, run_identity
 
     if cfg.resume in ("never", "no", "false", ""):
         return None
+    identity = run_identity(cfg)
     if cfg.resume == "auto":
-        out = Path(cfg.out)
-        return get_last_checkpoint(str(out)) if out.is_dir() else None
+        found = find_checkpoint(Path(cfg.out), identity)
+        return str(found) if found is not None else None
     path = Path(cfg.resume)
-    if not path.exists():
-        raise MissingInputError(f"{path}: no such checkpoint to resume from")
+    check_explicit(path, identity)
     return str(path)
 
 

@@ -20,6 +20,7 @@ from trl import GRPOTrainer
 
 from vrd.errors import EnvironmentNotReadyError, VrdError
 from vrd.trainers.config import VrdRLConfig
+from vrd.trainers.resume import CheckpointMixin, run_identity
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def collapse_image_runs(ids: list[int], image_token_id: int) -> list[int]:
     return out
 
 
-class VrdGRPOTrainer(GRPOTrainer):
+class VrdGRPOTrainer(CheckpointMixin, GRPOTrainer):
     """GRPOTrainer + zero-advantage-group logging, optional dynamic sampling, VLM vLLM fix."""
 
     def __init__(self, *args: Any, dynamic_sampling: bool = False, accuracy_reward_index: int = 0,
@@ -182,6 +183,7 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> tu
         accuracy_reward_index=0,
     )
     monitor.bind(trainer)
+    trainer.vrd_identity = run_identity(cfg)
     return trainer, processor
 
 
@@ -189,6 +191,8 @@ def train_rl(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> Path:
     """Train, then save model + processor to `cfg.out`; resumes from the last checkpoint by default."""
     from vrd.trainers.common import resume_checkpoint, save_final
 
+    cfg.validate()
+    checkpoint = resume_checkpoint(cfg)  # refuse another run's checkpoints before loading anything
     trainer, processor = build_rl_trainer(cfg, callbacks)
-    trainer.train(resume_from_checkpoint=resume_checkpoint(cfg))
+    trainer.train(resume_from_checkpoint=checkpoint)
     return save_final(trainer, processor, cfg)

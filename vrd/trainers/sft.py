@@ -35,13 +35,23 @@ def _assistant_only_ok(processor: Any) -> bool:
         return False
 
 
+def sft_trainer_class() -> type:
+    """TRL's SFTTrainer with whole checkpoints and full-weight resume (see vrd.trainers.resume)."""
+    from trl import SFTTrainer
+
+    from vrd.trainers.resume import CheckpointMixin
+
+    return type("VrdSFTTrainer", (CheckpointMixin, SFTTrainer), {})
+
+
 def build_sft_trainer(cfg: VrdSFTConfig, callbacks: list[Any] | None = None) -> tuple[Any, Any]:
     """(SFTTrainer, processor), ready to `.train()`; split out so tests can inspect it."""
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     from vrd.trainers.callbacks import RewardAccuracyMonitor
     from vrd.trainers.common import common_args, load_processor, lora_config, prepare_model
     from vrd.trainers.data import load_sft_dataset
+    from vrd.trainers.resume import run_identity
 
     cfg.require_io()
     dataset = load_sft_dataset(cfg.data, cfg.data_split(), limit=cfg.limit)
@@ -57,7 +67,7 @@ def build_sft_trainer(cfg: VrdSFTConfig, callbacks: list[Any] | None = None) -> 
     args = SFTConfig(**{**fields, **cfg.trl})  # the YAML's `trl:` mapping has the last word
     model = prepare_model(cfg)
     monitor = RewardAccuracyMonitor.from_config(cfg)
-    trainer = SFTTrainer(
+    trainer = sft_trainer_class()(
         model=model,
         args=args,
         train_dataset=dataset,
@@ -66,6 +76,7 @@ def build_sft_trainer(cfg: VrdSFTConfig, callbacks: list[Any] | None = None) -> 
         callbacks=[monitor, *(callbacks or [])],
     )
     monitor.bind(trainer)
+    trainer.vrd_identity = run_identity(cfg)
     return trainer, processor
 
 
@@ -73,6 +84,8 @@ def train_sft(cfg: VrdSFTConfig, callbacks: list[Any] | None = None) -> Path:
     """Train, then save model + processor to `cfg.out`; resumes from the last checkpoint by default."""
     from vrd.trainers.common import resume_checkpoint, save_final
 
+    cfg.validate()
+    checkpoint = resume_checkpoint(cfg)  # refuse another run's checkpoints before loading anything
     trainer, processor = build_sft_trainer(cfg, callbacks)
-    trainer.train(resume_from_checkpoint=resume_checkpoint(cfg))
+    trainer.train(resume_from_checkpoint=checkpoint)
     return save_final(trainer, processor, cfg)
