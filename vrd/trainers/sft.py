@@ -84,7 +84,6 @@ def train_sft(cfg: VrdSFTConfig, callbacks: list[Any] | None = None) -> Path:
     """Train, then save model + processor to `cfg.out`; resumes from the last checkpoint by default."""
     from vrd.trainers.common import resume_checkpoint, save_final
 
-    cfg.validate()
     checkpoint = resume_checkpoint(cfg)  # refuse another run's checkpoints before loading anything
     trainer, processor = build_sft_trainer(cfg, callbacks)
     trainer.train(resume_from_checkpoint=checkpoint)
