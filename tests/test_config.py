@@ -72,7 +72,7 @@ def test_validation_runs_on_construction_and_replace() -> None:
 
 # Commands still being moved onto vrd.config (one per commit); must end empty.
 PENDING = {"data synth", "data prepare", "verify", "models tiny", "export", "shift-report",
-           "eval", "eval compare", "reward-audit", "demo", "merge"}
+           "eval compare", "reward-audit", "demo", "merge"}
 
 
 def test_every_command_takes_config() -> None:
@@ -146,3 +146,32 @@ def test_train_flags_and_yaml_build_one_config(tmp_path: Path, monkeypatch: pyte
 
 def test_user_error_type() -> None:
     assert issubclass(ConfigError, VrdError)
+
+
+def test_engine_option_and_backend_mean_the_same_in_distill_and_eval(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import vrd.api
+
+    seen: dict[str, Any] = {}
+
+    def fake_distill(inputs: Any, out: Any, config: Any) -> Any:
+        seen["distill"] = config
+        raise ConfigError("stop here")  # the summary printer needs a real run; the config is what we test
+
+    def fake_eval(inputs: Any, out: Any, config: Any, **_: Any) -> Any:
+        seen["eval"] = config
+        raise ConfigError("stop here")
+
+    monkeypatch.setattr(vrd.api, "distill", fake_distill)
+    monkeypatch.setattr(vrd.api, "evaluate", fake_eval)
+    opts = ["--engine-option", "lr=1e-3", "--engine-option", "max_pixels=200704", "--engine-option", "flag=true"]
+    runner = CliRunner()
+    runner.invoke(app, ["distill", "--teacher", "t", "--data", "d", "--out", str(tmp_path / "o"), *opts])
+    runner.invoke(app, ["eval", "--model", "m", "--benchmarks", "mathvista,mmlu", "--out", str(tmp_path / "e"),
+                        *opts])
+    want = {"lr": 0.001, "max_pixels": 200704, "flag": True}
+    assert seen["distill"].engine_options == want and seen["eval"].engine_options == want
+    assert seen["distill"].backend is None and seen["eval"].backend is None  # both: the machine's default
+    assert seen["eval"].benchmarks == ["mathvista", "mmlu"]
+    bad = runner.invoke(app, ["eval", "--model", "m", "-b", "mathvista", "-o", "x", "--engine-option", "nokey"])
+    assert bad.exit_code == 2 and "expected KEY=VALUE" in bad.output

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover - types only
     from vrd.distill.config import DistillConfig
     from vrd.distill.runner import DistillSummary
+    from vrd.eval.config import EvalConfig
     from vrd.trainers.config import VrdRLConfig, VrdSFTConfig
 
 PathLike = str | os.PathLike
@@ -32,6 +33,18 @@ class TrainResult:
     out: Path
     metrics: Path
     config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EvalResult:
+    """An eval run: `results` is what `results.json` holds (accuracy per benchmark, pass@k, slices)."""
+
+    out: Path
+    results: dict[str, Any]
+
+    @property
+    def mean_accuracy(self) -> float | None:
+        return self.results.get("mean_accuracy")
 
 
 def _io(config: Any, inputs: PathLike | None, out: PathLike | None, *, inputs_field: str = "data",
@@ -53,6 +66,17 @@ def distill(inputs: PathLike | None, out: PathLike | None, config: DistillConfig
     return run_distill(_io(config, inputs, out))
 
 
+def evaluate(inputs: Sequence[str] | str | None, out: PathLike, config: EvalConfig, *,
+             engine: Any = None, progress: Any = None) -> EvalResult:
+    """Evaluate `config.model` on the benchmarks `inputs` (names or problem folders; None = the
+    config's); responses and `results.json` go to `out`. A rerun resumes."""
+    from vrd.eval.runner import run_eval
+
+    cfg = config if inputs is None else config.replace(benchmarks=[inputs] if isinstance(inputs, str) else
+                                                       list(inputs))
+    return EvalResult(out=Path(out), results=run_eval(cfg, out, engine=engine, progress=progress))
+
+
 def train_sft(inputs: PathLike | None, out: PathLike | None, config: VrdSFTConfig) -> TrainResult:
     """Supervised fine-tuning on the `sft` split of `inputs` (a curate output or an export)."""
     from vrd.trainers.sft import train_sft as run
@@ -71,4 +95,4 @@ def train_rl(inputs: PathLike | None, out: PathLike | None, config: VrdRLConfig)
     return TrainResult(out=path, metrics=path / "metrics.jsonl", config=cfg.to_dict())
 
 
-__all__: Sequence[str] = ("TrainResult", "distill", "train_rl", "train_sft")
+__all__: Sequence[str] = ("EvalResult", "TrainResult", "distill", "evaluate", "train_rl", "train_sft")

@@ -210,27 +210,39 @@ def cli_fields(cls: type[Config], exclude: tuple[str, ...] = ()) -> list[tuple[d
 
 def cli_value(f: dataclasses.Field, hint: Any, value: Any) -> Any:
     """A parsed flag value -> the field's value (None = not given)."""
-    if value is None:
+    if value is None or (isinstance(value, list | tuple) and not value):
         return None
     origin = typing.get_origin(_strip_optional(hint))
     if isinstance(value, list | tuple) and f.metadata.get("cli_type") is None:
-        if not value:
-            return None
         if origin is dict:
             args = typing.get_args(_strip_optional(hint))
             return parse_key_values(value, _flags_of(f)[0], scalars=not (args and args[1] is str))
-        return [str(v) if isinstance(v, Path) else v for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
+    return _plain(value)
 
 
-def command_options(cls: type[C], *, exclude: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+@dataclass
+class PendingConfig:
+    """What a `lazy` command gets: `given` says whether any setting was passed, calling it builds
+    the config (for a group callback that must not fail when a subcommand is invoked)."""
+
+    build: Callable[[], Any]
+    given: bool
+
+    def __call__(self) -> Any:
+        from vrd.cli.common import user_errors
+
+        with user_errors():
+            return self.build()
+
+
+def command_options(cls: type[C], *, exclude: tuple[str, ...] = (),
+                    lazy: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a command function taking `config: cls` (plus its own arguments) into a typer command.
 
     The wrapper's signature is the function's own parameters, then `--config`, then one option
     per field of `cls` (fields named like one of the function's parameters are left to it).
     The config is built inside `user_errors`, so a bad setting prints one line and exits 2.
+    With `lazy`, the function gets a `PendingConfig` instead and builds it when it needs to.
     """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -247,15 +259,20 @@ def command_options(cls: type[C], *, exclude: tuple[str, ...] = ()) -> Callable[
                                             default=_typer_option(f, hint)))
 
         def command(**kwargs: Any) -> Any:
-            from vrd.cli.common import user_errors
-
             config_file = kwargs.pop("config_file")
-            overrides = {f.name: cli_value(f, h, kwargs.pop(f.name)) for f, h in fields}
+            raw = {f.name: kwargs.pop(f.name) for f, _ in fields}
             own_values = {n: kwargs[n] for n in own_names if n in kwargs}
-            with user_errors():
-                passed = {n: v for n, v in own_values.items() if n in cls.field_names()}
-                config = cls.load(config_file, {**overrides, **{k: _plain(v) for k, v in passed.items()}})
-            return fn(config=config, **own_values)
+            passed = {n: _plain(v) for n, v in own_values.items() if n in cls.field_names()}
+
+            def build() -> C:  # inside user_errors: a bad KEY=VALUE is a one-line error too
+                overrides = {f.name: cli_value(f, h, raw[f.name]) for f, h in fields}
+                return cls.load(config_file, {**overrides, **passed})
+
+            given = bool(config_file) or any(v not in (None, [], ()) for v in (*raw.values(), *passed.values()))
+            pending = PendingConfig(build, given=given)
+            if lazy:
+                return fn(config=pending, **own_values)
+            return fn(config=pending(), **own_values)
 
         command.__name__ = fn.__name__
         command.__qualname__ = fn.__qualname__

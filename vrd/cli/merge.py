@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
                     eval_config = EvalConfig(model="", benchmarks=[b.strip() for b in eval_benchmarks.split(",")
                                                                    if b.strip()],
                                              limit=eval_limit, max_new_tokens=max_new_tokens, template=template,
-                                             paths=parse_paths(path)).validate()
+                                             paths=parse_paths(path))
                 summary = sweep(models, alphas, out, eval_config=eval_config, overwrite=overwrite, progress=say, **kw)
                 for p in summary["points"]:
                     acc = p.get("mean_accuracy")

@@ -1,26 +1,37 @@
-"""Benchmark evaluation on top of the engines and the verifier: `vrd eval` and `vrd eval compare`."""
+"""Benchmark evaluation on top of the engines and the verifier: `vrd eval` and `vrd eval compare`.
 
-from vrd.eval.compare import compare_runs, comparison_markdown, comparison_table, write_comparison
-from vrd.eval.data import Benchmark, load_benchmark, load_benchmarks, parse_paths, rollout_pass_rates
-from vrd.eval.judge import Judge
-from vrd.eval.results import load_results, results_table, summarize
-from vrd.eval.runner import EvalConfig, grade_batch, run_eval
+Names load on first use, so that `vrd.eval.config` (which the CLI needs to build its flags)
+does not pull in pyarrow, the engines and the verifier.
+"""
 
-__all__ = [
-    "Benchmark",
-    "EvalConfig",
-    "Judge",
-    "compare_runs",
-    "comparison_markdown",
-    "comparison_table",
-    "grade_batch",
-    "load_benchmark",
-    "load_benchmarks",
-    "load_results",
-    "parse_paths",
-    "results_table",
-    "rollout_pass_rates",
-    "run_eval",
-    "summarize",
-    "write_comparison",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Benchmark": "vrd.eval.data",
+    "EvalConfig": "vrd.eval.config",
+    "Judge": "vrd.eval.judge",
+    "compare_runs": "vrd.eval.compare",
+    "comparison_markdown": "vrd.eval.compare",
+    "comparison_table": "vrd.eval.compare",
+    "grade_batch": "vrd.eval.runner",
+    "load_benchmark": "vrd.eval.data",
+    "load_benchmarks": "vrd.eval.data",
+    "load_results": "vrd.eval.results",
+    "parse_paths": "vrd.eval.data",
+    "results_table": "vrd.eval.results",
+    "rollout_pass_rates": "vrd.eval.data",
+    "run_eval": "vrd.eval.runner",
+    "summarize": "vrd.eval.results",
+    "write_comparison": "vrd.eval.compare",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'vrd.eval' has no attribute '{name}'")

@@ -9,19 +9,19 @@ because mixing two settings in one folder would report a number neither of them 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
 from vrd.errors import VrdError
+from vrd.eval.config import EvalConfig
 from vrd.eval.data import Benchmark, load_benchmarks, meta_of, rollout_pass_rates
 from vrd.eval.judge import Judge
 from vrd.eval.results import (
@@ -35,90 +35,8 @@ from vrd.eval.results import (
 )
 from vrd.schema import read_manifest, write_manifest, write_shard
 
-# Engine options that only tune speed or transport; everything else may change what is sampled.
-NON_RESULT_ENGINE_OPTIONS = frozenset({"batch_size", "concurrency", "max_concurrency", "timeout", "max_retries",
-                                       "device", "tensor_parallel_size", "gpu_memory_utilization", "base_url",
-                                       "api_key_env", "max_num_seqs", "enforce_eager"})
-RESULT_FIELDS = ("model", "samples", "template", "temperature", "top_p", "max_new_tokens", "system", "seed",
-                 "judge_model")
 SHARD = re.compile(r"^part-(\d+)\.parquet$")
-
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass
-class EvalConfig:
-    """Every option of `vrd eval`; `result_settings` is the part a resumed run must share."""
-
-    model: str
-    benchmarks: list[str]
-    backend: str | None = "hf"
-    base_url: str | None = None
-    limit: int | None = None
-    samples: int = 1
-    template: str = "math"
-    temperature: float = 0.0  # greedy: an eval number should not depend on luck
-    top_p: float = 1.0
-    max_new_tokens: int = 2048
-    system: str | None = None
-    seed: int = 0
-    batch_size: int = 16  # problems per committed shard
-    paths: dict[str, str] = field(default_factory=dict)
-    rollouts: str | None = None
-    bins: str = "synergy"  # difficulty scheme for accuracy by base pass rate (vrd.difficulty)
-    judge_url: str | None = None
-    judge_model: str | None = None
-    engine_options: dict[str, Any] = field(default_factory=dict)
-    new_run: bool = False
-
-    def validate(self) -> EvalConfig:
-        checks = [
-            (bool(self.benchmarks), "--benchmarks: name at least one benchmark"),
-            (self.samples >= 1, f"--samples {self.samples}: must be at least 1"),
-            (self.max_new_tokens >= 1, f"--max-new-tokens {self.max_new_tokens}: must be at least 1"),
-            (self.temperature >= 0, f"--temperature {self.temperature}: must be >= 0"),
-            (self.samples == 1 or self.temperature > 0,
-             f"--samples {self.samples} at --temperature 0 would be {self.samples} copies of one greedy answer, "
-             "not pass@k; set --temperature (e.g. 0.6) or use --samples 1"),
-            (0 < self.top_p <= 1, f"--top-p {self.top_p}: must be in (0, 1]"),
-            (self.batch_size >= 1, f"--batch-size {self.batch_size}: must be at least 1"),
-            (self.limit is None or self.limit >= 1, f"--limit {self.limit}: must be at least 1"),
-            (bool(self.judge_url) == bool(self.judge_model), "the LLM judge needs both --judge-url and --judge-model"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise VrdError(message)
-        from vrd.distill.templates import render_prompt
-
-        render_prompt({"question": "?"}, self.template)  # an unknown template fails before a model loads
-        return self
-
-    def model_identity(self) -> str:
-        """The `model` column: an existing local folder by absolute path, else the name as given."""
-        p = Path(self.model).expanduser()
-        return str(p.resolve()) if p.exists() else self.model
-
-    def template_identity(self) -> str:
-        p = Path(self.template)
-        if p.is_file():
-            return "file:sha256:" + hashlib.sha256(p.read_bytes()).hexdigest()[:16]
-        return self.template
-
-    def result_settings(self) -> dict[str, Any]:
-        settings = {name: getattr(self, name) for name in RESULT_FIELDS}
-        settings["model"] = self.model_identity()
-        settings["template"] = self.template_identity()
-        settings["temperature"] = float(self.temperature)
-        settings["top_p"] = float(self.top_p)
-        settings["engine_options"] = {k: v for k, v in sorted(self.engine_options.items())
-                                      if k not in NON_RESULT_ENGINE_OPTIONS}
-        return json.loads(json.dumps(settings, default=str))
-
-    def engine_kwargs(self) -> dict[str, Any]:
-        options = dict(self.engine_options)
-        if self.base_url:
-            options["base_url"] = self.base_url
-        return options
 
 
 # -- the shard store ----------------------------------------------------------------------------
@@ -281,7 +199,6 @@ def run_eval(config: EvalConfig, out: str | Path, *, engine: Any | None = None,
 
     `engine` overrides `config.backend` (tests pass a scripted one); it is not closed here.
     """
-    config.validate()
     out = Path(out)
     benches = load_benchmarks(list(config.benchmarks), paths=config.paths, limit=config.limit)
     pass_rates = rollout_pass_rates(config.rollouts) if config.rollouts else None
