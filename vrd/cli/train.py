@@ -58,4 +58,17 @@ def register(app: typer.Typer) -> None:
 
             _done(vrd.train_rl(config.data, config.out, config).out)
 
+    from vrd.trainers.strategies import VrdComboConfig
+
+    @train.command("combo")
+    @command_options(VrdComboConfig)
+    def combo_cmd(config: VrdComboConfig) -> None:
+        """SFT and RL combined: --strategy two-stage | interleaved | progressive | mix (one run, one folder)."""
+        if _maybe_relaunch(config.num_processes, config.accelerate_config):
+            return
+        with user_errors():
+            from vrd.trainers.strategies import train_combo
+
+            _done(train_combo(config))
+
     app.add_typer(train, name="train")

@@ -131,8 +131,14 @@ def grpo_args(cfg: VrdRLConfig) -> dict[str, Any]:
     return args
 
 
-def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> tuple[Any, Any]:
-    """(VrdGRPOTrainer, processor), ready to `.train()`."""
+def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None, *,
+                     trainer_cls: type[VrdGRPOTrainer] | None = None,
+                     trainer_kwargs: Any = None) -> tuple[Any, Any]:
+    """(VrdGRPOTrainer, processor), ready to `.train()`.
+
+    `trainer_cls` / `trainer_kwargs(processor, args) -> dict` let a subclass (the SFT+RL
+    strategies in `vrd.trainers.strategies`) reuse this whole setup.
+    """
     from trl import GRPOConfig
     from trl.rewards import get_soft_overlong_punishment
 
@@ -171,7 +177,8 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> tu
         )
     model = prepare_model(cfg)
     monitor = RewardAccuracyMonitor.from_config(cfg)
-    trainer = VrdGRPOTrainer(
+    extra = trainer_kwargs(processor, args) if trainer_kwargs else {}
+    trainer = (trainer_cls or VrdGRPOTrainer)(
         model=model,
         reward_funcs=funcs,
         args=args,
@@ -181,6 +188,7 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> tu
         callbacks=[monitor, *(callbacks or [])],
         dynamic_sampling=cfg.dynamic_sampling,
         accuracy_reward_index=0,
+        **extra,
     )
     monitor.bind(trainer)
     trainer.vrd_identity = run_identity(cfg)
