@@ -271,3 +271,44 @@ def test_prepare_manifest_names_the_files_read(tmp_path: Path) -> None:
     manifest = read_manifest(tmp_path / "out")
     assert [Path(f).name for f in manifest["input"]["files"]] == ["testmini.parquet"]
     assert len(read_rows(tmp_path / "out")) == 4
+
+
+# -- vrd data inspect ----------------------------------------------------------------------------------
+
+def test_inspect_reports_layout_files_rows_per_split_and_first_rejects(tmp_path: Path) -> None:
+    from vrd.sources.inspect import inspect_path
+
+    report = inspect_path(str(write_intergps(tmp_path / "g3k")))
+    assert report.source == "geometry3k" and "InterGPS" in report.guessed_from
+    assert [(s.split, s.rows, s.rejects) for s in report.splits] == [("train", 2, 1), ("val", 1, 0), ("test", 1, 0)]
+    assert report.splits[0].first_rejects[0]["native_id"] == "12"
+    mmlu = inspect_path(str(write_mmlu_hub(tmp_path / "mmlu")), split="test")
+    assert (mmlu.source, [(s.split, s.rows) for s in mmlu.splits]) == ("mmlu", [("test", 2)])
+    assert any("auxiliary_train" in f for f in mmlu.splits[0].input["skipped"])
+    verse = inspect_path(str(write_mathverse_snapshot(tmp_path / "verse")))
+    assert verse.source == "mathverse" and [(s.split, s.rows) for s in verse.splits] == [("testmini", 4)]
+    assert verse.splits[0].input["files"][0].endswith("testmini.parquet")
+    assert inspect_path(str(write_tqa_release(tmp_path / "tqa"))).source == "tqa"
+    assert inspect_path(str(write_wemath_snapshot(tmp_path / "wm"))).source == "wemath"
+    assert inspect_path(str(write_geoqa_port(tmp_path / "geoqa"))).source == "geoqa"
+    assert inspect_path(str(write_mathv_repo(tmp_path / "mathv"))).source == "mathvision"
+
+
+def test_inspect_cli_prints_one_line_errors(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vrd.cli.main import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["data", "inspect", str(write_mathvista_snapshot(tmp_path / "vista")),
+                                 "--split", "testmini"])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "source mathvista" in out and "split testmini: 4 row(s), 0 reject(s)" in out
+    assert "annot_testmini.json" in out  # listed as not read
+    (tmp_path / "GeoQA3").mkdir()
+    (tmp_path / "GeoQA3" / "test.pk").write_bytes(b"\x80\x04N.")
+    result = runner.invoke(app, ["data", "inspect", str(tmp_path / "GeoQA3" / "test.pk")])
+    assert result.exit_code == 2 and "does not unpickle" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["data", "inspect", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "no such file or folder" in result.output

@@ -1,4 +1,4 @@
-"""CLI: `vrd data list | synth | prepare` — problem datasets from the embedded synth set or a source."""
+"""CLI: `vrd data list | synth | prepare | inspect` — problem datasets from the embedded synth set or a source."""
 
 from __future__ import annotations
 
@@ -25,12 +25,45 @@ def parse_map(items: list[str] | None) -> dict[str, str]:
 def _report(result: Any) -> None:
     console.print(f"wrote [bold]{result.n_problems}[/] problems ({result.source}/{result.split}) to "
                   f"[bold]{result.out}[/]")
+    read = getattr(result, "input", None) or {}
+    if read.get("files"):
+        console.print(f"read {_files(read)}", highlight=False, markup=False)
     if result.n_rejects:
         err_console.print(f"[yellow]{result.n_rejects} record(s) rejected[/] -> {result.rejects_path}")
         for reason, count in sorted(result.reject_reasons.items(), key=lambda kv: -kv[1])[:5]:
             err_console.print(f"  {count:>6}  {reason}", highlight=False, markup=False)
     else:
         console.print("0 records rejected")
+
+
+def _files(summary: dict[str, Any]) -> str:
+    files = summary.get("files") or []
+    shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    layout = summary.get("layout") or "files"
+    note = f"; {summary['note']}" if summary.get("note") else ""
+    return f"{shown} ({layout}{note})"
+
+
+def print_inspection(report: Any) -> None:
+    """The inspect report as a few plain lines per split."""
+    console.print(f"{report.path}: source [bold]{report.source}[/] ({report.guessed_from})", highlight=False)
+    for s in report.splits:
+        if s.error:
+            console.print(f"  split {s.split}: cannot be read: {s.error}", highlight=False, markup=False)
+            continue
+        console.print(f"  split {s.split}: {s.rows} row(s), {s.rejects} reject(s)", highlight=False, markup=False)
+        if s.input.get("files"):
+            console.print(f"    read {_files(s.input)}", highlight=False, markup=False)
+        skipped = s.input.get("skipped") or []
+        if skipped:
+            console.print(f"    not read: {', '.join(skipped[:4])}" + (f" and {len(skipped) - 4} more"
+                                                                       if len(skipped) > 4 else ""),
+                          highlight=False, markup=False)
+        for reason, count in list(s.reasons.items())[:5]:
+            console.print(f"    {count:>6}  {reason}", highlight=False, markup=False)
+        for r in s.first_rejects:
+            console.print(f"    reject #{r['index']} (id {r['native_id']}): {r['field'] or '-'}: {r['reason']}",
+                          highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -87,5 +120,29 @@ def register(app: typer.Typer) -> None:
         with user_errors():
             result = prepare(source, out, path=path, split=split, limit=limit, **parse_map(mapping))
         _report(result)
+
+    @data.command("inspect")
+    def inspect_cmd(
+        path: str = typer.Argument(..., help="A downloaded file or folder (hub snapshot, release tree, …)."),
+        source: str | None = typer.Option(None, "--source", help="Read it as this source (default: guessed "
+                                                                 "from the layout)."),
+        split: str | None = typer.Option(None, "--split", help="Only this split (default: every split found)."),
+        limit: int | None = typer.Option(None, "--limit", help="Stop each split after this many problems."),
+        rejects: int = typer.Option(5, "--rejects", help="How many rejects to show per split."),
+        mapping: list[str] | None = typer.Option(None, "--map", help="FIELD=COLUMN (generic source)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    ) -> None:
+        """Which layout and files vrd recognises in PATH, rows per split and the first rejects; writes nothing."""
+        import json
+
+        from vrd.sources.inspect import inspect_path
+
+        with user_errors():
+            report = inspect_path(path, source=source, split=split, limit=limit, n_rejects=rejects,
+                                  **parse_map(mapping))
+        if as_json:
+            console.print_json(json.dumps(report.to_dict(), default=str))
+        else:
+            print_inspection(report)
 
     app.add_typer(data, name="data")

@@ -1,0 +1,175 @@
+"""Check a download before a long run: which layout and files vrd recognises, rows per split, first rejects.
+
+`vrd data inspect PATH` answers the questions a user has after `hf download` or unzipping a
+release: does vrd read this folder as the dataset I think it is, which files does it take for
+each split (and which does it leave), how many rows come out, and why are some set aside. It
+runs the same source code as `prepare`, so what it reports is what `prepare` will write.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vrd.errors import MissingInputError, VrdError
+from vrd.sources.base import Reject
+from vrd.sources.reading import PICKLE_SUFFIXES, SPLIT_WORDS, is_saved_dataset, listing, split_rank
+from vrd.sources.registry import SOURCES, get_source
+
+# Columns that name a source's own format, checked in order; the first whose columns are all present wins.
+SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("mathverse", frozenset({"sample_index", "problem_version"})),
+    ("wemath", frozenset({"question number", "option", "key"})),
+    ("mathvista", frozenset({"pid", "question_type", "answer_type"})),
+    ("gpqa", frozenset({"Record ID", "Correct Answer"})),
+    ("mathvision", frozenset({"options", "level", "question"})),
+    ("math500", frozenset({"unique_id", "problem", "answer"})),
+    ("geometry3k", frozenset({"problem_text", "choices"})),
+    ("geoqa", frozenset({"subject", "choices", "label", "image"})),
+    ("mmlu", frozenset({"subject", "choices", "question", "answer"})),
+    ("geoqa", frozenset({"problem", "solution", "image"})),
+    ("geometry3k", frozenset({"images", "problem", "answer"})),
+)
+
+
+@dataclass
+class SplitReport:
+    """One split as `prepare` would read it."""
+
+    split: str
+    rows: int = 0
+    rejects: int = 0
+    first_rejects: list[dict[str, Any]] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
+    input: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class InspectReport:
+    path: str
+    source: str
+    guessed_from: str
+    splits: list[SplitReport]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "source": self.source, "guessed_from": self.guessed_from,
+                "splits": [s.__dict__ for s in self.splits]}
+
+
+def _columns(f: Path) -> set[str]:
+    """The column names of a data file's first record, read without loading the file into `datasets`."""
+    if f.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return set(pq.read_schema(f).names)
+    if f.suffix == ".csv":
+        with open(f, encoding="utf-8", newline="") as fh:
+            return set(next(csv.reader(fh), []))
+    if f.suffix == ".jsonl":
+        with open(f, encoding="utf-8") as fh:
+            first = fh.readline()
+        try:
+            value = json.loads(first)
+        except json.JSONDecodeError:
+            return set()
+        return set(value) if isinstance(value, dict) else set()
+    if f.suffix == ".json":
+        try:
+            value = json.loads(f.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return set()
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            return set(value[0])
+        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            return set(next(iter(value.values())))  # keyed by id (MathVista's annot_testmini.json)
+    return set()
+
+
+def guess_source(path: Path) -> tuple[str, str]:
+    """The source whose layout `path` has, and what gave it away; `generic` when nothing does."""
+    if path.is_dir():
+        if any(path.glob("data.json")) or any(path.glob("*/data.json")) or any(path.glob("*/*/data.json")):
+            return "geometry3k", "<id>/data.json folders (InterGPS release)"
+        if any(path.glob("tqa_v*_*.json")) or any(path.glob("*/tqa_v*_*.json")):
+            return "tqa", "tqa_v<N>_<split>.json (TQA release)"
+    elif path.name.startswith("tqa_v") and path.suffix == ".json":
+        return "tqa", "tqa_v<N>_<split>.json (TQA release)"
+    files = listing(path) if (path.is_file() or path.is_dir()) else []
+    from vrd.sources.benchmarks.mmlu import is_headerless_csv
+
+    if files and files[0].suffix == ".csv" and is_headerless_csv(files[0]):
+        return "mmlu", "headerless CSV rows of question, A, B, C, D, answer (MMLU release)"
+    for f in files[:8]:
+        columns = _columns(f)
+        for name, signature in SIGNATURES:
+            if signature <= columns:
+                return name, f"columns {', '.join(sorted(signature))} in {f.name}"
+    return "generic", "no known layout; columns are mapped by name (see --map)"
+
+
+def detect_splits(path: Path) -> list[str]:
+    """Split names that files or folders under `path` carry, in the usual order."""
+    if not path.is_dir() or is_saved_dataset(path):
+        return []
+    files = listing(path)
+    folders = {d.name for d in path.iterdir() if d.is_dir()} | {d.name for d in path.glob("*/*") if d.is_dir()}
+    found = []
+    for word in SPLIT_WORDS:
+        if word in folders or any(split_rank(f, path, word) is not None for f in files):
+            found.append(word)
+    if "auxiliary_train" in found and "train" in found and not any(
+            split_rank(f, path, "train") in (0, 1) for f in files) and "train" not in folders:
+        found.remove("train")  # only `auxiliary_train-*` mentions it
+    return found
+
+
+def _reason_key(reject: Reject) -> str:
+    head = reject.reason.split("(")[0].strip()
+    return f"{reject.field}: {head}" if reject.field else head
+
+
+def inspect_split(source: str, path: str, split: str | None, *, limit: int | None, n_rejects: int,
+                  **options: Any) -> SplitReport:
+    src = get_source(source, path=path, split=split, **options)
+    report = SplitReport(src.split)
+    reasons: Counter[str] = Counter()
+    try:
+        for item in src.problems(limit=limit):
+            if isinstance(item, Reject):
+                report.rejects += 1
+                reasons[_reason_key(item)] += 1
+                if len(report.first_rejects) < n_rejects:
+                    report.first_rejects.append({k: v for k, v in item.to_dict().items() if k != "source"})
+            else:
+                report.rows += 1
+    except VrdError as exc:
+        report.error = str(exc)
+    report.reasons = dict(reasons.most_common())
+    report.input = src.input_summary()
+    return report
+
+
+def inspect_path(path: str, *, source: str | None = None, split: str | None = None, limit: int | None = None,
+                 n_rejects: int = 5, **options: Any) -> InspectReport:
+    """What `prepare` would read from `path`, split by split, without writing anything."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise MissingInputError(f"{p}: no such file or folder")
+    if p.suffix in PICKLE_SUFFIXES:
+        from vrd.sources.reading import select_files
+
+        select_files(p, split)  # raises the pickle advice
+    if source is None:
+        source, why = guess_source(p)
+    else:
+        if source not in SOURCES:
+            get_source(source)  # raises the unknown-name error with suggestions
+        why = "given with --source"
+    splits = [split] if split else (detect_splits(p) or [None])
+    reports = [inspect_split(source, str(p), s, limit=limit, n_rejects=n_rejects, **options) for s in splits]
+    return InspectReport(str(p), source, why, reports)
