@@ -53,15 +53,19 @@ class VrdGRPOTrainer(CheckpointMixin, GRPOTrainer):
         self.accuracy_reward_index = accuracy_reward_index
         self._last_rewards_per_func: Any = None
 
-    def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
-        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+    # The overrides take `*args, **kwargs` and pass them on untouched: these are TRL's private methods,
+    # and an argument added in a TRL release must reach the parent instead of raising a TypeError
+    # (tests/test_trl_overrides.py compares them with the installed TRL's signatures).
+
+    def _calculate_rewards(self, *args: Any, **kwargs: Any) -> Any:
+        rewards_per_func = super()._calculate_rewards(*args, **kwargs)
         self._last_rewards_per_func = rewards_per_func  # gathered over processes, groups contiguous
         return rewards_per_func
 
-    def _generate_and_score_completions(self, inputs: Any) -> dict[str, Any]:
+    def _generate_and_score_completions(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         from vrd.trainers.dynamic_sampling import drop_rows, group_stats, keep_rows
 
-        output = super()._generate_and_score_completions(inputs)
+        output = super()._generate_and_score_completions(*args, **kwargs)
         rewards = self._last_rewards_per_func
         if rewards is None:
             return output
@@ -78,16 +82,14 @@ class VrdGRPOTrainer(CheckpointMixin, GRPOTrainer):
             self._metrics[mode]["dynamic_sampling/kept_frac"].append(keep.float().mean().item())
         return output
 
-    def _generate_single_turn(self, prompt_ids: Any, images: Any, multimodal_fields: Any, num_generations: int,
-                              has_tool_images: bool = False) -> Any:
+    def _generate_single_turn(self, prompt_ids: Any, images: Any, *args: Any, **kwargs: Any) -> Any:
         image_token_id = getattr(getattr(self.model, "config", None), "image_token_id", None)
         if (self.use_vllm and images is not None and image_token_id is not None
                 and getattr(self.args, "vllm_mode", "colocate") == "colocate"):
             # trl#6294: see collapse_image_runs. Server mode relocates features by the expanded
             # runs itself (`VLLMGeneration._place_features`), so it is left alone.
             prompt_ids = [collapse_image_runs(list(ids), image_token_id) for ids in prompt_ids]
-        return super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations,
-                                             has_tool_images=has_tool_images)
+        return super()._generate_single_turn(prompt_ids, images, *args, **kwargs)
 
 
 def rl_image_size(cfg: VrdRLConfig, processor: Any) -> int:

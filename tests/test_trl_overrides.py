@@ -1,0 +1,66 @@
+"""VrdGRPOTrainer overrides private GRPOTrainer methods; check them against the installed TRL.
+
+A TRL release that adds or renames an argument of one of these methods would otherwise make
+every RL step raise a TypeError on the first GPU run (as TRL 1.0-1.9 vs 1.16 did for
+`_generate_single_turn`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from vrd.trainers.rl import VrdGRPOTrainer
+
+trl = pytest.importorskip("trl")
+
+
+def _overrides() -> list[str]:
+    return [name for name, fn in vars(VrdGRPOTrainer).items()
+            if callable(fn) and name != "__init__" and hasattr(trl.GRPOTrainer, name)]
+
+
+def test_the_overridden_methods_are_the_known_ones() -> None:
+    assert set(_overrides()) == {"_calculate_rewards", "_generate_and_score_completions", "_generate_single_turn"}
+
+
+@pytest.mark.parametrize("name", _overrides())
+def test_override_binds_every_call_the_parent_accepts(name: str) -> None:
+    check_override(name, getattr(trl.GRPOTrainer, name), getattr(VrdGRPOTrainer, name))
+
+
+def test_the_check_catches_a_fixed_signature_from_an_older_trl() -> None:
+    def old(self, prompt_ids, images, multimodal_fields): ...  # TRL 1.0-1.9's override shape
+
+    with pytest.raises(AssertionError):
+        check_override("_generate_single_turn", trl.GRPOTrainer._generate_single_turn, old)
+
+
+def check_override(name: str, parent_fn: object, child_fn: object) -> None:
+    parent = inspect.signature(parent_fn)
+    child = inspect.signature(child_fn)
+    kinds = {p.kind for p in child.parameters.values()}
+    assert inspect.Parameter.VAR_POSITIONAL in kinds and inspect.Parameter.VAR_KEYWORD in kinds, (
+        f"{name}{child}: take *args, **kwargs so arguments TRL adds pass through")
+    p_pos = [p.name for p in parent.parameters.values()
+             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    c_named = [p.name for p in child.parameters.values()
+               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    # The arguments the override reads by name sit where the parent has them.
+    assert c_named == p_pos[:len(c_named)], f"{name}: parent {parent}, override {child}"
+    # Every positional and keyword form the parent accepts binds on the override too.
+    args = [object()] * len(p_pos)
+    child.bind(*args)
+    child.bind(args[0], **{n: object() for n in p_pos[1:]})
+
+
+def test_installed_trl_is_inside_the_pinned_range() -> None:
+    text = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    spec = re.search(r'^\s*"trl([^"]*)",', text, re.M).group(1)
+    assert Version(version("trl")) in SpecifierSet(spec), (spec, version("trl"))
