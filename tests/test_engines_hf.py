@@ -152,3 +152,56 @@ def test_max_pixels_option_resizes_images(tiny_model_dir: Path) -> None:
     n_big = int(big.prepare_inputs([big.render(req)], [req])["image_grid_thw"].prod())
     assert small.describe()["max_pixels"] == 56 * 56
     assert n_small * 4 == n_big  # half the side, a quarter of the patches
+
+
+def test_checkpoint_generation_config_cannot_change_the_distribution(engine: HFEngine) -> None:
+    """Qwen ships repetition_penalty 1.05 and some checkpoints top_k 1; the request's values win."""
+    saved = engine.hf_model.generation_config
+    try:
+        cfg = saved.__class__.from_dict({**saved.to_dict(), "repetition_penalty": 1.05, "top_k": 1, "min_p": 0.1})
+        engine.hf_model.generation_config = cfg
+        sampled = engine.generation_kwargs(SamplingParams(n=2, temperature=0.8, top_p=0.9))["generation_config"]
+        assert (sampled.repetition_penalty, sampled.top_k, sampled.min_p, sampled.temperature, sampled.top_p) == (
+            1.0, 0, None, 0.8, 0.9)
+        chosen = engine.generation_kwargs(SamplingParams(n=2, top_k=20, repetition_penalty=1.1))["generation_config"]
+        assert (chosen.top_k, chosen.repetition_penalty) == (20, 1.1)
+    finally:
+        engine.hf_model.generation_config = saved
+
+
+def test_temperature_above_two_is_refused(engine: HFEngine) -> None:
+    from vrd.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="temperature 3"):
+        engine.generate([GenerationRequest("hi")], SamplingParams(n=1, temperature=3.0))
+
+
+def test_model_options_are_honoured_or_refused(tiny_model_dir: Path) -> None:
+    from vrd.errors import UnknownNameError
+
+    eng = HFEngine(str(tiny_model_dir), device_map="cpu", attn_implementation="eager")
+    assert eng.describe()["attn_implementation"] == "eager" and eng.describe()["device_map"] == "cpu"
+    assert eng.hf_model.device.type == "cpu"
+    with pytest.raises(UnknownNameError, match="attn_impl"):
+        HFEngine(str(tiny_model_dir), attn_impl="sdpa")
+
+
+def test_oom_halves_the_batch_outside_the_except_block(engine: HFEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The retry must not run while the failed batch's exception (and its frames' tensors) is alive."""
+    import sys
+
+    import torch
+
+    seen: list[tuple[int, bool]] = []
+
+    def fake_batch(texts: list[str], requests: list[GenerationRequest], params: SamplingParams) -> list:
+        seen.append((len(requests), sys.exc_info()[0] is not None))
+        if len(requests) > 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return [[]]
+
+    monkeypatch.setattr(engine, "_generate_batch", fake_batch)
+    out = engine._generate_split_on_oom(["a", "b", "c"], [GenerationRequest(x) for x in "abc"], SamplingParams())
+    assert len(out) == 3
+    assert [n for n, _ in seen] == [3, 1, 2, 1, 1]
+    assert not any(inside for _, inside in seen), seen

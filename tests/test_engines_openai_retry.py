@@ -301,3 +301,26 @@ def test_greedy_n_is_one_call_repeated(fake: tuple[str, Script]) -> None:
     assert len(script.calls) == 1 and "n" not in script.calls[0]["body"]
     assert script.calls[0]["body"]["temperature"] == 0.0 and "top_p" not in script.calls[0]["body"]
     assert [c.text for c in out[0]] == [out[0][0].text] * 3
+
+
+def test_every_sampling_knob_is_sent_to_a_self_hosted_server(fake: tuple[str, Script]) -> None:
+    """`vllm serve` fills unset fields from the checkpoint's generation config; so every knob is sent."""
+    url, script = fake
+    script.steps = [{"status": 200}, {"status": 200}]
+    eng = _engine(url)
+    eng.generate(REQ, SamplingParams(n=1, temperature=0.7, top_p=0.9, top_k=20, repetition_penalty=1.1, seed=3))
+    body = script.calls[0]["body"]
+    assert (body["temperature"], body["top_p"], body["top_k"], body["repetition_penalty"], body["seed"]) == (
+        0.7, 0.9, 20, 1.1, 3)
+    eng.generate(REQ, SamplingParams(n=1))
+    assert (script.calls[1]["body"]["top_k"], script.calls[1]["body"]["repetition_penalty"]) == (0, 1.0)
+    assert eng.describe()["send_sampling_extras"] is True
+    hosted = get_engine("openai", "gpt-x", base_url="https://api.openai.com/v1")
+    assert hosted.describe()["send_sampling_extras"] is False  # the hosted API rejects top_k
+
+
+def test_aborted_choice_is_an_error(fake: tuple[str, Script]) -> None:
+    url, script = fake
+    msg = {"role": "assistant", "content": "partial"}
+    script.steps = [{"status": 200, "json": {"choices": [{"index": 0, "message": msg, "finish_reason": "abort"}]}}]
+    assert _engine(url).generate(REQ, ONE)[0][0].finish_reason == "error"

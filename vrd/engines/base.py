@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vrd.contract import IMAGE_MARK
+from vrd.errors import ConfigError
 
 
 @dataclass
@@ -48,17 +49,52 @@ class GenerationRequest:
         return msgs
 
 
+MAX_TEMPERATURE = 2.0  # vLLM refuses more ("temperature must be in [0, 2]"), as the OpenAI API does
+
+
 @dataclass
 class SamplingParams:
+    """One sampling distribution, which every engine sets explicitly.
+
+    Each field is sent to every backend even at its neutral value: a checkpoint's
+    generation config (Qwen ships `repetition_penalty` 1.05, some `top_k` 1) would otherwise
+    fill whatever a request leaves out, differently in transformers, vLLM and `vllm serve`.
+    `top_k` 0 means no top-k cut; `repetition_penalty` 1.0 means none.
+    """
+
     n: int = 1
     temperature: float = 1.0
     top_p: float = 1.0
     max_new_tokens: int = 1024
     seed: int | None = None
+    top_k: int = 0
+    repetition_penalty: float = 1.0
 
     @property
     def greedy(self) -> bool:
         return self.temperature <= 0.0
+
+    def validate(self) -> SamplingParams:
+        """The ranges every backend accepts (vLLM's are the narrowest), as one clear error."""
+        checks = [
+            (isinstance(self.n, int) and self.n >= 1, f"n={self.n}: must be an integer >= 1"),
+            (0.0 <= self.temperature <= MAX_TEMPERATURE,
+             f"temperature {self.temperature}: must be in [0, {MAX_TEMPERATURE:g}] (0 = greedy)"),
+            (0.0 < self.top_p <= 1.0, f"top_p {self.top_p}: must be in (0, 1]"),
+            (isinstance(self.top_k, int) and self.top_k >= 0, f"top_k {self.top_k}: must be an integer >= 0 (0 = off)"),
+            (self.repetition_penalty > 0.0, f"repetition_penalty {self.repetition_penalty}: must be > 0 (1 = off)"),
+            (self.max_new_tokens >= 1, f"max_new_tokens {self.max_new_tokens}: must be at least 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"sampling: {message}")
+        return self
+
+    def record(self) -> dict[str, Any]:
+        """The distribution as the manifest records it (greedy runs use no top_p/top_k)."""
+        return {"temperature": float(self.temperature), "top_p": float(self.top_p), "top_k": int(self.top_k),
+                "repetition_penalty": float(self.repetition_penalty), "seed": self.seed,
+                "max_new_tokens": int(self.max_new_tokens)}
 
 
 @dataclass

@@ -12,6 +12,9 @@ from typing import Any
 
 from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
 from vrd.engines.teachers import resolve_teacher
+from vrd.errors import unknown_name
+
+HF_OPTIONS = ["batch_size", "max_pixels", "min_pixels", "device", "dtype", "device_map", "attn_implementation"]
 
 
 class HFEngine(Engine):
@@ -26,10 +29,14 @@ class HFEngine(Engine):
         min_pixels: int | None = None,
         device: str = "auto",
         dtype: str = "auto",
+        device_map: str | dict[str, Any] | None = None,
+        attn_implementation: str | None = None,
         **options: Any,
     ) -> None:
+        if options:
+            raise unknown_name("hf engine option", sorted(options)[0], HF_OPTIONS)
         super().__init__(model, batch_size=batch_size, max_pixels=max_pixels, min_pixels=min_pixels,
-                         device=device, dtype=dtype, **options)
+                         device=device, dtype=dtype, device_map=device_map, attn_implementation=attn_implementation)
         from vrd.models.loading import load_model_and_processor
 
         target, spec = resolve_teacher(str(model))
@@ -39,7 +46,11 @@ class HFEngine(Engine):
             min_pixels = spec.min_pixels
         self.target = target
         self.batch_size = max(1, int(batch_size))
-        self.hf_model, self.processor = load_model_and_processor(target, device=device, dtype=dtype)
+        # device_map="auto" shards a teacher too big for one GPU across all visible ones (accelerate's
+        # big-model inference); attn_implementation picks e.g. "flash_attention_2" or "sdpa".
+        model_kwargs = {k: v for k, v in (("device_map", device_map), ("attn_implementation", attn_implementation))
+                        if v is not None}
+        self.hf_model, self.processor = load_model_and_processor(target, device=device, dtype=dtype, **model_kwargs)
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
         self.tokenizer.padding_side = "left"
         self.max_pixels, self.min_pixels = _set_pixel_budget(self.processor, max_pixels, min_pixels)
@@ -53,6 +64,7 @@ class HFEngine(Engine):
 
         if not requests:
             return []
+        params.validate()
         texts = [self.render(r) for r in requests]
         # Longest first: the biggest batch runs (and fails on memory, if it will) first.
         order = sorted(range(len(requests)), key=lambda i: -_length_key(texts[i], requests[i]))
@@ -80,6 +92,8 @@ class HFEngine(Engine):
             "min_pixels": self.min_pixels,
             "device": str(self.hf_model.device),
             "dtype": str(self.hf_model.dtype).replace("torch.", ""),
+            "device_map": self.options.get("device_map"),
+            "attn_implementation": getattr(self.hf_model.config, "_attn_implementation", None),
         }
 
     def close(self) -> None:
@@ -110,6 +124,12 @@ class HFEngine(Engine):
         config.num_return_sequences = 1 if params.greedy else int(params.n)
         config.pad_token_id = self.pad_id
         config.eos_token_id = list(self.eos_ids)
+        # Every knob is set, so a checkpoint's generation config (Qwen: repetition_penalty 1.05, some
+        # top_k 1) cannot change the distribution: the same request samples the same way on every backend.
+        config.repetition_penalty = float(params.repetition_penalty)
+        for neutral in ("min_p", "typical_p", "epsilon_cutoff", "eta_cutoff", "no_repeat_ngram_size"):
+            if getattr(config, neutral, None) is not None:
+                setattr(config, neutral, None)
         if params.greedy:
             config.do_sample = False
             config.temperature = None
@@ -119,13 +139,17 @@ class HFEngine(Engine):
             config.do_sample = True
             config.temperature = float(params.temperature)
             config.top_p = float(params.top_p)
-            config.top_k = 0  # the request's temperature/top_p decide, not a checkpoint's top_k default
+            config.top_k = int(params.top_k)  # 0 = no top-k cut
         return {"generation_config": config}
 
     def _generate_split_on_oom(
         self, texts: list[str], requests: list[GenerationRequest], params: SamplingParams
     ) -> list[list[Completion]]:
-        """A batch that does not fit on the GPU is halved (recursively) instead of failing the run."""
+        """A batch that does not fit on the GPU is halved (recursively) instead of failing the run.
+
+        The retry runs after the `except` block has ended: inside it, the exception's traceback
+        keeps the failed batch's frames, and so its activations, alive while the halves run.
+        """
         import torch
 
         try:
@@ -133,10 +157,10 @@ class HFEngine(Engine):
         except torch.cuda.OutOfMemoryError:
             if len(requests) == 1:
                 raise
-            torch.cuda.empty_cache()
-            half = len(requests) // 2
-            return (self._generate_split_on_oom(texts[:half], requests[:half], params)
-                    + self._generate_split_on_oom(texts[half:], requests[half:], params))
+        _free_accelerator_memory()
+        half = len(requests) // 2
+        return (self._generate_split_on_oom(texts[:half], requests[:half], params)
+                + self._generate_split_on_oom(texts[half:], requests[half:], params))
 
     def _generate_batch(
         self, texts: list[str], requests: list[GenerationRequest], params: SamplingParams
@@ -168,6 +192,16 @@ class HFEngine(Engine):
             n_tokens = end + 1
         text = self.tokenizer.decode(tokens, skip_special_tokens=True)
         return Completion(text=text, n_tokens=n_tokens, finish_reason=finish)
+
+
+def _free_accelerator_memory() -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> set[int]:

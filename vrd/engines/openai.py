@@ -55,6 +55,7 @@ class OpenAIEngine(Engine):
         max_pixels: int | None = None,
         send_n: bool = True,
         send_generation_config: bool = False,
+        send_sampling_extras: bool | None = None,
         extra_body: dict[str, Any] | None = None,
         tokenizer: str | None = None,
         on_error: str = "raise",
@@ -82,6 +83,11 @@ class OpenAIEngine(Engine):
         self.max_pixels = max_pixels if max_pixels is not None else (spec.max_pixels if spec else None)
         self.send_n = bool(send_n)
         self.send_generation_config = bool(send_generation_config)
+        # top_k / repetition_penalty are vLLM and SGLang extensions the hosted OpenAI API rejects; a
+        # self-hosted server that is not told them fills them from the checkpoint's generation config.
+        host = (urlsplit(self.base_url).hostname or "").lower()
+        self.send_sampling_extras = (not host.endswith("openai.com")) if send_sampling_extras is None \
+            else bool(send_sampling_extras)
         self.extra_body = dict(extra_body or {})
         self.tokenizer_name = tokenizer
         self.on_error = on_error
@@ -97,6 +103,7 @@ class OpenAIEngine(Engine):
     def generate(self, requests: list[GenerationRequest], params: SamplingParams) -> list[list[Completion]]:
         if not requests:
             return []
+        params.validate()
         coro = self._generate_all(requests, params)
         try:
             asyncio.get_running_loop()
@@ -132,6 +139,7 @@ class OpenAIEngine(Engine):
             "max_pixels": self.max_pixels,
             "send_n": self.send_n,
             "send_generation_config": self.send_generation_config,
+            "send_sampling_extras": self.send_sampling_extras,
             "server_honors_n": self.honors_n,
             "server_n_cap": self.n_cap,
             "extra_body_keys": sorted(self.extra_body),
@@ -224,6 +232,11 @@ class OpenAIEngine(Engine):
         }
         if not params.greedy:
             body["top_p"] = float(params.top_p)
+        if self.send_sampling_extras:
+            # Sent even at their neutral values: `vllm serve` fills unset fields from the checkpoint's
+            # generation config (Qwen: repetition_penalty 1.05; with top_k 1 all n samples are equal).
+            body["top_k"] = 0 if params.greedy else int(params.top_k)
+            body["repetition_penalty"] = float(params.repetition_penalty)
         if n > 1 and self.send_n:
             body["n"] = n
         if params.seed is not None:
@@ -233,8 +246,9 @@ class OpenAIEngine(Engine):
             # `transformers serve` extension: it keeps a checkpoint's do_sample=False (and top_k) even when
             # asked for a temperature, so say exactly how to sample; unset fields keep the model's defaults.
             gen = {"do_sample": not params.greedy, "max_new_tokens": int(params.max_new_tokens)}
+            gen["repetition_penalty"] = float(params.repetition_penalty)
             if not params.greedy:
-                gen.update(temperature=float(params.temperature), top_p=float(params.top_p), top_k=0)
+                gen.update(temperature=float(params.temperature), top_p=float(params.top_p), top_k=int(params.top_k))
             body["generation_config"] = json.dumps(gen)
         body.update(self.extra_body)
         data = await self._post(client, sem, "/chat/completions", body)
@@ -305,7 +319,7 @@ class OpenAIEngine(Engine):
         total = (data.get("usage") or {}).get("completion_tokens")
         counts = self._token_counts(texts, total)
         return [
-            Completion(text=t, n_tokens=k, finish_reason="length" if c.get("finish_reason") == "length" else "stop")
+            Completion(text=t, n_tokens=k, finish_reason=_finish(c.get("finish_reason")))
             for t, k, c in zip(texts, counts, choices, strict=True)
         ][: max(n_asked, 1)]
 
@@ -342,6 +356,15 @@ class OpenAIEngine(Engine):
                 except Exception as exc:  # noqa: BLE001 - an estimate is fine without it
                     log.info("no tokenizer for token estimates (%s); using bytes/4", exc)
         return self._tokenizer or None
+
+
+def _finish(reason: str | None) -> str:
+    """A server's finish reason in vrd's terms: aborted or filtered output is an error, not a clean stop."""
+    if reason == "length":
+        return "length"
+    if reason in ("abort", "error", "content_filter"):
+        return "error"
+    return "stop"
 
 
 def _choice_text(choice: dict[str, Any]) -> str:

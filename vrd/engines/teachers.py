@@ -18,21 +18,29 @@ from vrd.errors import unknown_name
 class TeacherSpec:
     hub_id: str
     family: str  # "qwen2.5-vl" | "qwen2-vl" | "other": same family keeps cross-modal transfer
-    params_b: float | None = None
+    params_b: float | None = None  # billions, all towers: sizes the weights for the tensor-parallel plan
     max_pixels: int = 1280 * 28 * 28
     min_pixels: int = 4 * 28 * 28
     min_gpus: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _heads(text: int, vision: int) -> dict[str, Any]:
+    """Attention-head counts (language model, vision encoder): vLLM's tensor-parallel size must divide both."""
+    return {"head_counts": (text, vision)}
+
+
 TEACHERS: dict[str, TeacherSpec] = {
-    "qwen2.5-vl-3b": TeacherSpec("Qwen/Qwen2.5-VL-3B-Instruct", "qwen2.5-vl", 3),
-    "qwen2.5-vl-7b": TeacherSpec("Qwen/Qwen2.5-VL-7B-Instruct", "qwen2.5-vl", 7),
-    "qwen2.5-vl-32b": TeacherSpec("Qwen/Qwen2.5-VL-32B-Instruct", "qwen2.5-vl", 32, min_gpus=2),
-    "qwen2.5-vl-72b": TeacherSpec("Qwen/Qwen2.5-VL-72B-Instruct", "qwen2.5-vl", 72, min_gpus=4),
-    "qwen2-vl-2b": TeacherSpec("Qwen/Qwen2-VL-2B-Instruct", "qwen2-vl", 2),
-    "qwen2-vl-7b": TeacherSpec("Qwen/Qwen2-VL-7B-Instruct", "qwen2-vl", 7),
-    "qwen2-vl-72b": TeacherSpec("Qwen/Qwen2-VL-72B-Instruct", "qwen2-vl", 72, min_gpus=4),
+    "qwen2.5-vl-3b": TeacherSpec("Qwen/Qwen2.5-VL-3B-Instruct", "qwen2.5-vl", 3.8, extra=_heads(16, 16)),
+    "qwen2.5-vl-7b": TeacherSpec("Qwen/Qwen2.5-VL-7B-Instruct", "qwen2.5-vl", 8.3, extra=_heads(28, 16)),
+    "qwen2.5-vl-32b": TeacherSpec("Qwen/Qwen2.5-VL-32B-Instruct", "qwen2.5-vl", 33.5, min_gpus=2,
+                                  extra=_heads(40, 16)),
+    "qwen2.5-vl-72b": TeacherSpec("Qwen/Qwen2.5-VL-72B-Instruct", "qwen2.5-vl", 73.4, min_gpus=4,
+                                  extra=_heads(64, 16)),
+    "qwen2-vl-2b": TeacherSpec("Qwen/Qwen2-VL-2B-Instruct", "qwen2-vl", 2.2, extra=_heads(12, 16)),
+    "qwen2-vl-7b": TeacherSpec("Qwen/Qwen2-VL-7B-Instruct", "qwen2-vl", 8.3, extra=_heads(28, 16)),
+    "qwen2-vl-72b": TeacherSpec("Qwen/Qwen2-VL-72B-Instruct", "qwen2-vl", 73.4, min_gpus=4,
+                                extra=_heads(64, 16)),
 }
 
 

@@ -87,7 +87,8 @@ def load_model_and_processor(
         model = AutoModelForImageTextToText.from_pretrained(target, dtype=torch_dtype, **model_kwargs)
     except Exception as exc:  # noqa: BLE001
         raise _missing(target, exc) from exc
-    model.to(device)
+    if model_kwargs.get("device_map") is None:
+        model.to(device)  # with a device_map, accelerate has placed (maybe sharded) the model already
     model.eval()
     processor = load_processor(target, **(processor_kwargs or {}))
     return model, processor
