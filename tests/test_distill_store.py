@@ -191,18 +191,39 @@ def test_config_hash_covers_results_only(tmp_path: Path) -> None:
         return cfg.config_hash()
 
     base = h()
+    from vrd.engines import default_engine_name
+
     for same in ({"batch_size": 1}, {"executor": "ray"}, {"shard": "0/2"}, {"limit": 3}, {"progress": True},
-                 {"backend": "vllm"}, {"engine_options": {"concurrency": 64}}):
+                 {"backend": default_engine_name()}, {"backend": "auto"},  # auto = the engine it resolves to
+                 {"engine_options": {"concurrency": 64}}):
         assert h(**same) == base, same
+    other_backend = "openai" if default_engine_name() != "openai" else "hf"
     for different in ({"temperature": 0.7}, {"samples": 8}, {"keep": None}, {"rounds": 2}, {"seed": 1},
                       {"template": "r1v"}, {"system": "be brief"}, {"max_new_tokens": 10},
-                      {"engine_options": {"max_pixels": 1000}}):
+                      {"engine_options": {"max_pixels": 1000}}, {"top_k": 20}, {"repetition_penalty": 1.05},
+                      {"backend": other_backend}):
         assert h(**different) != base, different
     template = tmp_path / "mine.jinja"
     template.write_text("{{ question }}")
     first = h(template=str(template))
     template.write_text("Solve: {{ question }}")
     assert h(template=str(template)) != first
+
+
+def test_sampling_is_one_explicit_distribution(tmp_path: Path) -> None:
+    from vrd.errors import ConfigError
+
+    params = config_for(tmp_path, temperature=0.6, top_p=0.95, top_k=20, repetition_penalty=1.05).sampling_params()
+    assert (params.n, params.temperature, params.top_p, params.top_k, params.repetition_penalty) == (
+        4, 0.6, 0.95, 20, 1.05)
+    with pytest.raises(ConfigError, match=r"--temperature 2.5: must be in \[0, 2\]"):
+        config_for(tmp_path, temperature=2.5)
+    with pytest.raises(ConfigError, match="--top-k"):
+        config_for(tmp_path, top_k=-1)
+    cfg = config_for(tmp_path, backend="hf")
+    cfg.data_id = "dataset:x"
+    settings = cfg.result_settings()
+    assert settings["backend"] == "hf" and settings["top_k"] == 0 and settings["repetition_penalty"] == 1.0
 
 
 def test_repeated_input_ids_are_sampled_once(tmp_path: Path) -> None:

@@ -1,15 +1,19 @@
 """Every option of a distill run in one dataclass, and the hash that decides whether a rerun resumes.
 
 The hash covers only what changes the *content* of the output (teacher, data, sampling,
-template, keep/rounds, seed). Options that change how the work is spread or shown are left
-out on purpose, so that resuming under them is allowed:
+backend, template, keep/rounds, seed). Options that change how the work is spread or shown
+are left out on purpose, so that resuming under them is allowed:
 
 - `shard`: the shards of one run write into one store, each with the same hash;
 - `limit`: it picks a prefix of the (deterministically ordered) problems, and every problem's
   output is independent of which others are in the run, so raising `--limit` extends a run;
-- `executor`, `batch_size`, `progress`, ray placement, `backend`/`base_url`: how and where
-  the same model is sampled. (An HF and a vLLM sampler draw from the same distribution but
-  give different bytes; a run may legitimately switch from one machine to another.)
+- `executor`, `batch_size`, `progress`, ray placement, `base_url`: how and where the same
+  engine is driven.
+
+The backend *is* hashed: every engine is sent the same explicit distribution (temperature,
+top_p, top_k, repetition_penalty, seed; see `vrd.engines.base.SamplingParams`), but the
+engines' kernels and seeding differ, so an hf run and a vllm run are different samples and
+one must not silently continue the other. `auto` is resolved to the engine it picks here.
 Engine options are hashed except those known to only tune throughput or transport.
 """
 
@@ -32,8 +36,8 @@ NON_RESULT_ENGINE_OPTIONS = frozenset({
 })
 
 RESULT_FIELDS = (
-    "teacher", "data_id", "samples", "keep", "rounds", "temperature", "top_p", "max_new_tokens",
-    "template", "system", "seed",
+    "teacher", "data_id", "samples", "keep", "rounds", "temperature", "top_p", "top_k", "repetition_penalty",
+    "max_new_tokens", "template", "system", "seed", "backend",
 )
 
 
@@ -67,6 +71,8 @@ class DistillConfig(Config):
     # plain sampling keeps pass rates an honest difficulty estimate
     temperature: float = setting(1.0, help="Sampling temperature.")
     top_p: float = setting(1.0, help="Nucleus sampling mass.")
+    top_k: int = setting(0, help="Top-k cut (0 = none); sent explicitly, so a checkpoint's default cannot apply.")
+    repetition_penalty: float = setting(1.0, help="Repetition penalty (1 = none); sent explicitly on every backend.")
     max_new_tokens: int = setting(2048, help="Max completion tokens.")
     template: str = setting("math", help="Prompt template: math | r1v | PATH.jinja.")
     system: str | None = setting(None, help="Optional system prompt.")
@@ -81,7 +87,8 @@ class DistillConfig(Config):
                                              help="KEY=VALUE passed to the engine (repeatable; YAML scalars).")
     ray_actors: int | None = setting(None, help="Actor pool size (default: one per GPU, or 1).")
     ray_num_cpus: float | None = setting(None, help="CPUs per Ray actor.", cli=False)
-    ray_num_gpus: float | None = setting(None, help="GPUs per Ray actor.", cli=False)
+    ray_num_gpus: float | None = setting(None, help="GPUs per Ray actor (default: the engine's "
+                                                   "tensor_parallel_size option, else 1 where there are GPUs).")
     ray_address: str | None = setting(None, help="Ray cluster address (default: RAY_ADDRESS or local).")
     progress: bool = setting(True, help="Show a progress bar.")
     new_run: bool = setting(False, help="If OUT holds a run with a different config, move it to OUT.prev-<time> "
@@ -90,6 +97,7 @@ class DistillConfig(Config):
 
     def __post_init__(self) -> None:
         from vrd.distill.sharding import parse_shard
+        from vrd.engines.base import MAX_TEMPERATURE
 
         if isinstance(self.keep, str):
             self.keep = parse_keep(self.keep)
@@ -99,8 +107,12 @@ class DistillConfig(Config):
             (self.samples >= 1, f"--samples {self.samples}: must be at least 1"),
             (self.rounds >= 1, f"--rounds {self.rounds}: must be at least 1"),
             (self.max_new_tokens >= 1, f"--max-new-tokens {self.max_new_tokens}: must be at least 1"),
-            (self.temperature >= 0, f"--temperature {self.temperature}: must be >= 0"),
+            (0 <= self.temperature <= MAX_TEMPERATURE,
+             f"--temperature {self.temperature}: must be in [0, {MAX_TEMPERATURE:g}] (vLLM and the OpenAI API "
+             "refuse more; 0 = greedy)"),
             (0 < self.top_p <= 1, f"--top-p {self.top_p}: must be in (0, 1]"),
+            (self.top_k >= 0, f"--top-k {self.top_k}: must be >= 0 (0 = no cut)"),
+            (self.repetition_penalty > 0, f"--repetition-penalty {self.repetition_penalty}: must be > 0 (1 = none)"),
             (self.batch_size >= 1, f"--batch-size {self.batch_size}: must be at least 1"),
             (self.limit is None or self.limit >= 0, f"--limit {self.limit}: must be >= 0"),
             (self.executor in ("local", "ray"), f"--executor '{self.executor}': expected local or ray"),
@@ -111,6 +123,21 @@ class DistillConfig(Config):
         if self.keep is not None:
             parse_keep(self.keep)
         parse_shard(self.shard)
+
+    def resolved_backend(self) -> str:
+        """The engine name this run uses: `auto`/None resolved the way `get_engine` resolves it."""
+        from vrd.engines import default_engine_name
+
+        name = (self.backend or "auto").lower()
+        return default_engine_name() if name == "auto" else name
+
+    def sampling_params(self, n: int | None = None, seed: int | None = None) -> Any:
+        """The one distribution every backend is sent."""
+        from vrd.engines.base import SamplingParams
+
+        return SamplingParams(n=self.samples if n is None else n, temperature=self.temperature, top_p=self.top_p,
+                              top_k=self.top_k, repetition_penalty=self.repetition_penalty,
+                              max_new_tokens=self.max_new_tokens, seed=self.seed if seed is None else seed)
 
     def model_name(self) -> str:
         """The `model` column: the resolved teacher (hub id or absolute local path)."""
@@ -138,6 +165,9 @@ class DistillConfig(Config):
         settings["template"] = self.template_identity()
         settings["temperature"] = float(self.temperature)
         settings["top_p"] = float(self.top_p)
+        settings["top_k"] = int(self.top_k)
+        settings["repetition_penalty"] = float(self.repetition_penalty)
+        settings["backend"] = self.resolved_backend()
         settings["engine_options"] = {
             k: v for k, v in sorted(self.engine_options.items()) if k not in NON_RESULT_ENGINE_OPTIONS
         }

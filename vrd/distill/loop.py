@@ -148,9 +148,7 @@ def distill_batch(engine: Engine, problems: Sequence[Mapping[str, Any]], config:
     for round_ in range(1, config.rounds + 1):
         if not active:
             break
-        params = SamplingParams(n=config.samples, temperature=config.temperature, top_p=config.top_p,
-                                max_new_tokens=config.max_new_tokens,
-                                seed=call_seed(config.seed, round_, [s.id for s in active]))
+        params = config.sampling_params(seed=call_seed(config.seed, round_, [s.id for s in active]))
         pending: list[tuple[_State, int, Completion]] = []
         for state, result in zip(active, _generate(engine, active, params), strict=True):
             if isinstance(result, Exception):

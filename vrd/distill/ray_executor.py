@@ -76,7 +76,9 @@ def run_ray(config: DistillConfig, problems: Sequence[Mapping[str, Any]],
         context.enable_progress_bars = False  # vrd's own bar shows problems, samples/s and acceptance
         resources = ray.cluster_resources()
         gpus = float(resources.get("GPU", 0))
-        num_gpus = config.ray_num_gpus if config.ray_num_gpus is not None else (1.0 if gpus else 0.0)
+        # A tensor-parallel engine needs its tensor_parallel_size GPUs in its actor, not Ray's default of one.
+        tp = float(config.engine_options.get("tensor_parallel_size") or 1)
+        num_gpus = config.ray_num_gpus if config.ray_num_gpus is not None else (tp if gpus else 0.0)
         num_cpus = config.ray_num_cpus if config.ray_num_cpus is not None else 1.0
         if config.ray_actors:
             actors = int(config.ray_actors)
