@@ -228,12 +228,12 @@ def test_config_parsing_and_yaml_overrides(tmp_path: Path) -> None:
         parse_splits("sft=lots")
     cfg_file = tmp_path / "c.yaml"
     cfg_file.write_text("select: longest\npass-rate: '0.2:0.8'\ndedup: exact\nsplit: sft=5,rl=rest\n")
-    cfg = CurateConfig.from_yaml(cfg_file, select="random", seed=None)
+    cfg = CurateConfig.load(cfg_file, {"select": "random", "seed": None})
     assert cfg.select == "random" and cfg.pass_rate == (0.2, 0.8) and cfg.dedup == ("exact",)
     assert cfg.split == {"sft": 5, "rl": REST} and cfg.seed == 0
     cfg_file.write_text("selekt: longest\n")
     with pytest.raises(VrdError, match="selekt"):
-        CurateConfig.from_yaml(cfg_file)
+        CurateConfig.load(cfg_file)
     with pytest.raises(VrdError, match="base-model"):
         CurateConfig(select="closest")
 

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - types only
+    from vrd.curate.config import CurateConfig
+    from vrd.curate.report import CurationReport
     from vrd.distill.config import DistillConfig
     from vrd.distill.runner import DistillSummary
     from vrd.eval.config import EvalConfig
@@ -66,6 +68,14 @@ def distill(inputs: PathLike | None, out: PathLike | None, config: DistillConfig
     return run_distill(_io(config, inputs, out))
 
 
+def curate(inputs: PathLike, out: PathLike, config: CurateConfig | None = None) -> CurationReport:
+    """Filter, label, dedup, decontaminate and split the distill output `inputs` into `out/<split>/`."""
+    from vrd.curate.config import CurateConfig
+    from vrd.curate.pipeline import curate as run
+
+    return run(inputs, out, config if config is not None else CurateConfig())
+
+
 def evaluate(inputs: Sequence[str] | str | None, out: PathLike, config: EvalConfig, *,
              engine: Any = None, progress: Any = None) -> EvalResult:
     """Evaluate `config.model` on the benchmarks `inputs` (names or problem folders; None = the
@@ -95,4 +105,4 @@ def train_rl(inputs: PathLike | None, out: PathLike | None, config: VrdRLConfig)
     return TrainResult(out=path, metrics=path / "metrics.jsonl", config=cfg.to_dict())
 
 
-__all__: Sequence[str] = ("EvalResult", "TrainResult", "distill", "evaluate", "train_rl", "train_sft")
+__all__: Sequence[str] = ("EvalResult", "TrainResult", "curate", "distill", "evaluate", "train_rl", "train_sft")

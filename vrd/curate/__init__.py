@@ -1,14 +1,31 @@
 """Curation: correctness, difficulty, dedup, decontamination, response selection, splits, exporters.
 
 `curate(in_dir, out_dir, CurateConfig(...))` runs the steps; `export(dir, fmt, out)` writes
-a curated output in a trainer's format.
+a curated output in a trainer's format. Names load on first use, so that `vrd.curate.config`
+(which the CLI needs to build its flags) does not pull in polars.
 """
 
-from vrd import _callable_package
-from vrd.curate.config import CurateConfig
-from vrd.curate.exporters import EXPORTERS, export
-from vrd.curate.pipeline import curate
+from __future__ import annotations
 
-__all__ = ["EXPORTERS", "CurateConfig", "curate", "export"]
+import importlib
+from typing import Any
+
+from vrd import _callable_package
+
+_EXPORTS = {
+    "CurateConfig": "vrd.curate.config",
+    "EXPORTERS": "vrd.curate.exporters",
+    "export": "vrd.curate.exporters",
+    "curate": "vrd.curate.pipeline",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'vrd.curate' has no attribute '{name}'")
+
 
 _callable_package(__name__)  # `vrd.curate(inputs, out, config)` is the API function (see vrd/__init__.py)

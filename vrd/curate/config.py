@@ -1,19 +1,15 @@
-"""Every knob of `vrd curate` in one dataclass, so a YAML file and CLI flags set the same things.
+"""Every knob of `vrd curate` in one dataclass, so a YAML file, CLI flags and the API set the same things.
 
 A run is reproducible from `curation.json`, which stores this config verbatim.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
-from vrd.errors import VrdError
+from vrd.config import Config, setting
+from vrd.errors import ConfigError
 
 SELECT_MODES = ("shortest", "longest", "random", "first", "closest")
 DEDUP_METHODS = ("exact", "near", "image")
@@ -22,95 +18,80 @@ REST = -1  # split size meaning "every problem left after the sized splits"
 
 
 @dataclass
-class CurateConfig:
-    """What `vrd curate` does. Field names match the CLI flags (dashes become underscores)."""
+class CurateConfig(Config):
+    """What `vrd curate` does; the CLI flags are made from these fields."""
 
-    correct_only: bool = True
-    require_format: bool = False
-    rollouts: str | None = None
-    pass_rate: tuple[float, float] | None = None
-    difficulty_bins: str = "synergy"  # a vrd.difficulty scheme
-    dedup: tuple[str, ...] = DEDUP_METHODS
-    near_threshold: float = 0.8
-    near_ngram: int = 3
-    num_perm: int = 128
-    phash_distance: int = 4
-    image_match: str = "answer"
-    decontaminate: tuple[str, ...] = ()
-    decontaminate_path: tuple[str, ...] = ()
-    decontam_ngram: int = 8
-    decontam_image: bool = True
-    select: str = "shortest"
-    base_model: str | None = None
-    score_batch_size: int = 8
-    min_tokens: int | None = None
-    max_tokens: int | None = None
-    split: dict[str, int | float] = field(default_factory=lambda: {"sft": REST})
-    seed: int = 0
+    correct_only: bool = setting(True, help="Keep only correct responses.")
+    require_format: bool = setting(False, help="Keep only responses that pass the format check.")
+    rollouts: str | None = setting(None, help="Base-model rollouts (`vrd distill --keep all`) to take pass rates "
+                                              "from.")
+    pass_rate: tuple[float, float] | None = setting(None, cli_type=str,
+                                                    help="Keep problems with pass rate in MIN:MAX.")
+    difficulty_bins: str = setting("synergy", help="synergy (L1-L5) | fixed | quantile | edges:A,B,...")
+    dedup: tuple[str, ...] = setting(DEDUP_METHODS, help="Comma list of exact,near,image, or 'none' "
+                                                         "(default: all three).")
+    near_threshold: float = setting(0.8, help="MinHash Jaccard threshold for near dups.")
+    near_ngram: int = setting(3, help="Word n-gram size for near dedup.")
+    num_perm: int = setting(128, help="MinHash permutations.", cli=False)
+    phash_distance: int = setting(4, help="Max Hamming distance of 64-bit image phashes.")
+    image_match: str = setting("answer", help="Image dups need the same answer ('answer') or not ('any').")
+    decontaminate: tuple[str, ...] = setting((), help="Benchmarks to remove, e.g. mathvista,mathverse "
+                                                      "(or name=PATH).")
+    decontaminate_path: tuple[str, ...] = setting((), repeat=True,
+                                                  help="A prepared vrd problems dir to remove (repeatable).")
+    decontam_ngram: int = setting(8, help="Word n-gram size for decontam.")
+    decontam_image: bool = setting(True, help="Also remove problems reusing a benchmark figure.")
+    select: str = setting("shortest", help="shortest | longest | random | first | closest.")
+    base_model: str | None = setting(None, help="Model scoring responses for --select closest.")
+    score_batch_size: int = setting(8, help="Batch for --select closest scoring.", cli=False)
+    min_tokens: int | None = setting(None, help="Drop responses shorter than this.")
+    max_tokens: int | None = setting(None, help="Drop responses longer than this.")
+    split: dict[str, int | float] = setting(default_factory=lambda: {"sft": REST}, cli_type=str,
+                                            help="e.g. sft=2000,rl=20000,val=500 (a size may be a share like 50% "
+                                                 "or 'rest'; default: sft=rest).")
+    seed: int = setting(0, help="Seed for splits and random selection.")
 
     def __post_init__(self) -> None:
+        """Normalise the text forms (`MIN:MAX`, `a,b`, `sft=N`) and reject bad settings up front,
+        rather than after an hour of scanning."""
         if isinstance(self.pass_rate, str):
             self.pass_rate = parse_pass_rate(self.pass_rate)
         elif self.pass_rate is not None:
             self.pass_rate = (float(self.pass_rate[0]), float(self.pass_rate[1]))
         if isinstance(self.split, str):
             self.split = parse_splits(self.split)
+        elif isinstance(self.split, dict):
+            self.split = {str(k): (REST if str(v).lower() in ("rest", "all") else v) for k, v in self.split.items()}
+        if self.dedup == "none":
+            self.dedup = ()
         for name in ("dedup", "decontaminate", "decontaminate_path"):
             value = getattr(self, name)
             setattr(self, name, tuple(_csv(value)) if isinstance(value, str) else tuple(value or ()))
-        self.validate()
-
-    def validate(self) -> None:
-        """Reject bad settings up front rather than after an hour of scanning."""
         if self.select not in SELECT_MODES:
-            raise VrdError(f"--select must be one of {', '.join(SELECT_MODES)}, got '{self.select}'")
+            raise ConfigError(f"--select must be one of {', '.join(SELECT_MODES)}, got '{self.select}'")
         if self.select == "closest" and not self.base_model:
-            raise VrdError("--select closest needs --base-model (the model whose likelihood picks the response)")
+            raise ConfigError("--select closest needs --base-model (the model whose likelihood picks the response)")
         bad = [m for m in self.dedup if m not in DEDUP_METHODS]
         if bad:
-            raise VrdError(f"--dedup: unknown method(s) {', '.join(bad)}; choose from {', '.join(DEDUP_METHODS)}")
+            raise ConfigError(f"--dedup: unknown method(s) {', '.join(bad)}; choose from {', '.join(DEDUP_METHODS)}")
         from vrd.difficulty import get_scheme
 
         get_scheme(self.difficulty_bins, [])  # an unknown scheme fails before any data is read
         if self.image_match not in IMAGE_MATCH_MODES:
-            raise VrdError(f"--image-match must be one of {', '.join(IMAGE_MATCH_MODES)}, got '{self.image_match}'")
+            raise ConfigError(f"--image-match must be one of {', '.join(IMAGE_MATCH_MODES)}, got '{self.image_match}'")
         if not 0.0 < self.near_threshold <= 1.0:
-            raise VrdError(f"--near-threshold must be in (0, 1], got {self.near_threshold}")
+            raise ConfigError(f"--near-threshold must be in (0, 1], got {self.near_threshold}")
         if self.near_ngram < 1 or self.decontam_ngram < 1:
-            raise VrdError("n-gram sizes must be at least 1")
+            raise ConfigError("n-gram sizes must be at least 1")
         if not 0 <= self.phash_distance < 32:
-            raise VrdError(f"--phash-distance must be in [0, 32), got {self.phash_distance}")
+            raise ConfigError(f"--phash-distance must be in [0, 32), got {self.phash_distance}")
         if self.min_tokens is not None and self.max_tokens is not None and self.min_tokens > self.max_tokens:
-            raise VrdError(f"--min-tokens {self.min_tokens} is above --max-tokens {self.max_tokens}")
+            raise ConfigError(f"--min-tokens {self.min_tokens} is above --max-tokens {self.max_tokens}")
         if sum(1 for v in self.split.values() if v == REST) > 1:
-            raise VrdError("--split: only one split may be 'rest'")
-
-    @classmethod
-    def from_yaml(cls, path: str | os.PathLike, **overrides: Any) -> CurateConfig:
-        """Load a YAML file (keys = field names, dashes allowed) and apply non-None overrides."""
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise VrdError(f"{path}: not valid YAML ({exc})") from exc
-        if not isinstance(data, dict):
-            raise VrdError(f"{path}: expected a mapping of curate options, got {type(data).__name__}")
-        data = {str(k).replace("-", "_"): v for k, v in data.items()}
-        return cls.from_dict(data, where=str(path), **overrides)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], *, where: str = "config", **overrides: Any) -> CurateConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            from vrd.errors import unknown_name
-
-            raise VrdError(f"{where}: {unknown_name('curate option', unknown[0], sorted(known))}")
-        merged = {**data, **{k: v for k, v in overrides.items() if v is not None}}
-        return cls(**merged)
+            raise ConfigError("--split: only one split may be 'rest'")
 
     def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
+        out = super().to_dict()
         out["split"] = {k: ("rest" if v == REST else v) for k, v in self.split.items()}
         return out
 
@@ -122,15 +103,15 @@ def _csv(text: str) -> list[str]:
 def parse_pass_rate(text: str) -> tuple[float, float]:
     """`MIN:MAX` (either side may be empty) -> a closed interval on the pass rate."""
     if ":" not in text:
-        raise VrdError(f"--pass-rate must look like MIN:MAX (e.g. 0.1:0.9), got '{text}'")
+        raise ConfigError(f"--pass-rate must look like MIN:MAX (e.g. 0.1:0.9), got '{text}'")
     lo_text, hi_text = text.split(":", 1)
     try:
         lo = float(lo_text) if lo_text.strip() else 0.0
         hi = float(hi_text) if hi_text.strip() else 1.0
     except ValueError as exc:
-        raise VrdError(f"--pass-rate must look like MIN:MAX with numbers, got '{text}'") from exc
+        raise ConfigError(f"--pass-rate must look like MIN:MAX with numbers, got '{text}'") from exc
     if not 0.0 <= lo <= hi <= 1.0:
-        raise VrdError(f"--pass-rate needs 0 <= MIN <= MAX <= 1, got '{text}'")
+        raise ConfigError(f"--pass-rate needs 0 <= MIN <= MAX <= 1, got '{text}'")
     return lo, hi
 
 
@@ -143,12 +124,12 @@ def parse_splits(text: str) -> dict[str, int | float]:
     out: dict[str, int | float] = {}
     for part in _csv(text):
         if "=" not in part:
-            raise VrdError(f"--split entries look like NAME=SIZE, got '{part}'")
+            raise ConfigError(f"--split entries look like NAME=SIZE, got '{part}'")
         name, size = (s.strip() for s in part.split("=", 1))
         if not name or not name.replace("_", "").replace("-", "").isalnum():
-            raise VrdError(f"--split: bad split name '{name}'")
+            raise ConfigError(f"--split: bad split name '{name}'")
         if name in out:
-            raise VrdError(f"--split: split '{name}' given twice")
+            raise ConfigError(f"--split: split '{name}' given twice")
         if size.lower() in ("rest", "all"):
             out[name] = REST
             continue
@@ -157,20 +138,20 @@ def parse_splits(text: str) -> dict[str, int | float]:
             try:
                 frac = float(share) / (100.0 if size.endswith("%") else 1.0)
             except ValueError as exc:
-                raise VrdError(f"--split: size of '{name}' must be a count, a share or 'rest', got '{size}'") from exc
+                raise ConfigError(f"--split: size of '{name}' must be a count, a share or 'rest', got '{size}'") from exc
             if not 0.0 <= frac <= 1.0:
-                raise VrdError(f"--split: share of '{name}' must be between 0 and 1 (0%-100%), got '{size}'")
+                raise ConfigError(f"--split: share of '{name}' must be between 0 and 1 (0%-100%), got '{size}'")
             out[name] = frac
             continue
         try:
             n = int(size)
         except ValueError as exc:
-            raise VrdError(f"--split: size of '{name}' must be a count, a share or 'rest', got '{size}'") from exc
+            raise ConfigError(f"--split: size of '{name}' must be a count, a share or 'rest', got '{size}'") from exc
         if n < 0:
-            raise VrdError(f"--split: size of '{name}' must be >= 0, got {n}")
+            raise ConfigError(f"--split: size of '{name}' must be >= 0, got {n}")
         out[name] = n
     if not out:
-        raise VrdError("--split is empty")
+        raise ConfigError("--split is empty")
     return out
 
 
