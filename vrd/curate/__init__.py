@@ -17,6 +17,8 @@ _EXPORTS = {
     "EXPORTERS": "vrd.curate.exporters",
     "export": "vrd.curate.exporters",
     "curate": "vrd.curate.pipeline",
+    "Step": "vrd.curate.steps",
+    "default_steps": "vrd.curate.steps",
 }
 
 __all__ = sorted(_EXPORTS)
