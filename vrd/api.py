@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from vrd.curate.config import CurateConfig
+    from vrd.curate.config import CurateConfig, ExportConfig
+    from vrd.curate.exporters.base import ExportResult
     from vrd.curate.report import CurationReport
     from vrd.distill.config import DistillConfig
     from vrd.distill.runner import DistillSummary
@@ -76,6 +77,14 @@ def curate(inputs: PathLike, out: PathLike, config: CurateConfig | None = None) 
     return run(inputs, out, config if config is not None else CurateConfig())
 
 
+def export(inputs: PathLike, out: PathLike, config: ExportConfig) -> ExportResult:
+    """Write the curated splits `inputs` to `out` in a trainer's format (`config.format`)."""
+    from vrd.curate.exporters import export as run
+
+    return run(inputs, config.format, out, splits=list(config.split) or None, template=config.template,
+               push_to_hub=config.push_to_hub)
+
+
 def evaluate(inputs: Sequence[str] | str | None, out: PathLike, config: EvalConfig, *,
              engine: Any = None, progress: Any = None) -> EvalResult:
     """Evaluate `config.model` on the benchmarks `inputs` (names or problem folders; None = the
@@ -105,4 +114,4 @@ def train_rl(inputs: PathLike | None, out: PathLike | None, config: VrdRLConfig)
     return TrainResult(out=path, metrics=path / "metrics.jsonl", config=cfg.to_dict())
 
 
-__all__: Sequence[str] = ("EvalResult", "TrainResult", "curate", "distill", "evaluate", "train_rl", "train_sft")
+__all__: Sequence[str] = ("EvalResult", "TrainResult", "curate", "distill", "evaluate", "export", "train_rl", "train_sft")

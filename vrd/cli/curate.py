@@ -8,7 +8,7 @@ import typer
 
 from vrd.cli.common import console, user_errors
 from vrd.config import command_options
-from vrd.curate.config import CurateConfig
+from vrd.curate.config import CurateConfig, ExportConfig
 
 
 def _curate_command(
@@ -27,27 +27,21 @@ def _curate_command(
         console.print(f"wrote {out} ({sizes}); report in {out / 'curation.json'}")
 
 
-def export_command(
+def _export_command(
+    config: ExportConfig,
     in_dir: Path = typer.Argument(..., help="A `vrd curate` output (or one vrd dataset directory)."),
-    format: str = typer.Option(..., "--format", help="llamafactory | easyr1 | trl | hf"),
     out: Path = typer.Option(..., "--out", help="Directory to write."),
-    split: list[str] | None = typer.Option(None, "--split", help="Export only this split (repeatable)."),
-    template: str | None = typer.Option(None, "--template",
-                                        help="Re-render user text: math | r1v | none | PATH.jinja "
-                                             "[default: the stored prompt; problems: math, easyr1: none]."),
-    push_to_hub: str | None = typer.Option(None, "--push-to-hub", help="With --format hf: also upload to REPO."),
 ) -> None:
     """Write curated splits in the format a trainer loads as is."""
     with user_errors():
-        from vrd.curate.exporters import export
+        import vrd
 
-        result = export(in_dir, format, out, splits=list(split) if split else None, template=template,
-                        push_to_hub=push_to_hub)
+        result = vrd.export(in_dir, out, config)
         sizes = ", ".join(f"{k}: {v}" for k, v in result.splits.items())
-        console.print(f"exported {format} to {result.out} ({sizes})")
+        console.print(f"exported {config.format} to {result.out} ({sizes})")
 
 
 def register(app: typer.Typer) -> None:
     """Add `curate` and `export` to the app."""
     app.command("curate")(command_options(CurateConfig)(_curate_command))
-    app.command("export")(export_command)
+    app.command("export")(command_options(ExportConfig)(_export_command))

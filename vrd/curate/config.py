@@ -96,6 +96,32 @@ class CurateConfig(Config):
         return out
 
 
+EXPORT_FORMATS = ("llamafactory", "easyr1", "trl", "hf")
+
+
+@dataclass
+class ExportConfig(Config):
+    """What `vrd export` writes."""
+
+    format: str = setting(help="llamafactory | easyr1 | trl | hf")
+    split: list[str] = setting(default_factory=list, repeat=True,
+                               help="Export only this split (repeatable; default: every split).")
+    template: str | None = setting(None, help="Re-render user text: math | r1v | none | PATH.jinja (default: the "
+                                              "stored prompt; problems: math, easyr1: none).")
+    push_to_hub: str | None = setting(None, help="With --format hf: also upload to REPO.")
+
+    def __post_init__(self) -> None:
+        if isinstance(self.split, str):
+            self.split = _csv(self.split)
+        self.split = [str(s) for s in self.split]
+        if self.format not in EXPORT_FORMATS:
+            from vrd.errors import unknown_name
+
+            raise unknown_name("export format", self.format, EXPORT_FORMATS)
+        if self.push_to_hub and self.format != "hf":
+            raise ConfigError(f"--push-to-hub needs --format hf (got --format {self.format})")
+
+
 def _csv(text: str) -> list[str]:
     return [p.strip() for p in text.split(",") if p.strip()]
 
