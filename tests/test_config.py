@@ -71,7 +71,7 @@ def test_validation_runs_on_construction_and_replace() -> None:
 
 
 # Commands still being moved onto vrd.config (one per commit); must end empty.
-PENDING = {"data synth", "data prepare", "data inspect", "verify", "models tiny", "shift-report",
+PENDING = {"verify", "models tiny", "shift-report",
            "eval compare", "reward-audit", "demo", "merge"}
 
 

@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from vrd.distill.config import DistillConfig
     from vrd.distill.runner import DistillSummary
     from vrd.eval.config import EvalConfig
+    from vrd.sources.config import PrepareConfig
+    from vrd.sources.prepare import PrepareResult
     from vrd.trainers.config import VrdRLConfig, VrdSFTConfig
 
 PathLike = str | os.PathLike
@@ -59,6 +61,16 @@ def _io(config: Any, inputs: PathLike | None, out: PathLike | None, *, inputs_fi
     if out is not None:
         changes[out_field] = str(out)
     return config.replace(**changes)
+
+
+def prepare(inputs: str, out: PathLike, config: PrepareConfig | None = None) -> PrepareResult:
+    """Normalise the source `inputs` (a name from `vrd data list`) into problem rows under `out`;
+    bad records go to `out/rejects.jsonl`."""
+    from vrd.sources.config import PrepareConfig
+    from vrd.sources.prepare import prepare as run
+
+    cfg = config if config is not None else PrepareConfig()
+    return run(inputs, out, path=cfg.path, split=cfg.split, limit=cfg.limit, **cfg.map)
 
 
 def distill(inputs: PathLike | None, out: PathLike | None, config: DistillConfig) -> DistillSummary:
@@ -114,4 +126,4 @@ def train_rl(inputs: PathLike | None, out: PathLike | None, config: VrdRLConfig)
     return TrainResult(out=path, metrics=path / "metrics.jsonl", config=cfg.to_dict())
 
 
-__all__: Sequence[str] = ("EvalResult", "TrainResult", "curate", "distill", "evaluate", "export", "train_rl", "train_sft")
+__all__: Sequence[str] = ("EvalResult", "TrainResult", "curate", "distill", "evaluate", "export", "prepare", "train_rl", "train_sft")

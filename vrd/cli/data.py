@@ -8,18 +8,6 @@ from typing import Any
 import typer
 
 from vrd.cli.common import console, err_console, user_errors
-from vrd.errors import ConfigError
-
-
-def parse_map(items: list[str] | None) -> dict[str, str]:
-    """`--map question=problem --map answer=label` -> {"question": "problem", "answer": "label"}."""
-    mapping: dict[str, str] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise ConfigError(f"--map expects FIELD=COLUMN (e.g. --map question=problem), got {item!r}")
-        mapping[key.strip()] = value.strip()
-    return mapping
 
 
 def _report(result: Any) -> None:
@@ -67,6 +55,9 @@ def print_inspection(report: Any) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from vrd.config import command_options
+    from vrd.sources.config import InspectConfig, PrepareConfig, SynthConfig
+
     data = typer.Typer(help="Problem datasets: list sources, make synthetic geometry, prepare a source.",
                        no_args_is_help=True)
 
@@ -85,51 +76,38 @@ def register(app: typer.Typer) -> None:
         console.print(table)
 
     @data.command("synth")
+    @command_options(SynthConfig)
     def synth_cmd(
+        config: SynthConfig,
         out: Path = typer.Option(..., "--out", help="Directory to write the problem dataset to."),
-        n: int = typer.Option(200, "--n", help="Number of problems."),
-        seed: int = typer.Option(0, "--seed", help="Same seed, same problems, same bytes."),
-        split: str = typer.Option("train", "--split", help="Split name used in the ids."),
-        families: str | None = typer.Option(None, "--families",
-                                            help="Comma-separated subset of: triangle, parallel, inscribed, "
-                                                 "pythagorean, rectangle."),
-        tiers: str | None = typer.Option(None, "--tiers", help="Comma-separated tiers (steps) among 1,2,3."),
-        forms: str | None = typer.Option(None, "--forms", help="Comma-separated forms among free,choice."),
     ) -> None:
         """Procedural geometry problems drawn with PIL, with gold step-by-step solutions; offline."""
         from vrd.sources.prepare import synth
 
         with user_errors():
-            result = synth(n, seed, out, split=split, families=families, tiers=tiers, forms=forms)
+            result = synth(config.n, config.seed, out, split=config.split, families=config.families,
+                           tiers=config.tiers, forms=config.forms)
         _report(result)
 
     @data.command("prepare")
+    @command_options(PrepareConfig)
     def prepare_cmd(
+        config: PrepareConfig,
         source: str = typer.Argument(..., help="Source name (see `vrd data list`)."),
         out: Path = typer.Option(..., "--out", help="Directory to write the problem dataset to."),
-        path: str | None = typer.Option(None, "--path", help="Local file/folder (or another hub id) to read."),
-        split: str | None = typer.Option(None, "--split", help="Split to read (default: the source's)."),
-        limit: int | None = typer.Option(None, "--limit", help="Stop after this many problems."),
-        mapping: list[str] | None = typer.Option(None, "--map",
-                                                 help="FIELD=COLUMN, repeatable (generic source): question, "
-                                                      "answer, images, image, choices, id, answer_type."),
     ) -> None:
         """Normalize a source to problem rows; bad records go to rejects.jsonl and the rest is kept."""
-        from vrd.sources.prepare import prepare
+        import vrd
 
         with user_errors():
-            result = prepare(source, out, path=path, split=split, limit=limit, **parse_map(mapping))
+            result = vrd.prepare(source, out, config)
         _report(result)
 
     @data.command("inspect")
+    @command_options(InspectConfig)
     def inspect_cmd(
+        config: InspectConfig,
         path: str = typer.Argument(..., help="A downloaded file or folder (hub snapshot, release tree, …)."),
-        source: str | None = typer.Option(None, "--source", help="Read it as this source (default: guessed "
-                                                                 "from the layout)."),
-        split: str | None = typer.Option(None, "--split", help="Only this split (default: every split found)."),
-        limit: int | None = typer.Option(None, "--limit", help="Stop each split after this many problems."),
-        rejects: int = typer.Option(5, "--rejects", help="How many rejects to show per split."),
-        mapping: list[str] | None = typer.Option(None, "--map", help="FIELD=COLUMN (generic source)."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     ) -> None:
         """Which layout and files vrd recognises in PATH, rows per split and the first rejects; writes nothing."""
@@ -138,8 +116,8 @@ def register(app: typer.Typer) -> None:
         from vrd.sources.inspect import inspect_path
 
         with user_errors():
-            report = inspect_path(path, source=source, split=split, limit=limit, n_rejects=rejects,
-                                  **parse_map(mapping))
+            report = inspect_path(path, source=config.source, split=config.split, limit=config.limit,
+                                  n_rejects=config.rejects, **config.map)
         if as_json:
             console.print_json(json.dumps(report.to_dict(), default=str))
         else:
