@@ -7,6 +7,7 @@ can scan the text columns without decoding images.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -16,19 +17,14 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import datasets
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from vrd.contract import ANSWER_TYPES, IMAGE_MARK
 from vrd.errors import DataError, MissingInputError
 
-try:  # datasets>=4 names list features `List`; older releases only have `Sequence`.
-    from datasets import List as _ListFeature
-except ImportError:  # pragma: no cover - depends on the installed datasets
-    from datasets import Sequence as _ListFeature  # type: ignore[assignment]
+if TYPE_CHECKING:  # imported where used: `import vrd.schema` must stay cheap (verifier workers, CLI)
+    import datasets
+    import pyarrow as pa
 
 MANIFEST = "manifest.json"
 SHARD_GLOB = "*.parquet"
@@ -69,47 +65,40 @@ RESPONSE_EXTRA_COLUMNS: tuple[str, ...] = (
 RESPONSE_COLUMNS: tuple[str, ...] = PROBLEM_COLUMNS + RESPONSE_EXTRA_COLUMNS
 
 
-def _string() -> datasets.Value:
-    return datasets.Value("string")
+COLUMNS: dict[str, tuple[str, ...]] = {"problems": PROBLEM_COLUMNS, "responses": RESPONSE_COLUMNS}
+
+# Stored type of every column. Plain strings, so validating a row needs no `datasets` import
+# (it costs about a second); `features()` turns them into `datasets.Features` when writing.
+DTYPES: dict[str, str] = {
+    "id": "string", "source": "string", "split": "string", "images": "images", "question": "string",
+    "choices": "strings", "answer": "string", "answer_type": "string", "meta": "string",
+    "model": "string", "round": "int32", "sample": "int32", "prompt": "string", "response": "string",
+    "pred": "string", "correct": "bool", "format_ok": "bool", "n_tokens": "int32", "finish_reason": "string",
+    "n_samples": "int32", "n_correct": "int32", "pass_rate": "float32",
+    "n_samples_r1": "int32", "n_correct_r1": "int32", "pass_rate_r1": "float32",
+}
 
 
-PROBLEM_FEATURES = datasets.Features(
-    {
-        "id": _string(),
-        "source": _string(),
-        "split": _string(),
-        "images": _ListFeature(datasets.Image()),
-        "question": _string(),
-        "choices": _ListFeature(_string()),
-        "answer": _string(),
-        "answer_type": _string(),
-        "meta": _string(),
-    }
-)
+@functools.cache
+def features(kind: str) -> datasets.Features:
+    """The `datasets.Features` of a dataset kind, in column order."""
+    import datasets
 
-RESPONSE_FEATURES = datasets.Features(
-    {
-        **PROBLEM_FEATURES,
-        "model": _string(),
-        "round": datasets.Value("int32"),
-        "sample": datasets.Value("int32"),
-        "prompt": _string(),
-        "response": _string(),
-        "pred": _string(),
-        "correct": datasets.Value("bool"),
-        "format_ok": datasets.Value("bool"),
-        "n_tokens": datasets.Value("int32"),
-        "finish_reason": _string(),
-        "n_samples": datasets.Value("int32"),
-        "n_correct": datasets.Value("int32"),
-        "pass_rate": datasets.Value("float32"),
-        "n_samples_r1": datasets.Value("int32"),
-        "n_correct_r1": datasets.Value("int32"),
-        "pass_rate_r1": datasets.Value("float32"),
-    }
-)
+    try:  # datasets>=4 names list features `List`; older releases only have `Sequence`.
+        from datasets import List as list_feature
+    except ImportError:  # pragma: no cover - depends on the installed datasets
+        from datasets import Sequence as list_feature  # type: ignore[assignment]
 
-FEATURES: dict[str, datasets.Features] = {"problems": PROBLEM_FEATURES, "responses": RESPONSE_FEATURES}
+    def feature(dtype: str) -> Any:
+        if dtype == "images":
+            return list_feature(datasets.Image())
+        if dtype == "strings":
+            return list_feature(datasets.Value("string"))
+        return datasets.Value(dtype)
+
+    return datasets.Features({column: feature(DTYPES[column]) for column in COLUMNS[kind]})
+
+
 # Columns that may hold null; every other column must be present and non-null.
 NULLABLE = {"pred"}
 
@@ -196,8 +185,7 @@ def _check_value(column: str, value: Any, kind: str) -> str | None:
         except json.JSONDecodeError as exc:
             return f"is not valid JSON ({exc.msg})"
         return None
-    feature = FEATURES[kind][column]
-    dtype = getattr(feature, "dtype", None)
+    dtype = DTYPES.get(column)
     if dtype == "string" and not isinstance(value, str):
         return f"must be a string, got {type(value).__name__}"
     if dtype in ("int32", "int64") and (isinstance(value, bool) or not isinstance(value, int)):
@@ -212,7 +200,7 @@ def _check_value(column: str, value: Any, kind: str) -> str | None:
 def validate_row(row: Mapping[str, Any], kind: str = "problems", *, path: str | os.PathLike | None = None,
                  index: int | None = None) -> None:
     """Raise SchemaError naming the row and column if `row` breaks the contract."""
-    for column in FEATURES[kind]:
+    for column in COLUMNS[kind]:
         if column not in row:
             raise SchemaError("missing", path=path, row=index, column=column)
         why = _check_value(column, row[column], kind)
@@ -221,7 +209,7 @@ def validate_row(row: Mapping[str, Any], kind: str = "problems", *, path: str | 
     n_marks = row["question"].count(IMAGE_MARK)
     if n_marks != len(row["images"]):
         raise SchemaError(
-            f"has {n_marks} <image> marker(s) but the row has {len(row['images'])} image(s)",
+            f"has {n_marks} {IMAGE_MARK} marker(s) but the row has {len(row['images'])} image(s)",
             path=path, row=index, column="question",
         )
 
@@ -238,7 +226,7 @@ def normalize_row(row: Mapping[str, Any], kind: str = "problems") -> dict[str, A
     if kind == "responses":
         for col in RESPONSE_EXTRA_COLUMNS:
             out.setdefault(col, None)
-    return {k: out[k] for k in FEATURES[kind]}
+    return {k: out[k] for k in COLUMNS[kind]}
 
 
 def versions() -> dict[str, str]:
@@ -282,7 +270,7 @@ def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
 
 
 def arrow_schema(kind: str) -> pa.Schema:
-    return FEATURES[kind].arrow_schema
+    return features(kind).arrow_schema
 
 
 def write_shard(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, kind: str = "problems") -> Path:
@@ -292,8 +280,11 @@ def write_shard(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, kind
     normalized = [normalize_row(r, kind) for r in rows]
     for i, r in enumerate(normalized):
         validate_row(r, kind, path=path, index=i)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     table = pa.Table.from_pylist(normalized, schema=arrow_schema(kind))
-    table = table.replace_schema_metadata({b"huggingface": json.dumps({"info": {"features": FEATURES[kind].to_dict()}}).encode()})
+    table = table.replace_schema_metadata({b"huggingface": json.dumps({"info": {"features": features(kind).to_dict()}}).encode()})
     tmp = path.with_name(path.name + ".tmp")
     pq.write_table(table, tmp)
     os.replace(tmp, path)
@@ -350,18 +341,20 @@ def shard_files(in_dir: str | os.PathLike) -> list[Path]:
 
 def detect_kind(in_dir: str | os.PathLike) -> str:
     manifest = read_manifest(in_dir) if Path(in_dir).is_dir() else {}
-    if manifest.get("kind") in FEATURES:
+    if manifest.get("kind") in COLUMNS:
         return manifest["kind"]
+    import pyarrow.parquet as pq
+
     names = set(pq.read_schema(shard_files(in_dir)[0]).names)
     return "responses" if "response" in names else "problems"
 
 
 def _validate_table(table: pa.Table, kind: str, path: Path, text_only: bool) -> None:
     names = set(table.column_names)
-    for column in FEATURES[kind]:
+    for column in COLUMNS[kind]:
         if column not in names:
             raise SchemaError("missing", path=path, column=column)
-    for column in FEATURES[kind]:
+    for column in COLUMNS[kind]:
         if text_only and column == "images":
             continue
         values = table.column(column).to_pylist()
@@ -374,6 +367,10 @@ def _validate_table(table: pa.Table, kind: str, path: Path, text_only: bool) -> 
 def read_dataset(in_dir: str | os.PathLike, kind: str | None = None, *, validate: bool = True,
                  columns: Sequence[str] | None = None) -> datasets.Dataset:
     """Load a vrd dataset directory (or a single shard) as a `datasets.Dataset`, checking the contract."""
+    import datasets
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     files = shard_files(in_dir)
     kind = kind or detect_kind(in_dir)
     tables = []
@@ -384,22 +381,24 @@ def read_dataset(in_dir: str | os.PathLike, kind: str | None = None, *, validate
             raise SchemaError(f"is not a readable Parquet file ({exc})", path=f) from exc
         if validate:
             _validate_table(table, kind, f, text_only=False)
-        cols = list(columns) if columns else list(FEATURES[kind])
-        extra = [c for c in table.column_names if c not in FEATURES[kind] and not columns]
+        cols = list(columns) if columns else list(COLUMNS[kind])
+        extra = [c for c in table.column_names if c not in COLUMNS[kind] and not columns]
         table = table.select(cols + extra)
         tables.append(table)
     table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
-    features = {k: v for k, v in FEATURES[kind].items() if k in table.column_names}
+    found = {k: v for k, v in features(kind).items() if k in table.column_names}
     if columns is None:
         for extra in table.column_names:
-            if extra not in features:
-                features[extra] = datasets.Features.from_arrow_schema(table.select([extra]).schema)[extra]
-    table = table.cast(datasets.Features(features).arrow_schema)
-    return datasets.Dataset(table, info=datasets.DatasetInfo(features=datasets.Features(features)))
+            if extra not in found:
+                found[extra] = datasets.Features.from_arrow_schema(table.select([extra]).schema)[extra]
+    table = table.cast(datasets.Features(found).arrow_schema)
+    return datasets.Dataset(table, info=datasets.DatasetInfo(features=datasets.Features(found)))
 
 
 def read_rows(in_dir: str | os.PathLike, kind: str | None = None) -> list[dict[str, Any]]:
     """Rows as plain dicts with images left as stored dicts (no decoding)."""
+    import pyarrow.parquet as pq
+
     files = shard_files(in_dir)
     kind = kind or detect_kind(in_dir)
     rows: list[dict[str, Any]] = []
