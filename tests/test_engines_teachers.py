@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from vrd.engines.teachers import TEACHERS, resolve_teacher
 from vrd.errors import UnknownNameError
+from vrd.models.teachers import TEACHERS, resolve_teacher
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,7 @@ from eval_fixtures import (
 from vrd.errors import UnknownNameError, VrdError
 from vrd.eval.data import load_benchmark
 from vrd.schema import load_image, read_rows, validate_row
-from vrd.sources import SOURCES
-from vrd.sources.benchmarks import BENCHMARK_SOURCES
+from vrd.sources import BENCHMARKS, SOURCES, source_class
 from vrd.sources.benchmarks.gpqa import shuffled_options
 from vrd.sources.benchmarks.mathverse import split_choices
 from vrd.sources.benchmarks.wemath import parse_options, step_count
@@ -49,10 +48,11 @@ def meta(row: dict) -> dict:
     return json.loads(row["meta"])
 
 
-def test_registry_merged_into_sources() -> None:
-    assert set(BENCHMARK_SOURCES) == {"mathvista", "mathverse", "mathvision", "wemath", "math500", "gpqa", "mmlu"}
-    for name, cls in BENCHMARK_SOURCES.items():
-        assert SOURCES[name] is cls
+def test_benchmarks_are_registered_sources() -> None:
+    assert set(BENCHMARKS) == {"mathvista", "mathverse", "mathvision", "wemath", "math500", "gpqa", "mmlu"}
+    for name in BENCHMARKS:
+        cls = source_class(name)
+        assert name in SOURCES and cls.name == name
         assert cls.hub_id and "/" in cls.hub_id
 
 

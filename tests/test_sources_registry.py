@@ -6,15 +6,15 @@ import pytest
 from typer.testing import CliRunner
 
 from vrd.errors import UnknownNameError, VrdError
-from vrd.sources import SOURCES, RowError, Source, get_source
+from vrd.sources import RowError, Source, get_source, source_class
 from vrd.sources.normalize import choice_letter, infer_answer_type, parse_choices, with_image_marks
 
 
 def test_registry_holds_the_data_sources() -> None:
     for name in ("synth", "geometry3k", "geoqa", "tqa", "generic"):
-        assert issubclass(SOURCES[name], Source) and SOURCES[name].name == name
-    assert SOURCES["geometry3k"].hub_id == "hiyouga/geometry3k"
-    assert SOURCES["geoqa"].hub_id == "leonardPKU/GEOQA_R1V_Train_8K"
+        assert issubclass(source_class(name), Source) and source_class(name).name == name
+    assert source_class("geometry3k").hub_id == "hiyouga/geometry3k"
+    assert source_class("geoqa").hub_id == "leonardPKU/GEOQA_R1V_Train_8K"
 
 
 def test_unknown_source_lists_the_known_ones() -> None:

@@ -48,6 +48,14 @@ class DataError(VrdError, ValueError):
         self.reason = message
 
 
+class RowError(DataError):
+    """One source record cannot be converted; a long run sets it aside in rejects.jsonl and goes on."""
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        ValueError.__init__(self, f"{field}: {reason}" if field else reason)
+        self.path, self.row, self.field, self.reason = None, None, field, reason
+
+
 class MissingInputError(VrdError, FileNotFoundError):
     """A file or folder the user named does not exist (or is not the kind expected)."""
 

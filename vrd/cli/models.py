@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         """Teacher aliases and the hub ids they stand for."""
         from rich.table import Table
 
-        from vrd.engines.teachers import TEACHERS
+        from vrd.models.teachers import TEACHERS
 
         table = Table("alias", "hub id", "family", "min GPUs")
         for alias, spec in TEACHERS.items():

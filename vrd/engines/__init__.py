@@ -10,12 +10,23 @@ import importlib.util
 from typing import Any
 
 from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
-from vrd.engines.hf import HFEngine
-from vrd.engines.openai import OpenAIEngine
-from vrd.engines.vllm import VLLMEngine
 from vrd.errors import unknown_name
+from vrd.registry import load_entry
 
-ENGINES: dict[str, type[Engine]] = {"hf": HFEngine, "openai": OpenAIEngine, "vllm": VLLMEngine}
+# "module:Class", imported on lookup (see `vrd.registry`): naming an engine loads only that one.
+ENGINES: dict[str, Any] = {
+    "hf": "vrd.engines.hf:HFEngine",
+    "openai": "vrd.engines.openai:OpenAIEngine",
+    "vllm": "vrd.engines.vllm:VLLMEngine",
+}
+_CLASSES = {"HFEngine": "hf", "OpenAIEngine": "openai", "VLLMEngine": "vllm"}
+
+
+def __getattr__(name: str) -> Any:
+    """`from vrd.engines import HFEngine` imports that engine's module only then."""
+    if name in _CLASSES:
+        return load_entry(ENGINES[_CLASSES[name]])
+    raise AttributeError(f"module 'vrd.engines' has no attribute {name!r}")
 
 
 def cuda_available() -> bool:
@@ -40,15 +51,7 @@ def get_engine(name: str | None, model: str, **options: Any) -> Engine:
     key = default_engine_name() if name in (None, "", "auto") else str(name).lower()
     if key not in ENGINES:
         raise unknown_name("engine", str(name), [*ENGINES, "auto"])
-    return ENGINES[key](model, **options)
-
-
-def describe_engine(engine: Engine) -> dict[str, Any]:
-    """JSON-safe settings for a manifest; never includes secrets."""
-    describe = getattr(engine, "describe", None)
-    if callable(describe):
-        return describe()
-    return {"engine": engine.name, "model": str(engine.model)}
+    return load_entry(ENGINES[key])(model, **options)
 
 
 __all__ = [
@@ -61,6 +64,5 @@ __all__ = [
     "SamplingParams",
     "VLLMEngine",
     "default_engine_name",
-    "describe_engine",
     "get_engine",
 ]

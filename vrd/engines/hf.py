@@ -11,8 +11,8 @@ import copy
 from typing import Any
 
 from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
-from vrd.engines.teachers import resolve_teacher
 from vrd.errors import unknown_name
+from vrd.models.teachers import resolve_teacher
 
 HF_OPTIONS = ["batch_size", "max_pixels", "min_pixels", "device", "dtype", "device_map", "attn_implementation"]
 

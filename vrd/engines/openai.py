@@ -28,8 +28,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
 from vrd.engines.images import to_data_url
-from vrd.engines.teachers import resolve_teacher
 from vrd.errors import VrdError
+from vrd.models.teachers import resolve_teacher
 
 log = logging.getLogger(__name__)
 

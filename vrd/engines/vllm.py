@@ -18,8 +18,8 @@ from typing import Any
 
 from vrd.contract import IMAGE_MARK
 from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
-from vrd.engines.teachers import resolve_teacher
 from vrd.errors import ConfigError, EnvironmentNotReadyError, unknown_name
+from vrd.models.teachers import resolve_teacher
 
 log = logging.getLogger(__name__)
 

@@ -37,19 +37,6 @@ class Benchmark:
     rejects: list[Reject] = field(default_factory=list)
 
 
-def benchmark_sources() -> dict[str, type]:
-    """Benchmark sources first, then every other registered source (a geometry3k test split works too)."""
-    from vrd.sources.benchmarks import BENCHMARK_SOURCES
-
-    known: dict[str, type] = dict(BENCHMARK_SOURCES)
-    try:
-        from vrd.sources import SOURCES
-    except ImportError:  # pragma: no cover - the registry is written separately
-        SOURCES = {}
-    known.update({k: v for k, v in SOURCES.items() if k not in known and k != "generic"})
-    return known
-
-
 def is_problems_dir(path: str | os.PathLike) -> bool:
     """A folder written by vrd (problems or responses), as opposed to a raw benchmark copy."""
     p = Path(path)
@@ -110,7 +97,9 @@ def load_benchmark(spec: str, *, paths: Mapping[str, str] | None = None, limit: 
     if local is not None and is_problems_dir(local):
         problems = read_problems_dir(local)
         return Benchmark(label, problems[:limit] if limit is not None else problems, f"vrd dataset {local}")
-    known = benchmark_sources()
+    from vrd.sources.registry import evaluable_sources
+
+    known = evaluable_sources()
     if name not in known:
         if local is not None:
             raise VrdError(f"--path {name}={local}: '{name}' is not a known benchmark and {local} is not a vrd "

@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vrd.engines.teachers import resolve_teacher
 from vrd.errors import ModelNotFoundError
+from vrd.models.teachers import resolve_teacher
 
 
 def resolve_model(name_or_path: str | os.PathLike) -> str:

@@ -12,17 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vrd.errors import DataError, VrdError
+from vrd.errors import RowError, VrdError
+from vrd.schema import check_image, make_id
+from vrd.sources.normalize import meta_json
+from vrd.sources.reading import read_records
 
-DATA_SUFFIXES = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv", ".arrow": "arrow"}
-
-
-class RowError(DataError):
-    """One record cannot be converted; the run sets it aside in rejects.jsonl and goes on."""
-
-    def __init__(self, reason: str, field: str | None = None) -> None:
-        ValueError.__init__(self, f"{field}: {reason}" if field else reason)
-        self.path, self.row, self.field, self.reason = None, None, field, reason
+__all__ = ["Reject", "RowError", "Source", "load_records"]
 
 
 @dataclass
@@ -47,8 +42,6 @@ def load_records(path_or_id: str, split: str, *, name: str | None = None) -> Ite
     instead of ending the run. Hub ids only work where the hub is reachable: the error says to
     pass `--path` otherwise.
     """
-    from vrd.sources.reading import read_records
-
     yield from read_records(path_or_id, split, name=name)
 
 
@@ -120,9 +113,6 @@ class Source(abc.ABC):
                     images: list[Any] | None = None, choices: list[str] | None = None,
                     meta: dict[str, Any] | None = None, source: str | None = None) -> dict[str, Any]:
         """A problem row with the stable id `source/split/native` and `native_id` recorded in meta."""
-        from vrd.schema import make_id
-        from vrd.sources.normalize import meta_json
-
         name = source or self.name
         return {
             "id": make_id(name, self.split, native),
@@ -138,8 +128,6 @@ class Source(abc.ABC):
 
     def problems(self, limit: int | None = None) -> Iterator[dict[str, Any] | Reject]:
         """Problem rows, with bad records yielded as Reject instead of stopping the run."""
-        from vrd.schema import check_image
-
         produced = 0
         for index, record in enumerate(self.records()):
             if limit is not None and produced >= limit:

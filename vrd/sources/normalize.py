@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vrd.contract import IMAGE_MARK, LETTERS
-from vrd.sources.base import RowError
+from vrd.errors import RowError
 
 _NUMBER = re.compile(
     r"^[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?\s*(°|\^\s*\{?\\circ\}?|\\%|%|\s*degrees?)?$", re.IGNORECASE

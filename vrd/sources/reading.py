@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from vrd.errors import DataError, VrdError
-from vrd.sources.base import DATA_SUFFIXES
+
+DATA_SUFFIXES = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv", ".arrow": "arrow"}
 
 # Names that mark a file or folder as one split of a dataset (hub names and the authors' own).
 SPLIT_WORDS = ("train", "training", "val", "valid", "validation", "dev", "test", "testmini", "auxiliary_train")

@@ -1,48 +1,45 @@
-"""Source name -> class. Benchmarks (another module) join the same registry when installed."""
+"""Source name -> class, for data sources and eval benchmarks alike (one table, one precedence).
+
+Entries are "module:Class" strings imported on lookup (see `vrd.registry`), so naming a source
+does not import all of them. `vrd data prepare mathvista` and `vrd eval --benchmarks geometry3k`
+both work: a benchmark is a source whose name is also in `BENCHMARKS`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from vrd.errors import VrdError, unknown_name
-from vrd.sources.base import Source
-from vrd.sources.generic import Generic
-from vrd.sources.geometry3k import Geometry3K
-from vrd.sources.geoqa import GeoQA
-from vrd.sources.synth import Synth
-from vrd.sources.tqa import TQA
+from vrd.errors import VrdError
+from vrd.registry import load_entry, lookup
 
-SOURCES: dict[str, type[Source]] = {
-    "synth": Synth,
-    "geometry3k": Geometry3K,
-    "geoqa": GeoQA,
-    "tqa": TQA,
-    "generic": Generic,
+SOURCES: dict[str, Any] = {
+    "synth": "vrd.sources.synth:Synth",
+    "geometry3k": "vrd.sources.geometry3k:Geometry3K",
+    "geoqa": "vrd.sources.geoqa:GeoQA",
+    "tqa": "vrd.sources.tqa:TQA",
+    "generic": "vrd.sources.generic:Generic",
+    "mathvista": "vrd.sources.benchmarks.mathvista:MathVista",
+    "mathverse": "vrd.sources.benchmarks.mathverse:MathVerse",
+    "mathvision": "vrd.sources.benchmarks.mathvision:MathVision",
+    "wemath": "vrd.sources.benchmarks.wemath:WeMath",
+    "math500": "vrd.sources.benchmarks.math500:Math500",
+    "gpqa": "vrd.sources.benchmarks.gpqa:GPQA",
+    "mmlu": "vrd.sources.benchmarks.mmlu:MMLU",
 }
 
-
-def _benchmark_sources() -> dict[str, type[Source]]:
-    """The eval benchmarks' sources, when that module is present (it is written separately)."""
-    import importlib
-
-    try:
-        module = importlib.import_module("vrd.sources.benchmarks")
-    except ModuleNotFoundError as exc:  # pragma: no cover - depends on whether the benchmarks module is present
-        if exc.name != "vrd.sources.benchmarks":
-            raise  # a missing dependency inside the benchmarks module is a real error
-        return {}
-    return dict(getattr(module, "BENCHMARK_SOURCES", {}))
+# The sources `vrd eval` runs by default and lists first; any source except `generic` may be evaluated.
+BENCHMARKS: tuple[str, ...] = ("mathvista", "mathverse", "mathvision", "wemath", "math500", "gpqa", "mmlu")
+NOT_EVALUABLE = frozenset({"generic"})
 
 
-BENCHMARK_SOURCES = _benchmark_sources()
-SOURCES.update({k: v for k, v in BENCHMARK_SOURCES.items() if k not in SOURCES})
+def source_class(name: str) -> type:
+    """The class registered as `name`; unknown names list the known ones."""
+    return lookup(SOURCES, name, "source")
 
 
-def get_source(name: str, **kw: Any) -> Source:
+def get_source(name: str, **kw: Any) -> Any:
     """Build a source by name; unknown names and unknown options get errors that list what exists."""
-    if name not in SOURCES:
-        raise unknown_name("source", name, list(SOURCES))
-    cls = SOURCES[name]
+    cls = source_class(name)
     accepted = getattr(cls, "options_accepted", None)
     options = {k: v for k, v in kw.items() if k not in ("path", "split")}
     if accepted is not None:
@@ -53,7 +50,17 @@ def get_source(name: str, **kw: Any) -> Source:
     return cls(kw.get("path"), kw.get("split"), **options)
 
 
+def evaluable_sources() -> dict[str, type]:
+    """Benchmarks first, then every other source a benchmark spec may name (a geometry3k test split works too)."""
+    order = [*BENCHMARKS, *(n for n in SOURCES if n not in BENCHMARKS and n not in NOT_EVALUABLE)]
+    return {name: load_entry(SOURCES[name]) for name in order}
+
+
 def describe() -> list[dict[str, str]]:
     """Name, hub id and description of every source, for `vrd data list`."""
-    return [{"name": name, "hub_id": cls.hub_id or "", "default_split": cls.default_split,
-             "description": cls.description} for name, cls in SOURCES.items()]
+    out = []
+    for name, entry in SOURCES.items():
+        cls = load_entry(entry)
+        out.append({"name": name, "hub_id": cls.hub_id or "", "default_split": cls.default_split,
+                    "description": cls.description})
+    return out
