@@ -51,7 +51,7 @@ def _cfg(tiny: Path, data: Path, out: Path, **kw) -> VrdComboConfig:
 
 
 def test_interleaved_alternates_logs_phases_and_resumes(tiny_model_dir: Path, curated: Path, tmp_path: Path) -> None:
-    from vrd.trainers.strategies import train_combo
+    from vrd.trainers.combo import train_combo
 
     out = tmp_path / "inter"
     train_combo(_cfg(tiny_model_dir, curated, out, strategy="interleaved", every=1, max_steps=3, save_steps=2))
@@ -71,7 +71,7 @@ def test_interleaved_alternates_logs_phases_and_resumes(tiny_model_dir: Path, cu
 
 
 def test_progressive_hands_steps_over_to_rl(tiny_model_dir: Path, curated: Path, tmp_path: Path) -> None:
-    from vrd.trainers.strategies import train_combo
+    from vrd.trainers.combo import train_combo
 
     out = tmp_path / "prog"
     train_combo(_cfg(tiny_model_dir, curated, out, strategy="progressive", max_steps=4, sft_share_start=1.0,

@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
         if _maybe_relaunch(config.num_processes, config.accelerate_config):
             return
         with user_errors():
-            from vrd.trainers.strategies import train_combo
+            from vrd.trainers.combo import train_combo
 
             _done(train_combo(config))
 

@@ -1,4 +1,5 @@
-"""The trainer behind `interleaved`, `progressive` and `mix` (see `vrd/trainers/strategies.py`).
+"""The trainer behind `interleaved`, `progressive` and `mix`, and `train_combo`, which runs any strategy
+(the strategies and their settings are in `vrd/trainers/strategies.py`).
 
 `ComboGRPOTrainer` is vrd's GRPO trainer with `training_step` and `compute_loss` overridden:
 an SFT step skips rollouts and back-propagates the NLL of an SFT batch (TRL's vision SFT
@@ -10,13 +11,16 @@ resumed from a checkpoint reads what the uninterrupted run would have.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
 from vrd.trainers.rl import VrdGRPOTrainer
-from vrd.trainers.strategies import PHASES_FILE, Schedule, VrdComboConfig
+from vrd.trainers.strategies import PHASES_FILE, STRATEGY_FILE, Schedule, VrdComboConfig, stage_configs
+
+log = logging.getLogger(__name__)
 
 
 class SFTBatches:
@@ -195,3 +199,61 @@ def build_combo_trainer(cfg: VrdComboConfig, callbacks: list[Any] | None = None)
     return trainer, processor
 
 
+def _write_phases_two_stage(out: Path, sft_dir: Path, rl_dir: Path) -> None:
+    from vrd.trainers.callbacks import METRICS_FILE
+
+    def steps(folder: Path) -> list[int]:
+        path = folder / METRICS_FILE
+        if not path.is_file():
+            return []
+        recs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return sorted({int(r["step"]) for r in recs if r.get("kind") == "train" and "loss" in r})
+
+    sft_steps = steps(sft_dir)
+    lines = [{"step": s, "phase": "sft", "strategy": "two-stage", "stage_step": s, "stage": str(sft_dir)}
+             for s in sft_steps]
+    offset = sft_steps[-1] if sft_steps else 0
+    lines += [{"step": offset + s, "phase": "rl", "strategy": "two-stage", "stage_step": s, "stage": str(rl_dir)}
+              for s in steps(rl_dir)]
+    (out / PHASES_FILE).write_text("".join(json.dumps(r) + "\n" for r in lines))
+
+
+def train_two_stage(cfg: VrdComboConfig) -> Path:
+    """SFT into OUT/sft (skipped when its final model is there), then RL from it into OUT/rl."""
+    from vrd.trainers.rl import train_rl
+    from vrd.trainers.sft import train_sft
+
+    sft_cfg, rl_cfg = stage_configs(cfg)
+    sft_dir = Path(sft_cfg.out)
+    if (sft_dir / "vrd_train_config.json").is_file() and cfg.resume != "never":
+        log.info("two-stage: SFT model already in %s; going on to RL", sft_dir)
+    else:
+        train_sft(sft_cfg)
+    rl_dir = train_rl(rl_cfg)
+    out = Path(cfg.out)
+    _write_phases_two_stage(out, sft_dir, Path(rl_dir))
+    _write_record(cfg, final=Path(rl_dir), stages={"sft": str(sft_dir), "rl": str(rl_dir)})
+    return Path(rl_dir)
+
+
+def _write_record(cfg: VrdComboConfig, final: Path, stages: dict[str, str] | None = None) -> None:
+    record = {"strategy": cfg.strategy, "final_model": str(final), "stages": stages or {}, "config": cfg.to_dict()}
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / STRATEGY_FILE).write_text(json.dumps(record, indent=2, default=str))
+
+
+def train_combo(cfg: VrdComboConfig, callbacks: list[Any] | None = None) -> Path:
+    """Run the configured strategy; returns the folder of the final model."""
+    from vrd.trainers.combo import build_combo_trainer
+    from vrd.trainers.common import resume_checkpoint, save_final
+
+    cfg.require_io()
+    if cfg.strategy == "two-stage":
+        return train_two_stage(cfg)
+    trainer, processor = build_combo_trainer(cfg, callbacks)
+    trainer.train(resume_from_checkpoint=resume_checkpoint(cfg))
+    out = save_final(trainer, processor, cfg)
+    if trainer.accelerator.is_main_process:
+        _write_record(cfg, final=out)
+    return out

@@ -24,8 +24,6 @@ to `metrics.jsonl` (`phase/sft`, `phase/rl`, `progressive/sft_share`, `mix/lambd
 from __future__ import annotations
 
 import dataclasses
-import json
-import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +32,6 @@ from typing import Any
 from vrd.config import setting
 from vrd.errors import ConfigError, unknown_name
 from vrd.trainers.config import VrdRLConfig, VrdSFTConfig, VrdTrainConfig
-
-log = logging.getLogger(__name__)
 
 STRATEGIES = ("two-stage", "interleaved", "progressive", "mix")
 PHASES_FILE = "phases.jsonl"
@@ -139,63 +135,3 @@ def stage_configs(cfg: VrdComboConfig) -> tuple[VrdSFTConfig, VrdRLConfig]:
                           "max_length": cfg.sft_max_length, "trl": {}})
     rl = VrdRLConfig(**{**_shared(cfg, VrdRLConfig), "model": str(out / "sft"), "out": str(out / "rl")})
     return sft, rl
-
-
-def _write_phases_two_stage(out: Path, sft_dir: Path, rl_dir: Path) -> None:
-    from vrd.trainers.callbacks import METRICS_FILE
-
-    def steps(folder: Path) -> list[int]:
-        path = folder / METRICS_FILE
-        if not path.is_file():
-            return []
-        recs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        return sorted({int(r["step"]) for r in recs if r.get("kind") == "train" and "loss" in r})
-
-    sft_steps = steps(sft_dir)
-    lines = [{"step": s, "phase": "sft", "strategy": "two-stage", "stage_step": s, "stage": str(sft_dir)}
-             for s in sft_steps]
-    offset = sft_steps[-1] if sft_steps else 0
-    lines += [{"step": offset + s, "phase": "rl", "strategy": "two-stage", "stage_step": s, "stage": str(rl_dir)}
-              for s in steps(rl_dir)]
-    (out / PHASES_FILE).write_text("".join(json.dumps(r) + "\n" for r in lines))
-
-
-def train_two_stage(cfg: VrdComboConfig) -> Path:
-    """SFT into OUT/sft (skipped when its final model is there), then RL from it into OUT/rl."""
-    from vrd.trainers.rl import train_rl
-    from vrd.trainers.sft import train_sft
-
-    sft_cfg, rl_cfg = stage_configs(cfg)
-    sft_dir = Path(sft_cfg.out)
-    if (sft_dir / "vrd_train_config.json").is_file() and cfg.resume != "never":
-        log.info("two-stage: SFT model already in %s; going on to RL", sft_dir)
-    else:
-        train_sft(sft_cfg)
-    rl_dir = train_rl(rl_cfg)
-    out = Path(cfg.out)
-    _write_phases_two_stage(out, sft_dir, Path(rl_dir))
-    _write_record(cfg, final=Path(rl_dir), stages={"sft": str(sft_dir), "rl": str(rl_dir)})
-    return Path(rl_dir)
-
-
-def _write_record(cfg: VrdComboConfig, final: Path, stages: dict[str, str] | None = None) -> None:
-    record = {"strategy": cfg.strategy, "final_model": str(final), "stages": stages or {}, "config": cfg.to_dict()}
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / STRATEGY_FILE).write_text(json.dumps(record, indent=2, default=str))
-
-
-def train_combo(cfg: VrdComboConfig, callbacks: list[Any] | None = None) -> Path:
-    """Run the configured strategy; returns the folder of the final model."""
-    from vrd.trainers.combo import build_combo_trainer
-    from vrd.trainers.common import resume_checkpoint, save_final
-
-    cfg.require_io()
-    if cfg.strategy == "two-stage":
-        return train_two_stage(cfg)
-    trainer, processor = build_combo_trainer(cfg, callbacks)
-    trainer.train(resume_from_checkpoint=resume_checkpoint(cfg))
-    out = save_final(trainer, processor, cfg)
-    if trainer.accelerator.is_main_process:
-        _write_record(cfg, final=out)
-    return out
