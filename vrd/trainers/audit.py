@@ -58,6 +58,8 @@ class AuditResult:
     reward: list[float] = field(default_factory=list)
     accuracy: list[float] = field(default_factory=list)
     source: str = ""
+    # {metric: [[step, value], ...]}: per-step signal shares logged by RL (vrd/trainers/rl_signal.py)
+    signal: dict[str, list[list[float]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -207,6 +209,8 @@ def find_onset(steps: np.ndarray, reward: np.ndarray, accuracy: np.ndarray, *, a
 def audit(run_dir: str | os.PathLike, *, abs_tol: float = 0.01) -> AuditResult:
     from scipy.stats import spearmanr
 
+    from vrd.trainers.rl_signal import signal_series
+
     ts, rs, es, acc, path = load_series(run_dir)
     steps, reward, accuracy = align(ts, rs, es, acc)
     rho = p = None
@@ -217,6 +221,7 @@ def audit(run_dir: str | os.PathLike, *, abs_tol: float = 0.01) -> AuditResult:
     return AuditResult(
         n_points=len(steps), spearman=rho, spearman_p=p, source=str(path),
         steps=[int(s) for s in steps], reward=reward.tolist(), accuracy=accuracy.tolist(), **found,
+        signal=signal_series(_records(Path(run_dir))[0]),
     )
 
 
@@ -230,7 +235,14 @@ def plot(result: AuditResult, path: str | os.PathLike) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    if result.signal:  # a second panel: how much of each step's batch could teach anything
+        fig, (ax, ax_signal) = plt.subplots(2, 1, figsize=(8, 7.5), dpi=100, sharex=True,
+                                            gridspec_kw={"height_ratios": [3, 2]})
+        from vrd.trainers.rl_signal import plot_signal
+
+        plot_signal(ax_signal, result.signal)
+    else:
+        fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
     ax.plot(result.steps, result.reward, color="tab:blue", marker=".", label="train reward")
     ax.set_xlabel("step")
     ax.set_ylabel("train reward", color="tab:blue")

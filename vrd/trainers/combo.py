@@ -131,11 +131,12 @@ class ComboGRPOTrainer(VrdGRPOTrainer):
         self._lr_scaled_at = step
 
     # -- the two overrides ---------------------------------------------------------------------------
-    def training_step(self, model: Any, inputs: Any, num_items_in_batch: Any = None) -> Any:
+    # Same convention as VrdGRPOTrainer: read the named arguments, pass the rest on untouched.
+    def training_step(self, model: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         phase = self.schedule.phase(self.state.global_step, self._total())
         if phase != "sft":
             self._record(phase)
-            return super().training_step(model, inputs, num_items_in_batch)
+            return super().training_step(model, inputs, *args, **kwargs)
         # An SFT step: no rollouts; the RL prompts this micro-step was handed are skipped.
         self._record("sft")
         self._scale_lr_for_sft()
@@ -147,8 +148,8 @@ class ComboGRPOTrainer(VrdGRPOTrainer):
         self.accelerator.backward(loss)
         return loss.detach()
 
-    def compute_loss(self, model: Any, inputs: Any, return_outputs: bool = False, num_items_in_batch: Any = None) -> Any:
-        loss = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+    def compute_loss(self, model: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        loss = super().compute_loss(model, inputs, *args, **kwargs)
         if self.schedule.strategy != "mix" or not model.training or self.schedule.mix_lambda == 0:
             return loss
         nll = self._sft_nll(model)

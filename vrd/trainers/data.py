@@ -224,7 +224,8 @@ def _rl_from_problems(ds: datasets.Dataset, template: str) -> datasets.Dataset:
         return {"prompt": [{"role": "user", "content": user_content(text, len(row["images"]))}]}
 
     raw = ds.cast_column("images", _ListFeature(datasets.Image(decode=False)))
-    keep = {"prompt", "images", "answer", "choices", "answer_type", "id"}
+    # pass_rate (curate's, per problem) lets the RL signal metrics split groups by difficulty level
+    keep = {"prompt", "images", "answer", "choices", "answer_type", "id", "pass_rate"}
     out = raw.map(convert, remove_columns=[c for c in ds.column_names if c not in keep])
     return out.cast_column("images", IMAGES_FEATURE)
 

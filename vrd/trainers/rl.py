@@ -74,6 +74,8 @@ class VrdGRPOTrainer(CheckpointMixin, GRPOTrainer):
         correct = rewards[:, self.accuracy_reward_index]
         for name, value in group_stats(correct, g).items():
             self._metrics[mode][name].append(value)
+        for name, value in self._signal(rewards, correct, g, output, *args, **kwargs).items():
+            self._metrics[mode][name].append(value)
         if self.dynamic_sampling and mode == "train":
             keep = keep_rows(correct, g)
             n_local = output["completion_ids"].size(0)
@@ -81,6 +83,20 @@ class VrdGRPOTrainer(CheckpointMixin, GRPOTrainer):
             output = drop_rows(output, keep[start:start + n_local], self.accelerator.gather)
             self._metrics[mode]["dynamic_sampling/kept_frac"].append(keep.float().mean().item())
         return output
+
+    def _signal(self, rewards: Any, correct: Any, g: int, output: dict[str, Any], *args: Any, **kwargs: Any
+                ) -> dict[str, float]:
+        """Advantage quantiles and zero-advantage / format-only group shares (`vrd/trainers/rl_signal.py`)."""
+        from accelerate.utils import gather_object
+
+        from vrd.trainers.rl_signal import step_signal
+
+        total = (rewards * self.reward_weights.to(rewards.device).unsqueeze(0)).nansum(dim=1)
+        inputs = args[0] if args else kwargs.get("inputs", [])
+        rates = gather_object([row.get("pass_rate") if isinstance(row, dict) else None for row in inputs])
+        advantages = output.get("advantages")
+        advantages = self.accelerator.gather(advantages) if advantages is not None else None
+        return step_signal(total, correct, g, advantages=advantages, pass_rates=rates)
 
     def _generate_single_turn(self, prompt_ids: Any, images: Any, *args: Any, **kwargs: Any) -> Any:
         image_token_id = getattr(getattr(self.model, "config", None), "image_token_id", None)
