@@ -61,6 +61,7 @@ RESPONSE_EXTRA_COLUMNS: tuple[str, ...] = (
     "n_samples_r1",
     "n_correct_r1",
     "pass_rate_r1",
+    "system",
 )
 RESPONSE_COLUMNS: tuple[str, ...] = PROBLEM_COLUMNS + RESPONSE_EXTRA_COLUMNS
 
@@ -76,6 +77,8 @@ DTYPES: dict[str, str] = {
     "pred": "string", "correct": "bool", "format_ok": "bool", "n_tokens": "int32", "finish_reason": "string",
     "n_samples": "int32", "n_correct": "int32", "pass_rate": "float32",
     "n_samples_r1": "int32", "n_correct_r1": "int32", "pass_rate_r1": "float32",
+    # The system prompt the teacher was given (None: none), so exports train with the same one.
+    "system": "string",
 }
 
 
@@ -100,7 +103,19 @@ def features(kind: str) -> datasets.Features:
 
 
 # Columns that may hold null; every other column must be present and non-null.
-NULLABLE = {"pred"}
+NULLABLE = {"pred", "system"}
+# Columns added after datasets were already written: a table without one reads as all-null.
+OPTIONAL = {"system"}
+
+
+def with_optional_columns(table: pa.Table, kind: str) -> pa.Table:
+    """`table` with every optional column it lacks added as nulls, so older datasets still read."""
+    import pyarrow as pa
+
+    for column in COLUMNS[kind]:
+        if column in OPTIONAL and column not in table.column_names:
+            table = table.append_column(column, pa.nulls(table.num_rows, features(kind)[column].pa_type))
+    return table
 
 
 class SchemaError(DataError):
@@ -202,6 +217,8 @@ def validate_row(row: Mapping[str, Any], kind: str = "problems", *, path: str | 
     """Raise SchemaError naming the row and column if `row` breaks the contract."""
     for column in COLUMNS[kind]:
         if column not in row:
+            if column in OPTIONAL:
+                continue
             raise SchemaError("missing", path=path, row=index, column=column)
         why = _check_value(column, row[column], kind)
         if why:
@@ -379,6 +396,7 @@ def read_dataset(in_dir: str | os.PathLike, kind: str | None = None, *, validate
             table = pq.read_table(f)
         except (pa.ArrowInvalid, OSError) as exc:
             raise SchemaError(f"is not a readable Parquet file ({exc})", path=f) from exc
+        table = with_optional_columns(table, kind)
         if validate:
             _validate_table(table, kind, f, text_only=False)
         cols = list(columns) if columns else list(COLUMNS[kind])
@@ -403,7 +421,7 @@ def read_rows(in_dir: str | os.PathLike, kind: str | None = None) -> list[dict[s
     kind = kind or detect_kind(in_dir)
     rows: list[dict[str, Any]] = []
     for f in files:
-        table = pq.read_table(f)
+        table = with_optional_columns(pq.read_table(f), kind)
         _validate_table(table, kind, f, text_only=True)
         rows.extend(table.to_pylist())
     return rows

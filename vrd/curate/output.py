@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vrd.curate.frames import ROW, Shards
-from vrd.schema import COLUMNS, write_manifest
+from vrd.schema import COLUMNS, with_optional_columns, write_manifest
 from vrd.schema import features as contract_features
 
 EXTRA_FEATURES: dict[str, dict[str, Any]] = {
@@ -66,7 +66,7 @@ def write_splits(shards: Shards, plan: dict[str, tuple[str, pl.DataFrame]], out_
             mask = (rows >= lo) & (rows < hi)
             part = table.take(pa.array(rows[mask] - lo))
             sub = frame.filter(pl.Series(mask))
-            part = part.select(list(COLUMNS[kind]))
+            part = with_optional_columns(part, kind).select(list(COLUMNS[kind]))
             rate_col = "pass_rate" if kind == "problems" else "difficulty_pass_rate"
             part = part.append_column("difficulty", pa.array(sub["difficulty"].to_list(), pa.string()))
             part = part.append_column(rate_col, pa.array(sub["pass_rate"].to_list(), pa.float32()))

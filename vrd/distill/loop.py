@@ -203,8 +203,13 @@ def _outcome(state: _State, config: DistillConfig) -> ProblemOutcome:
     return ProblemOutcome(state.id, state.prompt, kept, record, state.rejects, done=True)
 
 
-def response_rows(problem: Mapping[str, Any], outcome: ProblemOutcome, model: str) -> list[dict[str, Any]]:
-    """The rows to store for a finished problem: its columns, one kept sample, its aggregates."""
+def response_rows(problem: Mapping[str, Any], outcome: ProblemOutcome, model: str,
+                  system: str | None = None) -> list[dict[str, Any]]:
+    """The rows to store for a finished problem: its columns, one kept sample, its aggregates.
+
+    `system` is the system prompt the teacher saw; it is stored so an export trains the student
+    with the same one.
+    """
     rec = outcome.record
     base = {c: problem[c] for c in PROBLEM_COLUMNS}
     aggregates = {
@@ -218,6 +223,6 @@ def response_rows(problem: Mapping[str, Any], outcome: ProblemOutcome, model: st
     return [
         {**base, "model": model, "round": s.round, "sample": s.sample, "prompt": outcome.prompt,
          "response": s.text, "pred": s.pred, "correct": s.correct, "format_ok": s.format_ok,
-         "n_tokens": s.n_tokens, "finish_reason": s.finish_reason, **aggregates}
+         "n_tokens": s.n_tokens, "finish_reason": s.finish_reason, **aggregates, "system": system or None}
         for s in outcome.kept
     ]

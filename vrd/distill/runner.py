@@ -123,13 +123,15 @@ class _Committer:
     """Turns outcomes into a durable batch and keeps this invocation's counts."""
 
     def __init__(self, store: ShardStore, problems: Mapping[str, Mapping[str, Any]], model: str,
-                 progress: DistillProgress) -> None:
+                 progress: DistillProgress, system: str | None = None) -> None:
         self.store, self.problems, self.model, self.progress = store, problems, model, progress
+        self.system = system
         self.done = self.failed = self.generated = self.kept = self.rejected = 0
 
     def __call__(self, outcomes: Sequence[ProblemOutcome]) -> None:
         finished = [o for o in outcomes if o.done]
-        rows = [row for o in finished for row in response_rows(self.problems[o.id], o, self.model)]
+        rows = [row for o in finished for row in response_rows(self.problems[o.id], o, self.model,
+                                                                    system=self.system)]
         self.store.commit(rows, [o.record for o in finished])
         rejects = [r for o in outcomes for r in o.rejects]
         self.store.add_rejects(rejects)
@@ -184,7 +186,7 @@ def run_distill(config: DistillConfig, *, engine: Engine | None = None,
         n_done_before = len(selected) - len(todo)
         _check_template(todo, config)
         progress = DistillProgress(len(selected), n_done_before, enabled=config.progress)
-        commit = _Committer(store, by_id, config.model_name(), progress)
+        commit = _Committer(store, by_id, config.model_name(), progress, system=config.system)
         with _sigterm_as_interrupt():
             try:
                 if todo and config.executor == "local" and engine is None:

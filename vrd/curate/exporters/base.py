@@ -2,7 +2,8 @@
 
 The user text defaults to what the model actually saw: the stored `prompt` of a response
 row (the teacher's rendered prompt), or the problem rendered with a template for problem
-rows. `--template` re-renders everything with `vrd.distill.templates.render_prompt`.
+rows. `--template` re-renders everything with `vrd.distill.templates.render_prompt`. The
+system prompt the teacher saw (the response row's `system`) goes along as a system turn.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def user_text(row: dict[str, Any], template: str | None, default_template: str =
     if text.count(IMAGE_MARK) != n_images:  # a custom template dropped or duplicated the marks
         text = IMAGE_MARK * n_images + text.replace(IMAGE_MARK, "")
     return text
+
+
+def system_text(row: dict[str, Any]) -> str | None:
+    """The system prompt the teacher saw for a response row (`vrd distill --system`), or None."""
+    value = row.get("system")
+    return str(value) if value else None
 
 
 def content_parts(text: str) -> list[dict[str, Any]]:

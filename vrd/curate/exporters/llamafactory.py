@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vrd.curate.exporters.base import Exporter, ExportResult, problems_only, user_text
+from vrd.curate.exporters.base import Exporter, ExportResult, problems_only, system_text, user_text
 
 TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}
 
@@ -58,12 +58,20 @@ class LlamaFactoryExporter(Exporter):
                 "images": self._image_files(row, out),
                 "id": row["id"],
             })
+        # The teacher's system prompt, in LLaMA-Factory's `system` column (its template's default where empty).
+        systems = [system_text(row) if kind == "responses" else None for row in source_rows]
+        if any(systems):
+            for record, system in zip(records, systems, strict=True):
+                record["system"] = system or ""
         path = out / f"{name}.json"
         path.write_text(json.dumps(records, ensure_ascii=False, indent=1))
+        columns = {"messages": "messages", "images": "images"}
+        if any(systems):
+            columns["system"] = "system"
         self._info[f"vrd_{name}"] = {
             "file_name": path.name,
             "formatting": "sharegpt",
-            "columns": {"messages": "messages", "images": "images"},
+            "columns": columns,
             "tags": dict(TAGS),
         }
         return [path]

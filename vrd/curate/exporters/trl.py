@@ -17,7 +17,7 @@ from typing import Any
 
 import datasets
 
-from vrd.curate.exporters.base import Exporter, content_parts, problems_only, user_text
+from vrd.curate.exporters.base import Exporter, content_parts, problems_only, system_text, user_text
 
 PART = {"type": datasets.Value("string"), "text": datasets.Value("string")}
 MESSAGE = {"role": datasets.Value("string"), "content": datasets.List(PART)}
@@ -41,13 +41,19 @@ def _images(row: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"bytes": im.get("bytes"), "path": im.get("path")} for im in row.get("images") or []]
 
 
+def _system_turn(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The teacher's system prompt as a leading system message (none when it had none)."""
+    system = system_text(row)
+    return [{"role": "system", "content": [{"type": "text", "text": system}]}] if system else []
+
+
 class TrlExporter(Exporter):
     name = "trl"
 
     def write_split(self, name: str, kind: str, rows: list[dict[str, Any]], out: Path) -> list[Path]:
         if kind == "responses":
             records = [{
-                "messages": [
+                "messages": _system_turn(r) + [
                     {"role": "user", "content": content_parts(user_text(r, self.template, self.default_template))},
                     {"role": "assistant", "content": [{"type": "text", "text": r["response"]}]},
                 ],
