@@ -13,7 +13,7 @@ from pathlib import Path
 
 import datasets
 from eval_fixtures import MATHVISTA_FEATURES, MATHVISTA_ROWS, WEMATH_FEATURES, _hub_parquet, png
-from real_rows import GEOMETRY3K_DATA, MATHV_TESTMINI, MATHVERSE_TEXT_ONLY, WEMATH_TESTMINI
+from real_rows import GEOMETRY3K_DATA, MATHV_TESTMINI, MATHVERSE_TEXT_ONLY, R1V_GEOQA_TEST, WEMATH_TESTMINI
 
 
 def write_intergps(root: Path) -> Path:
@@ -210,3 +210,14 @@ def write_tqa_release(root: Path) -> Path:
                                                                     "d")}}}
         (d / name).write_text(json.dumps([lesson]))
     return root
+
+
+def write_r1v_geoqa_test(root: Path) -> Path:
+    """R1-V's src/eval: prompts/geoqa_test_prompts.jsonl, images under Geo170K/images/test/ (unzipped there)."""
+    (root / "prompts").mkdir(parents=True)
+    (root / "Geo170K" / "images" / "test").mkdir(parents=True)
+    for i, r in enumerate(R1V_GEOQA_TEST):
+        (root / r["image_path"]).write_bytes(png((i * 70, 20, 20)))
+    f = root / "prompts" / "geoqa_test_prompts.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in R1V_GEOQA_TEST))
+    return f

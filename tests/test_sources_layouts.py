@@ -15,6 +15,7 @@ from layout_fixtures import (
     write_mathvista_snapshot,
     write_mmlu_csv,
     write_mmlu_hub,
+    write_r1v_geoqa_test,
     write_tqa_release,
     write_wemath_snapshot,
 )
@@ -115,6 +116,15 @@ def test_geoqa_pickles_are_refused_with_a_way_out(tmp_path: Path) -> None:
         with pytest.raises(VrdError, match="does not unpickle.*hz2475/geoQA"):
             run("geoqa", target)
     assert not marker.exists()
+
+
+def test_r1v_geoqa_test_prompts(tmp_path: Path) -> None:
+    f = write_r1v_geoqa_test(tmp_path / "src" / "eval")
+    rows, rejects, _ = run("geoqa", f, "test")
+    assert not rejects and [r["answer"] for r in rows] == ["140°", "65°", "55°"]
+    assert rows[0]["question"].startswith("<image>\nAs shown in the figure, in triangle ABC")
+    assert all(len(r["images"]) == 1 and r["choices"] == [] for r in rows)
+    assert [r["id"] for r in rows] == ["geoqa/test/0", "geoqa/test/1", "geoqa/test/2"]
 
 
 # -- MMLU -------------------------------------------------------------------------------------------

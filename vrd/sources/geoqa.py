@@ -6,6 +6,11 @@ label being a 0-based index or a letter; both forms become the same problem rows
 the original release's field names (`hz2475/geoQA`: `id`, `subject` — the question —, `choices`,
 `label`, `answer`, `formal_point`, `original_split`, `image`) read the same way.
 
+R1-V's GeoQA test set (`src/eval/prompts/geoqa_test_prompts.jsonl`, 754 rows) has `image_path`
+(relative to the folder R1-V's eval script runs in, e.g. `./Geo170K/images/test/0.png`),
+`question` and `ground_truth`; the image path is looked up beside the file and up to two
+folders above it.
+
 The original GeoQA / GeoQA+ releases are Python pickles (`train.pk`). Unpickling runs code chosen
 by whoever wrote the file, so vrd refuses them and says how to convert them (see
 `vrd.sources.reading.PICKLE_HELP`).
@@ -14,6 +19,8 @@ by whoever wrote the file, so vrd refuses them and says how to convert them (see
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 from vrd.sources.base import RowError, Source
@@ -51,8 +58,31 @@ class GeoQA(Source):
     description: ClassVar[str] = "GeoQA geometry problems (R1-V's 8K training set, or a choice-style port)"
     options_accepted: ClassVar[tuple[str, ...]] = ()
 
+    def records(self) -> Iterator[dict[str, Any]]:
+        local = Path(self.path).expanduser() if self.path else None
+        self.roots = [] if local is None else [(local.parent if local.is_file() else local)]
+        if self.roots:
+            self.roots += [self.roots[0].parent, self.roots[0].parent.parent]
+        yield from super().records()
+
+    def _image_path(self, value: Any) -> str:
+        """A relative `image_path` (R1-V's test prompts) resolved against the file's folder or those above it."""
+        text = str(value).strip()
+        candidate = Path(text).expanduser()
+        if candidate.is_absolute():
+            if not candidate.is_file():
+                raise RowError(f"image '{text}' not found", "image_path")
+            return str(candidate)
+        for root in getattr(self, "roots", []):
+            if (root / candidate).is_file():
+                return str(root / candidate)
+        raise RowError(f"image '{text}' not found beside the data file or in the two folders above it",
+                       "image_path")
+
     def convert(self, record: dict[str, Any], index: int) -> dict[str, Any]:
         images = as_image_list(record.get("image", record.get("images")))
+        if not images and record.get("image_path"):
+            images = [self._image_path(record["image_path"])]
         if not images:
             raise RowError("has no image", "image")
         text = next((record[k] for k in ("problem", "question", "subject") if record.get(k) is not None), None)
@@ -72,6 +102,8 @@ class GeoQA(Source):
         else:
             if record.get("solution") is not None:
                 answer = answer_from_solution(record["solution"])
+            elif record.get("ground_truth") is not None:
+                answer = clean_answer(record["ground_truth"], field="ground_truth")
             else:
                 answer = clean_answer(record.get("answer"))
             answer_type = infer_answer_type(answer)
@@ -84,5 +116,7 @@ class GeoQA(Source):
             meta["answer_text"] = str(record["answer"])
         native = record.get("id")
         native = index if native is None else native
+        if record.get("image_path"):
+            meta["image_path"] = str(record["image_path"])
         return self.problem_row(native, question=question, answer=answer, answer_type=answer_type,
                                 images=images, choices=choices, meta=meta)
