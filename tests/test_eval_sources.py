@@ -49,7 +49,8 @@ def meta(row: dict) -> dict:
 
 
 def test_benchmarks_are_registered_sources() -> None:
-    assert set(BENCHMARKS) == {"mathvista", "mathverse", "mathvision", "wemath", "math500", "gpqa", "mmlu"}
+    assert set(BENCHMARKS) == {"mathvista", "mathverse", "mathvision", "wemath", "math500", "gpqa", "mmlu",
+                               "hallusionbench", "mmbench"}
     for name in BENCHMARKS:
         cls = source_class(name)
         assert name in SOURCES and cls.name == name

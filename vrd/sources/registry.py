@@ -25,10 +25,13 @@ SOURCES: dict[str, Any] = {
     "math500": "vrd.sources.benchmarks.math500:Math500",
     "gpqa": "vrd.sources.benchmarks.gpqa:GPQA",
     "mmlu": "vrd.sources.benchmarks.mmlu:MMLU",
+    "hallusionbench": "vrd.sources.benchmarks.hallusionbench:HallusionBench",
+    "mmbench": "vrd.sources.benchmarks.mmbench:MMBench",
 }
 
 # The sources `vrd eval` runs by default and lists first; any source except `generic` may be evaluated.
-BENCHMARKS: tuple[str, ...] = ("mathvista", "mathverse", "mathvision", "wemath", "math500", "gpqa", "mmlu")
+BENCHMARKS: tuple[str, ...] = ("mathvista", "mathverse", "mathvision", "wemath", "math500", "gpqa", "mmlu",
+                               "hallusionbench", "mmbench")
 NOT_EVALUABLE = frozenset({"generic"})
 
 
