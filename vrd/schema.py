@@ -12,8 +12,6 @@ import io
 import json
 import os
 import platform
-import shutil
-import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -21,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from vrd.contract import ANSWER_TYPES, IMAGE_MARK
 from vrd.errors import DataError, MissingInputError
+from vrd.outputs import write_text_atomic
+from vrd.redact import redact, redacted_argv
 
 if TYPE_CHECKING:  # imported where used: `import vrd.schema` must stay cheap (verifier workers, CLI)
     import datasets
@@ -260,7 +260,7 @@ def versions() -> dict[str, str]:
 
 
 def write_manifest(out_dir: str | os.PathLike, **fields: Any) -> Path:
-    """Write `manifest.json` atomically, merging with what is there."""
+    """Write `manifest.json` atomically (fsynced), merging with what is there, with credentials masked."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / MANIFEST
@@ -268,11 +268,9 @@ def write_manifest(out_dir: str | os.PathLike, **fields: Any) -> Path:
     current.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     current.update(fields)
     current["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    current.setdefault("command", " ".join(sys.argv))
+    current.setdefault("command", redacted_argv())
     current["versions"] = versions()
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(current, indent=2, sort_keys=True, default=str))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(redact(current), indent=2, sort_keys=True, default=str))
     return path
 
 
@@ -308,38 +306,38 @@ def write_shard(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, kind
     return path
 
 
-def write_dataset(rows: Iterable[Mapping[str, Any]], out_dir: str | os.PathLike, kind: str = "problems", *,
-                  shard_rows: int = 1000, manifest: Mapping[str, Any] | None = None) -> Path:
-    """Write rows as `data-XXXXX.parquet` shards plus `manifest.json`, replacing earlier shards.
-
-    New shards go to a staging folder first and replace the old ones only once every row is
-    written, so a run that fails halfway (bad row, lost hub) leaves the previous dataset intact.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    staging = out / f".staging-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
+def write_shards(rows: Iterable[Mapping[str, Any]], folder: str | os.PathLike, kind: str = "problems", *,
+                 shard_rows: int = 1000) -> tuple[int, int]:
+    """Write rows as `data-XXXXX.parquet` shards into a fresh folder; returns (rows, shards)."""
+    folder = Path(folder)
     buffer: list[Mapping[str, Any]] = []
     n_shards = n_rows = 0
-    try:
-        for row in rows:
-            buffer.append(row)
-            if len(buffer) >= shard_rows:
-                write_shard(buffer, staging / f"data-{n_shards:05d}.parquet", kind)
-                n_shards, n_rows, buffer = n_shards + 1, n_rows + len(buffer), []
-        if buffer or n_shards == 0:
-            write_shard(buffer, staging / f"data-{n_shards:05d}.parquet", kind)
-            n_shards, n_rows = n_shards + 1, n_rows + len(buffer)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    for old in out.glob("data-*.parquet"):
-        old.unlink()
-    for new in sorted(staging.glob("data-*.parquet")):
-        os.replace(new, out / new.name)
-    staging.rmdir()
-    write_manifest(out, kind=kind, rows=n_rows, shards=n_shards, **dict(manifest or {}))
-    return out
+    for row in rows:
+        buffer.append(row)
+        if len(buffer) >= shard_rows:
+            write_shard(buffer, folder / f"data-{n_shards:05d}.parquet", kind)
+            n_shards, n_rows, buffer = n_shards + 1, n_rows + len(buffer), []
+    if buffer or n_shards == 0:
+        write_shard(buffer, folder / f"data-{n_shards:05d}.parquet", kind)
+        n_shards, n_rows = n_shards + 1, n_rows + len(buffer)
+    return n_rows, n_shards
+
+
+def write_dataset(rows: Iterable[Mapping[str, Any]], out_dir: str | os.PathLike, kind: str = "problems", *,
+                  shard_rows: int = 1000, manifest: Mapping[str, Any] | None = None,
+                  producer: str | None = None) -> Path:
+    """Write rows as `data-XXXXX.parquet` shards plus `manifest.json`, replacing the whole folder.
+
+    Staged, fsynced and swapped in by `vrd.outputs.replace_dir`, so a run that fails or is
+    killed halfway leaves the previous dataset intact, and nothing of it survives the swap.
+    """
+    from vrd.outputs import replace_dir
+
+    producer = producer or kind
+    with replace_dir(out_dir, producer) as stage:
+        n_rows, n_shards = write_shards(rows, stage, kind, shard_rows=shard_rows)
+        write_manifest(stage, kind=kind, rows=n_rows, shards=n_shards, producer=producer, **dict(manifest or {}))
+    return Path(out_dir)
 
 
 def shard_files(in_dir: str | os.PathLike) -> list[Path]:

@@ -47,9 +47,7 @@ def write_splits(shards: Shards, plan: dict[str, tuple[str, pl.DataFrame]], out_
     lookups: dict[str, tuple[np.ndarray, pl.DataFrame]] = {}
     for name, (_kind, frame) in plan.items():
         d = out / name
-        d.mkdir(parents=True, exist_ok=True)
-        for old in d.glob("data-*.parquet"):
-            old.unlink()
+        d.mkdir(parents=True, exist_ok=True)  # `out` is a fresh staging folder (vrd.outputs.replace_dir)
         dirs[name], counters[name], totals[name] = d, 0, 0
         frame = frame.sort(ROW)
         lookups[name] = (frame[ROW].to_numpy(), frame)
@@ -71,10 +69,7 @@ def write_splits(shards: Shards, plan: dict[str, tuple[str, pl.DataFrame]], out_
             part = part.append_column("difficulty", pa.array(sub["difficulty"].to_list(), pa.string()))
             part = part.append_column(rate_col, pa.array(sub["pass_rate"].to_list(), pa.float32()))
             part = part.cast(schemas[kind])
-            target = dirs[name] / f"data-{counters[name]:05d}.parquet"
-            tmp = target.with_name(target.name + ".tmp")
-            pq.write_table(part, tmp)
-            os.replace(tmp, target)
+            pq.write_table(part, dirs[name] / f"data-{counters[name]:05d}.parquet")
             counters[name] += 1
             totals[name] += part.num_rows
     for name, d in dirs.items():
@@ -82,5 +77,6 @@ def write_splits(shards: Shards, plan: dict[str, tuple[str, pl.DataFrame]], out_
         if counters[name] == 0:  # an empty split is still a readable dataset
             pq.write_table(schemas[kind].empty_table(), d / "data-00000.parquet")
             counters[name] = 1
-        write_manifest(d, kind=kind, rows=totals[name], shards=counters[name], split_name=name, **manifest)
+        write_manifest(d, kind=kind, rows=totals[name], shards=counters[name], split_name=name, producer="curate",
+                       **manifest)
     return dirs

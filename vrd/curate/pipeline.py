@@ -25,6 +25,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -35,7 +36,8 @@ from vrd.curate.output import write_splits
 from vrd.curate.report import CurationReport, StepRecord
 from vrd.curate.splits import assign
 from vrd.curate.steps import CurateRun, Step, default_steps, timed
-from vrd.errors import VrdError
+from vrd.outputs import replace_dir
+from vrd.schema import write_manifest
 
 ROW_COLUMNS = ("id", "correct", "format_ok", "n_tokens", "round", "sample", "pass_rate", "pass_rate_r1")
 PROBLEM_COLUMNS = ("id", "source", "question", "answer")
@@ -80,8 +82,29 @@ def curate(in_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Curate
            scorer: Callable[..., list[dict]] | None = None, write: bool = True,
            steps: Sequence[Step] | None = None) -> CurationReport:
     """Run the steps (default: `default_steps(config)`), split, and write OUT/<split>/ datasets
-    plus OUT/curation.json."""
+    plus OUT/curation.json.
+
+    OUT is checked and locked before any work and replaced as a whole (staged, fsynced,
+    swapped; see vrd.outputs), so a kill leaves the previous curation or the new one, and
+    splits of an earlier plan never survive next to the new ones.
+    """
     config = config or CurateConfig()
+    if not write:
+        return _run(in_dir, out_dir, config, scorer, steps)[0]
+    inputs = [in_dir, config.rollouts, *(getattr(config, "decontaminate_path", None) or ())]
+    with replace_dir(out_dir, "curate", inputs=inputs) as stage:
+        report, shards, plan = _run(in_dir, out_dir, config, scorer, steps)
+        write_splits(shards, plan, stage, {"curate": config.to_dict(), "input": str(in_dir)})
+        report.write(stage)
+        write_manifest(stage, kind="curate", producer="curate", input=str(in_dir),
+                       splits={name: info["rows"] for name, info in report.splits.items()})
+    return report
+
+
+def _run(in_dir: str | os.PathLike, out_dir: str | os.PathLike, config: CurateConfig,
+         scorer: Callable[..., list[dict]] | None, steps: Sequence[Step] | None
+         ) -> tuple[CurationReport, Any, dict[str, Any]]:
+    """Every step, without writing: (report, input shards, split plan)."""
     out = Path(out_dir)
     report = CurationReport(str(in_dir), str(out), config.to_dict())
     t0 = time.perf_counter()
@@ -120,10 +143,4 @@ def curate(in_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Curate
                                    state.problems.height, assignment.height, "problems",
                                    {"not assigned to a split": report.unassigned} if report.unassigned else {},
                                    time.perf_counter() - t0))
-    if write:
-        if out.exists() and any(out.iterdir()) and not (out / "curation.json").exists():
-            raise VrdError(f"{out}: exists and is not a curate output; choose an empty --out directory")
-        out.mkdir(parents=True, exist_ok=True)
-        write_splits(shards, plan, out, {"curate": config.to_dict(), "input": str(in_dir)})
-        report.write(out)
-    return report
+    return report, shards, plan

@@ -163,6 +163,9 @@ def run_distill(config: DistillConfig, *, engine: Engine | None = None,
     Works on a copy: the caller's config keeps its teacher name and gets no `data_id`.
     """
     config = config.replace()
+    from vrd.outputs import check_out
+
+    check_out(config.out, "distill", inputs=[config.data if Path(config.data).exists() else None, config.source_path])
     config.teacher = resolve_teacher_name(config.teacher, config.backend, injected=engine is not None)
     if problems is None:
         loaded = load_problems(config.data, split=config.split, source_path=config.source_path, limit=config.limit)

@@ -20,7 +20,6 @@ only adds the zero-row problems, which are simply redone.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import time
@@ -36,6 +35,7 @@ import pyarrow.parquet as pq
 from vrd.distill.config import DistillConfig, diff_settings
 from vrd.distill.sharding import shard_tag
 from vrd.errors import VrdError
+from vrd.outputs import FileLock, OutputLockedError, check_out
 from vrd.schema import MANIFEST, SchemaError, read_manifest, shard_files, write_manifest, write_shard
 
 PART_PREFIX = "part-"
@@ -49,7 +49,7 @@ class ConfigMismatchError(VrdError):
     """The output dir holds a run made with different settings."""
 
 
-class RunLockedError(VrdError):
+class RunLockedError(OutputLockedError):
     """Another process is writing the same shard of the same run."""
 
 
@@ -138,31 +138,6 @@ def check_unique(out: str | os.PathLike) -> int:
     return sum(counts.values())
 
 
-class _Lock:
-    """An flock on a file under OUT/.locks; the OS drops it when the process dies, even on kill -9."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-
-    def take(self, exclusive: bool, block: bool = False) -> bool:
-        assert self.fd is not None
-        flags = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | (0 if block else fcntl.LOCK_NB)
-        try:
-            fcntl.flock(self.fd, flags)
-        except BlockingIOError:
-            return False
-        return True
-
-    def release(self) -> None:
-        if self.fd is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
-            self.fd = None
-
-
 class ShardStore:
     """The writer for one shard (or the whole) of a run. Use `open()`, then `commit()` per batch."""
 
@@ -173,7 +148,7 @@ class ShardStore:
         self.session = uuid.uuid4().hex[:8]
         self.moved_to: Path | None = None
         self.resumed = False
-        self._locks: list[_Lock] = []
+        self._locks: list[FileLock] = []
         self._seq = 0
         self.config_hash: str | None = None
 
@@ -188,6 +163,7 @@ class ShardStore:
         run with the same config resumes it, so every shard of a run can be given the same flags.
         """
         self.config_hash = config.config_hash()
+        check_out(self.out, "distill")
         self.out.mkdir(parents=True, exist_ok=True)
         self._lock()
         try:
@@ -215,19 +191,23 @@ class ShardStore:
     def _lock(self) -> None:
         """Unsharded runs own the dir; shard runs share it but each shard has one writer."""
         locks = self.out / LOCK_DIR
-        run = _Lock(locks / "run.lock")
-        if not run.take(exclusive=self.shard is None):
+        run = FileLock(locks / "run.lock")
+        unsharded = self.shard is None
+        if not run.take(exclusive=unsharded, holder="distill (unsharded)" if unsharded else None):
+            who = run.holder()
+            if who == "another process":  # shard holders share the lock and leave no name in it
+                who = "one or more `vrd distill --shard` runs" if unsharded else "another `vrd distill` process"
             run.release()
-            raise RunLockedError(f"{self.out}: another `vrd distill` is writing this output "
-                                 f"({'a sharded run' if self.shard is None else 'an unsharded run'}); "
+            raise RunLockedError(f"{self.out}: {who} is writing this output; "
                                  "wait for it to finish or choose another --out")
         self._locks.append(run)
         if self.shard is not None:
-            mine = _Lock(locks / f"{self.tag}.lock")
-            if not mine.take(exclusive=True):
+            mine = FileLock(locks / f"{self.tag}.lock")
+            if not mine.take(exclusive=True, holder=f"distill --shard {self.shard}"):
+                who = mine.holder()
                 mine.release()
                 self.close()
-                raise RunLockedError(f"{self.out}: shard {self.shard} is already being written by another process")
+                raise RunLockedError(f"{self.out}: shard {self.shard} is already being written by {who}")
             self._locks.append(mine)
 
     def _mismatch(self, config: DistillConfig) -> str | None:
@@ -328,7 +308,7 @@ class ShardStore:
     @contextlib.contextmanager
     def _manifest_lock(self) -> Iterator[None]:
         """Shard processes share manifest.json; write_manifest's tmp file must not be shared at once."""
-        lock = _Lock(self.out / LOCK_DIR / "manifest.lock")
+        lock = FileLock(self.out / LOCK_DIR / "manifest.lock")
         lock.take(exclusive=True, block=True)
         try:
             yield

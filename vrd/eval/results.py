@@ -202,13 +202,13 @@ def macro_interval(benchmarks: Mapping[str, Mapping[str, Any]]) -> list[float] |
 
 
 def write_results(results: Mapping[str, Any], out: str | os.PathLike) -> Path:
-    """`results.json`, written atomically (a crash never leaves half a file)."""
+    """`results.json`, written atomically (a crash never leaves half a file), credentials masked."""
+    from vrd.outputs import write_text_atomic
+    from vrd.redact import redact
+
     path = Path(out) / RESULTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(results, indent=2, sort_keys=False, default=str))
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, json.dumps(redact(dict(results)), indent=2, sort_keys=False, default=str))
 
 
 def load_results(path: str | os.PathLike) -> dict[str, Any]:

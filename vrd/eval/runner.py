@@ -10,6 +10,7 @@ because mixing two settings in one folder would report a number neither of them 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import time
@@ -33,6 +34,7 @@ from vrd.eval.results import (
     summarize,
     write_results,
 )
+from vrd.outputs import check_out, output_lock
 from vrd.schema import read_manifest, write_manifest, write_shard
 
 SHARD = re.compile(r"^part-(\d+)\.parquet$")
@@ -61,16 +63,18 @@ def next_shard(folder: Path) -> Path:
 
 
 def check_settings(out: Path, settings: Mapping[str, Any], *, new_run: bool) -> None:
-    """Refuse to add responses made with other settings to a folder; `new_run` clears it instead."""
+    """Refuse to add responses made with other settings to a folder (`new_run` replaces them later).
+
+    The manifest holds the settings with credentials masked, so the comparison is between masked values.
+    """
+    from vrd.redact import redact
+
     manifest = read_manifest(out) if (out / "manifest.json").exists() else {}
     old = manifest.get("eval_settings")
     has_responses = (out / RESPONSES_DIR).is_dir() and any((out / RESPONSES_DIR).rglob("*.parquet"))
-    if new_run:
-        shutil.rmtree(out / RESPONSES_DIR, ignore_errors=True)
-        (out / RESULTS_FILE).unlink(missing_ok=True)
+    if new_run or old is None or not has_responses:
         return
-    if old is None or not has_responses:
-        return
+    settings = redact(dict(settings))
     diffs = [f"{k}: {old.get(k)!r} -> {settings.get(k)!r}" for k in sorted(set(old) | set(settings))
              if old.get(k) != settings.get(k)]
     if diffs:
@@ -199,16 +203,38 @@ def run_eval(config: EvalConfig, out: str | Path, *, engine: Any | None = None,
 
     `engine` overrides `config.backend` (tests pass a scripted one); it is not closed here.
     """
-    out = Path(out)
+    out = check_out(out, "eval", inputs=[*(config.paths or {}).values(), config.rollouts])
     benches = load_benchmarks(list(config.benchmarks), paths=config.paths, limit=config.limit)
     pass_rates = rollout_pass_rates(config.rollouts) if config.rollouts else None
     judge = Judge(config.judge_url, config.judge_model) if config.judge_url else None  # type: ignore[arg-type]
     settings = config.result_settings()
     check_settings(out, settings, new_run=config.new_run)
-    write_manifest(out, kind="eval", eval_settings=settings, benchmarks=[b.name for b in benches],
-                   config={k: v for k, v in asdict(config).items() if k != "new_run"})
+    with output_lock(out, "eval"):
+        return _run_locked(config, out, benches, pass_rates, judge, settings, engine, progress)
 
-    todo = [(b, [p for p in b.problems if p["id"] not in finished_ids(bench_dir(out, b.name))]) for b in benches]
+
+def _discard_previous(out: Path) -> None:
+    """--new-run: the earlier responses and results go, only once the new model has loaded."""
+    old = out / f".{RESPONSES_DIR}.old-{os.getpid()}"
+    if (out / RESPONSES_DIR).exists():
+        os.rename(out / RESPONSES_DIR, old)  # one rename: readers never see half a folder
+    (out / RESULTS_FILE).unlink(missing_ok=True)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _run_locked(config: EvalConfig, out: Path, benches: Sequence[Benchmark], pass_rates: Mapping[str, float] | None,
+                judge: Judge | None, settings: dict[str, Any], engine: Any | None,
+                progress: Progress | None) -> dict[str, Any]:
+    fresh = config.new_run
+
+    def manifest() -> None:
+        write_manifest(out, kind="eval", producer="eval", eval_settings=settings, benchmarks=[b.name for b in benches],
+                       config={k: v for k, v in asdict(config).items() if k != "new_run"})
+
+    if not fresh:
+        manifest()
+    todo = [(b, [p for p in b.problems if fresh or p["id"] not in finished_ids(bench_dir(out, b.name))])
+            for b in benches]
     n_todo = sum(len(t) for _, t in todo)
     started, generated = time.perf_counter(), 0
     if n_todo:
@@ -219,6 +245,10 @@ def run_eval(config: EvalConfig, out: str | Path, *, engine: Any | None = None,
             from vrd.engines import get_engine
 
             engine = get_engine(config.backend, config.model, **config.engine_kwargs())
+        if fresh:
+            _discard_previous(out)
+            manifest()
+            fresh = False
         try:
             for bench, problems in todo:
                 done = len(bench.problems) - len(problems)
@@ -239,6 +269,9 @@ def run_eval(config: EvalConfig, out: str | Path, *, engine: Any | None = None,
         finally:
             if own and engine is not None:
                 engine.close()
+    if fresh:  # nothing to generate (no problems): still a new run
+        _discard_previous(out)
+        manifest()
     results = compute_results(out, benches, config, pass_rates, judge)
     results["last_run"] = {"problems_generated": generated, "problems_skipped": sum(len(b.problems) for b in benches)
                            - generated, "seconds": round(time.perf_counter() - started, 3)}

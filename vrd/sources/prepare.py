@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from vrd.errors import ConfigError
-from vrd.schema import write_dataset, write_jsonl
+from vrd.outputs import replace_dir
+from vrd.schema import write_jsonl, write_shards
 from vrd.sources.base import Reject
 from vrd.sources.registry import get_source
 
@@ -78,16 +79,19 @@ def prepare(source: str, out: str | Path, *, path: str | None = None, split: str
                 bar.update(task, advance=1, rejects=len(rejects))
 
     origin = str(path) if path else (src.hub_id or "embedded")
-    write_dataset(rows(), out, kind="problems", manifest={})
-    reasons = collections.Counter(_reason_key(r) for r in rejects)
-    rejects_path = write_jsonl([r.to_dict() for r in rejects], out / REJECTS)
-    _write_manifest(out, src, origin, len(seen), rejects, reasons, limit, options)
-    return PrepareResult(out, src.name, src.split, len(seen), len(rejects), rejects_path, dict(reasons),
+    producer = "synth" if source == "synth" else "prepare"
+    with replace_dir(out, producer, inputs=[path]) as stage:
+        n_rows, n_shards = write_shards(rows(), stage, kind="problems")
+        reasons = collections.Counter(_reason_key(r) for r in rejects)
+        write_jsonl([r.to_dict() for r in rejects], stage / REJECTS)
+        _write_manifest(stage, src, origin, len(seen), rejects, reasons, limit, options,
+                        kind="problems", rows=n_rows, shards=n_shards, producer=producer)
+    return PrepareResult(out, src.name, src.split, len(seen), len(rejects), out / REJECTS, dict(reasons),
                          src.input_summary())
 
 
 def _write_manifest(out: Path, src: Any, origin: str, n: int, rejects: list[Reject],
-                    reasons: collections.Counter, limit: int | None, options: dict[str, Any]) -> None:
+                    reasons: collections.Counter, limit: int | None, options: dict[str, Any], **fields: Any) -> None:
     from vrd.schema import write_manifest
 
     write_manifest(
@@ -100,6 +104,7 @@ def _write_manifest(out: Path, src: Any, origin: str, n: int, rejects: list[Reje
         counts={"problems": n, "rejects": len(rejects)},
         input=src.input_summary(),
         rejects={"file": REJECTS, "count": len(rejects), "reasons": dict(sorted(reasons.items()))},
+        **fields,
     )
 
 

@@ -9,13 +9,19 @@ system prompt the teacher saw (the response row's `system`) goes along as a syst
 from __future__ import annotations
 
 import abc
+import contextlib
+import json
 import os
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from vrd.contract import IMAGE_MARK
-from vrd.errors import MissingInputError, VrdError
+from vrd.errors import ConfigError, MissingInputError, VrdError
+from vrd.outputs import EXPORT_MARK, OutputError
+from vrd.redact import redacted_argv
 from vrd.schema import detect_kind, read_rows
 
 
@@ -106,23 +112,65 @@ class Exporter(abc.ABC):
 
     def export(self, in_dir: str | os.PathLike, out_dir: str | os.PathLike, *, splits: list[str] | None = None,
                push_to_hub: str | None = None) -> ExportResult:
+        """Write the chosen splits into a staged copy of OUT and swap it in (vrd.outputs.replace_dir).
+
+        An earlier export of the same format in OUT is carried over, so splits exported one
+        at a time accumulate; a kill mid-write leaves the previous export whole.
+        """
+        if push_to_hub and self.name != "hf":
+            raise ConfigError(f"--push-to-hub is only supported with --format hf (got --format {self.name})")
         chosen = pick_splits(discover_splits(in_dir), splits)
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        result = ExportResult(self.name, out)
-        for name, path in chosen.items():
-            kind = detect_kind(path)
-            rows = read_rows(path, kind)
-            files = self.write_split(name, kind, rows, out)
-            result.splits[name] = len(rows) if kind == "responses" else len(problems_only(rows))
-            result.files.extend(files)
-        self.finish(result, push_to_hub)
-        return result
+        with staged_export(out_dir, self.name, in_dir) as stage:
+            result = ExportResult(self.name, stage)
+            for name, path in chosen.items():
+                kind = detect_kind(path)
+                rows = read_rows(path, kind)
+                files = self.write_split(name, kind, rows, stage)
+                result.splits[name] = len(rows) if kind == "responses" else len(problems_only(rows))
+                result.files.extend(files)
+            self.finish(result, push_to_hub)
+        return _moved(result, stage, Path(out_dir))
 
     @abc.abstractmethod
     def write_split(self, name: str, kind: str, rows: list[dict[str, Any]], out: Path) -> list[Path]:
         """Write one split; return the files written."""
 
-    def finish(self, result: ExportResult, push_to_hub: str | None) -> None:
-        if push_to_hub:
-            raise VrdError(f"--push-to-hub is only supported with --format hf (got --format {self.name})")
+    def finish(self, result: ExportResult, push_to_hub: str | None) -> None:  # noqa: B027 - optional hook
+        """Anything written once per export, after the splits (into `result.out`, the staging folder)."""
+
+
+
+
+@contextlib.contextmanager
+def staged_export(out_dir: str | os.PathLike, fmt: str, in_dir: str | os.PathLike, *, carry: bool = True
+                  ) -> Iterator[Path]:
+    """A staging folder holding OUT's earlier export of this format, swapped in whole on success."""
+    from vrd.outputs import replace_dir, write_text_atomic
+
+    out = Path(out_dir)
+    mark = out / EXPORT_MARK
+    with replace_dir(out, "export", inputs=[in_dir]) as stage:
+        if mark.exists() and carry:
+            try:
+                previous = json.loads(mark.read_text()).get("format")
+            except (OSError, json.JSONDecodeError, AttributeError):
+                previous = None
+            if previous != fmt:
+                raise OutputError(f"{out}: holds a `{previous}` export; choose another --out for --format {fmt}")
+            for item in out.iterdir():
+                if item.name.startswith("."):
+                    continue
+                if item.is_dir():
+                    shutil.copytree(item, stage / item.name)
+                else:
+                    shutil.copy2(item, stage / item.name)
+        yield stage
+        write_text_atomic(stage / EXPORT_MARK, json.dumps(
+            {"producer": "export", "format": fmt, "input": str(in_dir), "command": redacted_argv()}, indent=2))
+
+
+def _moved(result: ExportResult, stage: Path, out: Path) -> ExportResult:
+    """The result with paths under OUT instead of the staging folder it was written in."""
+    result.out = out
+    result.files = [out / f.relative_to(stage) if f.is_relative_to(stage) else f for f in result.files]
+    return result

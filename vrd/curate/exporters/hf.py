@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vrd.curate.exporters.base import Exporter, ExportResult, discover_splits, pick_splits
+from vrd.curate.exporters.base import Exporter, ExportResult, discover_splits, pick_splits, staged_export
 
 
 class HfExporter(Exporter):
@@ -25,7 +25,8 @@ class HfExporter(Exporter):
         chosen = pick_splits(discover_splits(in_dir), splits)
         dd = datasets.DatasetDict({name: read_dataset(path) for name, path in chosen.items()})
         out = Path(out_dir)
-        dd.save_to_disk(str(out))
+        with staged_export(out, self.name, in_dir, carry=False) as stage:  # the DatasetDict is one unit
+            dd.save_to_disk(str(stage))
         result = ExportResult(self.name, out, {k: v.num_rows for k, v in dd.items()}, [out / "dataset_dict.json"])
         if push_to_hub:
             dd.push_to_hub(push_to_hub)

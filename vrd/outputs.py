@@ -1,0 +1,280 @@
+"""One write discipline for every command that writes a dataset directory (`--out`).
+
+1. Check before any work: `--out` is not a file, does not lie inside an input (nor hold one),
+   and is empty, new, or an output of the same kind of writer; readers `rglob` shards and
+   writers merge manifests, so a second kind of dataset in one folder corrupts both.
+2. Lock: one writer per output directory (an `flock`, released by the OS even on `kill -9`);
+   the refusal names the command and pid that holds it.
+3. Writers that replace their output (prepare, synth, curate, export) build the new content in
+   a sibling staging folder, fsync it, write the manifest last, then swap it in with one atomic
+   `renameat2(RENAME_EXCHANGE)`: a kill at any moment leaves either the old or the new output,
+   whole. Writers that extend their output (distill, eval) append whole shards (tmp + rename).
+4. Staging folders of processes that died are removed by the next writer of the same output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from vrd.errors import ConfigError, VrdError
+
+LOCK_DIR = ".locks"
+WRITE_LOCK = "write.lock"
+MANIFEST = "manifest.json"
+EXPORT_MARK = ".vrd-export.json"  # hidden: EasyR1 and LLaMA-Factory read every visible file of the folder
+
+# Writers whose outputs may replace each other: a `data synth` over a `data prepare` output is
+# fine, a `data synth` over a distill run is not.
+FAMILIES = {
+    "prepare": "problems", "synth": "problems", "problems": "problems",
+    "distill": "responses", "responses": "responses",
+    "eval": "eval",
+    "curate": "curate",
+    "export": "export",
+}
+
+
+class OutputError(ConfigError):
+    """`--out` cannot be written: a file, inside an input, or another kind of dataset."""
+
+
+class OutputLockedError(VrdError):
+    """Another process is writing the same output directory."""
+
+
+# -- what is in a folder ----------------------------------------------------------------------
+
+
+def producer_of(path: Path) -> str | None:
+    """The writer that made `path` ('distill', 'curate', ...), or None for a folder vrd did not write."""
+    manifest: dict = {}
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except FileNotFoundError:
+        pass
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return "unreadable manifest"
+    if not isinstance(manifest, dict):
+        return "unreadable manifest"
+    if manifest.get("producer"):
+        return str(manifest["producer"])
+    if (path / EXPORT_MARK).exists():
+        return "export"
+    if "distill" in manifest:
+        return "distill"
+    if (path / "curation.json").exists():
+        return "curate"
+    if manifest.get("kind") in ("eval", "problems", "responses"):
+        return str(manifest["kind"])
+    return None
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    return child == parent or parent in child.parents
+
+
+def check_out(out: str | os.PathLike, producer: str, inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
+    """Refuse an `--out` this writer must not write (see the module docstring); returns it as a Path."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: --out is a file; give a directory (new, or an earlier `vrd {producer}` output)")
+    resolved = out.resolve()
+    for given in inputs:
+        if given is None or str(given) == "":
+            continue
+        inp = Path(given).resolve()
+        if _inside(resolved, inp):
+            raise OutputError(f"{out}: --out lies inside the input {given}; the input would read its own output. "
+                              "Choose a directory outside it")
+        if _inside(inp, resolved):
+            raise OutputError(f"{out}: --out holds the input {given}; writing would replace it. "
+                              "Choose another directory")
+    if out.is_dir():
+        found = producer_of(out)
+        if found is None:
+            visible = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+            if visible:
+                raise OutputError(f"{out}: exists and is not a vrd output (it holds {visible[0]}); "
+                                  "choose a new or empty --out")
+        elif FAMILIES.get(found) != FAMILIES.get(producer, producer):
+            raise OutputError(f"{out}: holds a `{found}` dataset; `vrd {producer}` will not write into it "
+                              "(readers would mix the two). Choose another --out")
+    return out
+
+
+# -- locks --------------------------------------------------------------------------------------
+
+
+class FileLock:
+    """An flock on a file; the OS drops it when the process dies, even on kill -9.
+
+    The holder writes its pid and command into the file, so whoever is refused can say who holds it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._named = False
+
+    def take(self, exclusive: bool = True, block: bool = False, holder: str | None = None) -> bool:
+        assert self.fd is not None
+        flags = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | (0 if block else fcntl.LOCK_NB)
+        try:
+            fcntl.flock(self.fd, flags)
+        except BlockingIOError:
+            return False
+        if holder is not None and exclusive:
+            os.ftruncate(self.fd, 0)
+            os.pwrite(self.fd, f"{os.getpid()} {holder}\n".encode(), 0)
+            self._named = True
+        return True
+
+    def holder(self) -> str:
+        """'`vrd curate` (pid 123)' from what a live holder wrote, or 'another process'."""
+        with contextlib.suppress(OSError, ValueError, UnicodeDecodeError):
+            pid, _, what = self.path.read_text().strip().partition(" ")
+            if pid.isdigit() and _pid_alive(int(pid)):
+                return f"`vrd {what}` (pid {pid})" if what else f"pid {pid}"
+        return "another process"
+
+    def release(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                if self._named:
+                    os.ftruncate(self.fd, 0)  # a later holder of a shared lock must not inherit the name
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+@contextlib.contextmanager
+def output_lock(out: Path, producer: str) -> Iterator[FileLock]:
+    """Hold the one-writer lock of `out` (created if needed) for the block."""
+    out.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(out / LOCK_DIR / WRITE_LOCK)
+    if not lock.take(holder=producer):
+        who = lock.holder()
+        lock.release()
+        raise OutputLockedError(f"{out}: {who} is writing this output; wait for it to finish or choose another --out")
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+# -- durable, atomic replacement ----------------------------------------------------------------
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: Path) -> None:
+    """Flush every file and folder under `root` (files first, so a folder is never ahead of them)."""
+    dirs = []
+    for here, _subdirs, files in os.walk(root):
+        for name in files:
+            fsync_path(Path(here) / name)
+        dirs.append(Path(here))
+    for d in reversed(dirs):
+        fsync_path(d)
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """tmp + fsync + rename: the file holds the old or the new text, never a prefix of it."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2); False where the kernel or filesystem cannot."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError, TypeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def staging_dirs(out: Path) -> list[Path]:
+    return sorted(out.parent.glob(f".{out.name}.staging-*")) if out.parent.is_dir() else []
+
+
+def clean_stale(out: Path) -> list[Path]:
+    """Remove staging folders left by writers of `out` that died (kill -9, power loss)."""
+    removed = []
+    for d in staging_dirs(out):
+        pid = d.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(d)
+    return removed
+
+
+@contextlib.contextmanager
+def replace_dir(out: str | os.PathLike, producer: str, inputs: Iterable[str | os.PathLike | None] = ()
+                ) -> Iterator[Path]:
+    """Yield an empty staging folder; on success it becomes `out` in one atomic swap.
+
+    Write the manifest last inside the block. On an exception (or a kill) `out` is untouched
+    and the staging folder is removed (by this process, or by the next writer).
+    """
+    out = check_out(out, producer, inputs)
+    with output_lock(out, producer):
+        clean_stale(out)
+        staging = out.parent / f".{out.name}.staging-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        try:
+            yield staging
+            fsync_tree(staging)
+            if not _exchange(staging, out):
+                # No RENAME_EXCHANGE here: two renames, with a window where `out` is missing.
+                old = out.parent / f".{out.name}.staging-old-{os.getpid()}"
+                os.rename(out, old)
+                os.rename(staging, out)
+                staging = old
+            fsync_path(out.parent)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)

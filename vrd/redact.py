@@ -1,0 +1,106 @@
+"""Credentials never reach disk: redaction of URLs, option mappings, free text and argv.
+
+Everything vrd writes about a run (manifest.json, results.json, train configs, export marks)
+goes through `redact` first, because users pass keys in many places: `--base-url
+http://user:KEY@host`, `?api_key=KEY`, `--engine-option api_key=KEY`, `extra_body` /
+`default_headers` mappings, `--judge-url`, and the raw command line that repeats all of them.
+Redaction is applied when writing, never to the values the run uses.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+MASK = "***"
+# A mapping key (or query/flag name) that names a credential: the whole name, or its last word
+# after `_`/`-` (`hf_token`, `x-api-key`), so `n_tokens` or `max_new_tokens` stay readable.
+_SECRET_WORD = r"(?:api[_-]?key|apikey|key|token|access[_-]?token|secret|password|passwd|pwd|authorization|auth|" \
+               r"credentials?|cookie|signature|sig)"
+SECRET_NAME = re.compile(rf"^(?:.*[_-])?{_SECRET_WORD}$", re.IGNORECASE)
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>]+")
+# name=value / name: value / "name": "value" inside free text (argv tokens, JSON strings, messages).
+_PAIR = re.compile(rf"(?P<q>[\"']?)(?P<name>[\w\-]*{_SECRET_WORD})(?P=q)(?P<sep>\s*[=:]\s*)(?P<vq>[\"']?)"
+                   r"(?P<value>[^\s\"',;&}]+)", re.IGNORECASE)
+_BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=\-]{6,}", re.IGNORECASE)
+_MAYBE = re.compile(r"[=:]|bearer|basic|token|sk-|hf_|gh[pousr]_", re.IGNORECASE)
+_KEY_SHAPED = re.compile(r"\b(sk-[A-Za-z0-9_\-]{8,}|hf_[A-Za-z0-9]{10,}|gh[pousr]_[A-Za-z0-9]{10,})")
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(SECRET_NAME.match(name.strip().lstrip("-")))
+
+
+def redact_url(url: str) -> str:
+    """The URL without the password/user of its netloc and without secret-named query values."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{host}" if colon else f"{MASK}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(is_secret_name(k) for k, _ in pairs):
+            query = urlencode([(k, MASK if is_secret_name(k) else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def redact_text(text: str) -> str:
+    """Free text with URLs, `name=value` credentials, bearer tokens and key-shaped strings masked."""
+    if not _MAYBE.search(text):  # most strings (ids, paths, numbers) hold nothing to mask: one cheap scan
+        return text
+    text = _URL.sub(lambda m: redact_url(m.group(0)), text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    text = _PAIR.sub(lambda m: f"{m['q']}{m['name']}{m['q']}{m['sep']}{m['vq']}{MASK}", text)
+    return _KEY_SHAPED.sub(MASK, text)
+
+
+def redact(value: Any) -> Any:
+    """A copy of `value` (mappings, sequences, strings) with every credential masked."""
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if isinstance(k, str) and is_secret_name(k) and v not in (None, "", False, True) \
+                    and not isinstance(v, (int, float)):
+                out[k] = MASK
+            else:
+                out[k] = redact(v)
+        return out
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact(v) for v in value)
+    return value
+
+
+def redact_argv(argv: Sequence[str]) -> list[str]:
+    """argv with the value after a secret-named flag (`--api-key KEY`) and every embedded secret masked."""
+    out: list[str] = []
+    hide_next = False
+    for token in argv:
+        if hide_next:
+            out.append(MASK)
+            hide_next = False
+            continue
+        if token.startswith("-") and "=" not in token and is_secret_name(token):
+            hide_next = True
+            out.append(token)
+            continue
+        if token.startswith("--") and "=" in token and is_secret_name(token.split("=", 1)[0]):
+            out.append(token.split("=", 1)[0] + "=" + MASK)
+            continue
+        out.append(redact_text(token))
+    return out
+
+
+def redacted_argv(argv: Sequence[str] | None = None) -> str:
+    """The command line, as one string, safe to write down."""
+    return " ".join(redact_argv(list(sys.argv if argv is None else argv)))
