@@ -70,6 +70,8 @@ def test_intergps_split_folder_and_wrong_split(tmp_path: Path) -> None:
     assert len(rows) == 2 and len(rejects) == 1
     with pytest.raises(VrdError, match="'val' folder but --split is 'train'"):
         run("geometry3k", root / "val", "train")
+    val, _, _ = run("geometry3k", root / "val")  # no --split: the folder names it
+    assert [r["id"] for r in val] == ["geometry3k/val/2101"]
     with pytest.raises(VrdError, match="without a 'dev/' folder.*test, train, val"):
         run("geometry3k", root, "dev")
     one, _, _ = run("geometry3k", root / "test" / "2401", "test")

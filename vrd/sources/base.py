@@ -56,6 +56,7 @@ class Source(abc.ABC):
     def __init__(self, path: str | None = None, split: str | None = None, **options: Any) -> None:
         self.path = path
         self.split = split or self.default_split
+        self.split_given = split is not None  # a layout may name the split itself when none was asked for
         self.options = options
         # What `records()` recognised and read, for the manifest and `vrd data inspect`.
         self.layout: str | None = None

@@ -41,7 +41,11 @@ class Geometry3K(Source):
     options_accepted: ClassVar[tuple[str, ...]] = ("free_form",)
 
     def records(self) -> Iterator[dict[str, Any]]:
-        folders = release_folders(Path(self.path).expanduser(), self.split) if self.path else None
+        local = Path(self.path).expanduser() if self.path else None
+        if local is not None and not self.split_given and local.name in SPLIT_FOLDERS and local.is_dir() \
+                and _problem_folders(local):
+            self.split = local.name  # pointed at one split folder of the release: that is the split
+        folders = release_folders(local, self.split) if local is not None else None
         if folders is None:
             yield from super().records()
             return
