@@ -224,5 +224,8 @@ def save_final(trainer: Any, processor: Any, cfg: VrdTrainConfig) -> Path:
         "bf16": bool(trainer.args.bf16),
         "global_step": trainer.state.global_step,
     }}
-    (out / "vrd_train_config.json").write_text(json.dumps(record, indent=2, default=str))
+    from vrd.outputs import write_text_atomic
+    from vrd.redact import redact
+
+    write_text_atomic(out / "vrd_train_config.json", json.dumps(redact(record), indent=2, default=str))
     return out
