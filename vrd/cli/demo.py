@@ -10,14 +10,17 @@ from vrd.cli.common import console, user_errors
 
 
 def register(app: typer.Typer) -> None:
+    from vrd.config import command_options
+    from vrd.demo.flow import DemoConfig
+
     @app.command("demo")
+    @command_options(DemoConfig)
     def demo(
+        config: DemoConfig,
         out: Path = typer.Option(Path("demo-out"), "--out", help="Everything the demo makes goes here."),
-        problems: int = typer.Option(96, "--problems", help="Synth problems to distill."),
-        seed: int = typer.Option(0, "--seed"),
     ) -> None:
         """synth -> tiny teacher -> distill -> rollouts -> curate -> shift-report -> SFT -> GRPO -> eval -> audit."""
-        from vrd.demo.flow import Demo, DemoConfig
+        from vrd.demo.flow import Demo
 
         with user_errors():
-            Demo(out, DemoConfig(n_problems=problems, seed=seed), console=console).run()
+            Demo(out, config, console=console).run()

@@ -10,18 +10,22 @@ from vrd.cli.common import console, user_errors
 
 
 def register(app: typer.Typer) -> None:
+    from vrd.config import command_options
+    from vrd.models.tiny import TinyModelConfig
+
     models = typer.Typer(help="Model helpers: tiny local checkpoints, teacher aliases.", no_args_is_help=True)
 
     @models.command("tiny")
+    @command_options(TinyModelConfig)
     def tiny(
+        config: TinyModelConfig,
         out: Path = typer.Option(..., "--out", help="Directory to write the checkpoint to."),
-        seed: int = typer.Option(0, "--seed", help="Same seed, same weights and tokenizer."),
     ) -> None:
         """Build a tiny random Qwen2.5-VL (real classes, CPU speed) with save_pretrained."""
         from vrd.models.tiny import build_tiny_model
 
         with user_errors():
-            path = build_tiny_model(out, seed=seed)
+            path = build_tiny_model(out, seed=config.seed)
         console.print(f"tiny Qwen2.5-VL written to [bold]{path}[/]")
 
     @models.command("list")

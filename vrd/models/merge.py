@@ -34,7 +34,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vrd.errors import ModelNotFoundError, VrdError, unknown_name
+from vrd.config import Config, setting
+from vrd.errors import ConfigError, ModelNotFoundError, VrdError, unknown_name
 
 METHODS = ("linear", "ties", "dare", "dare_ties")
 VISION = ("merge", "first")
@@ -366,6 +367,53 @@ def parse_floats(text: str | None, what: str) -> list[float]:
         except ValueError:
             raise VrdError(f"{what} {text!r}: '{part}' is not a number") from None
     return values
+
+
+@dataclass
+class MergeConfig(Config):
+    """Settings of `vrd merge` (the models and --out are its arguments)."""
+
+    method: str = setting("linear", help="linear | ties | dare | dare_ties.")
+    alpha: list[float] = setting(default_factory=list, cli_type=str,
+                                 help="Two models: weight of the first (A*alpha + B*(1-alpha)); a comma list "
+                                      "sweeps, e.g. 0,0.25,0.5,0.75,1.")
+    weights: list[float] = setting(default_factory=list, cli_type=str,
+                                   help="One weight per model, comma-separated (default equal); instead of --alpha.")
+    base: str | None = setting(None, help="Common base model (ties / dare task vectors).")
+    density: float = setting(0.5, help="ties: fraction kept by magnitude; dare: keep probability 1-p.")
+    lambda_: float = setting(1.0, flags=("--lambda",), help="Scale of the merged task vector (ties / dare).")
+    vision: str = setting("merge", help="merge the vision tower too, or keep the first's.")
+    seed: int = setting(0, help="Seed of DARE's drop mask.")
+    overwrite: bool = setting(False, help="Replace an existing --out / merged points.")
+    eval_benchmarks: list[str] = setting(default_factory=list, flags=("--eval",), cli_type=str,
+                                         help="Benchmarks to evaluate each merged model on (as `vrd eval "
+                                              "--benchmarks`).")
+    eval_limit: int | None = setting(None, help="First N problems of each benchmark.")
+    max_new_tokens: int = setting(2048, help="Eval generation length.")
+    template: str = setting("math", help="Eval prompt template.")
+    paths: dict[str, str] = setting(default_factory=dict, flags=("--path",), cli_type=list[str],
+                                    help="NAME=DIR local benchmark copy (repeatable).")
+
+    def __post_init__(self) -> None:
+        for name, flag in (("alpha", "--alpha"), ("weights", "--weights")):
+            value = getattr(self, name)
+            setattr(self, name, parse_floats(value, flag) if isinstance(value, str) else [float(v) for v in value])
+        if isinstance(self.eval_benchmarks, str):
+            self.eval_benchmarks = [b.strip() for b in self.eval_benchmarks.split(",") if b.strip()]
+        if isinstance(self.paths, list | tuple):
+            from vrd.eval.data import parse_paths
+
+            self.paths = parse_paths([str(p) for p in self.paths])
+        if self.alpha and self.weights:
+            raise ConfigError("give --alpha (two models) or --weights (one per model), not both")
+        if self.method not in METHODS:
+            raise unknown_name("merge method", self.method, METHODS)
+        if self.vision not in VISION:
+            raise unknown_name("vision option", self.vision, VISION)
+
+    def spec_kw(self) -> dict[str, Any]:
+        return {"method": self.method, "base": self.base, "density": self.density, "lambda_": self.lambda_,
+                "vision": self.vision, "seed": self.seed}
 
 
 def alpha_label(alpha: float) -> str:

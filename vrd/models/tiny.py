@@ -11,8 +11,19 @@ from __future__ import annotations
 import json
 import os
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from vrd.config import Config, setting
+
+
+@dataclass
+class TinyModelConfig(Config):
+    """`vrd models tiny`: the seed is the whole recipe (sizes are fixed so tests stay fast)."""
+
+    seed: int = setting(0, help="Same seed, same weights and tokenizer.")
+
 
 # Qwen's special tokens, in Qwen's order, so image/video ids line up with what the processor expects.
 SPECIAL_TOKENS = [

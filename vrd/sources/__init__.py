@@ -1,7 +1,30 @@
-"""Sources: read a dataset in its own format and normalize it to vrd problem rows."""
+"""Sources: read a dataset in its own format and normalize it to vrd problem rows.
 
-from vrd.sources.base import Reject, RowError, Source, load_records
-from vrd.sources.registry import BENCHMARKS, SOURCES, describe, get_source, source_class
+Names load on first use, so that `vrd.sources.config` (which the CLI needs to build its flags)
+does not import the registry and `datasets`.
+"""
 
-__all__ = ["BENCHMARKS", "SOURCES", "Reject", "RowError", "Source", "describe", "get_source", "load_records",
-           "source_class"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Reject": "vrd.sources.base",
+    "RowError": "vrd.sources.base",
+    "Source": "vrd.sources.base",
+    "load_records": "vrd.sources.base",
+    "BENCHMARKS": "vrd.sources.registry",
+    "SOURCES": "vrd.sources.registry",
+    "describe": "vrd.sources.registry",
+    "get_source": "vrd.sources.registry",
+    "source_class": "vrd.sources.registry",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'vrd.sources' has no attribute '{name}'")
