@@ -92,14 +92,21 @@ def test_intergps_prepare_writes_rows_and_traceable_rejects(tmp_path: Path) -> N
 
 def test_geoqa_port_with_original_field_names(tmp_path: Path) -> None:
     root = write_geoqa_port(tmp_path / "geoqa")
-    rows, rejects, _ = run("geoqa", root)
-    assert [r["question"] for r in rows] == ["<image>\n" + r["subject"] for r in GEOQA_PORT_ROWS[:2]]
-    assert [(r["answer"], r["answer_type"]) for r in rows] == [("C", "choice"), ("B", "choice")]
-    assert rows[0]["choices"] == ["80°", "60°", "50°", "40°"] and len(rows[0]["images"]) == 1
-    m = meta(rows[1])
+    train, rejects, src = run("geoqa", root)
+    assert [r["question"] for r in train] == ["<image>\n" + GEOQA_PORT_ROWS[0]["subject"]]
+    assert (train[0]["answer"], train[0]["answer_type"], train[0]["choices"]) == ("C", "choice",
+                                                                                   ["80°", "60°", "50°", "40°"])
+    assert not rejects and len(train[0]["images"]) == 1 and "1 kept, 2 of other splits left out" in src.note
+    # the port's one hub split holds GeoQA's test and val rows too, marked original_split
+    test, rejects, _ = run("geoqa", root, "test")
+    assert not rejects and [(r["id"], r["answer"]) for r in test] == [("geoqa/test/1", "B")]
+    m = meta(test[0])
     assert (m["original_split"], m["formal_point"], m["answer_text"]) == ("test", ["平行线分线段成比例"], "2")
     # label 7 with four options: one reject naming the row and the field
-    assert [(r.native_id, r.field) for r in rejects] == [("2", "label")]
+    val, rejects, _ = run("geoqa", root, "val")
+    assert not val and [(r.native_id, r.field) for r in rejects] == [("2", "label")]
+    with pytest.raises(VrdError, match="split 'dev'"):
+        run("geoqa", root, "dev")
 
 
 def test_geoqa_pickles_are_refused_with_a_way_out(tmp_path: Path) -> None:

@@ -71,25 +71,26 @@ class Source(abc.ABC):
             raise VrdError(f"source '{self.name}' needs --path")
         yield from self.read_local_or_hub(str(where))
 
-    def read_local_or_hub(self, where: str, *, name: str | None = None,
-                          candidates: list[Any] | None = None) -> Iterator[dict[str, Any]]:
-        """Records of the split from a local file/folder or a hub id, noting which files were read."""
+    def read_local_or_hub(self, where: str, *, name: str | None = None, candidates: list[Any] | None = None,
+                          split: str | None = None) -> Iterator[dict[str, Any]]:
+        """Records of the split (or of `split`) from a local file/folder or a hub id, noting which files were read."""
         from pathlib import Path
 
         from vrd.sources.reading import is_saved_dataset, read_records, select_files
 
+        split = split or self.split
         local = Path(where).expanduser()
         if not local.exists():
-            self.layout, self.files = "hub dataset", [f"{where} (config {name or 'default'}, split {self.split})"]
-            yield from read_records(where, self.split, name=name)
+            self.layout, self.files = "hub dataset", [f"{where} (config {name or 'default'}, split {split})"]
+            yield from read_records(where, split, name=name)
             return
         if is_saved_dataset(local):
             self.layout, self.files = "datasets save_to_disk folder", [str(local)]
-            yield from read_records(str(local), self.split)
+            yield from read_records(str(local), split)
             return
-        selection = select_files(local, self.split, candidates=candidates)
+        selection = select_files(local, split, candidates=candidates)
         self.note_selection(selection)
-        yield from read_records(str(local), self.split, selection=selection)
+        yield from read_records(str(local), split, selection=selection)
 
     def note_selection(self, selection: Any, layout: str | None = None) -> None:
         """Remember which files a local read chose (and which it left), for the manifest and inspect."""

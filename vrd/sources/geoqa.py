@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from vrd.errors import VrdError
 from vrd.sources.base import RowError, Source
 from vrd.sources.normalize import (
     as_image_list,
@@ -63,7 +64,43 @@ class GeoQA(Source):
         self.roots = [] if local is None else [(local.parent if local.is_file() else local)]
         if self.roots:
             self.roots += [self.roots[0].parent, self.roots[0].parent.parent]
-        yield from super().records()
+        where = self.path or self.hub_id
+        if where is None:
+            raise VrdError(f"source '{self.name}' needs --path")
+        try:
+            yield from self._by_original_split(self.read_local_or_hub(str(where)))
+        except VrdError as exc:
+            if self.split == "train" or "split" not in str(exc):
+                raise
+            # The port keeps GeoQA's val and test rows in its one `train` split, marked `original_split`.
+            found = self._by_original_split(self.read_local_or_hub(str(where), split="train"), required=True)
+            try:
+                first = next(found)
+            except (StopIteration, VrdError):
+                raise exc from None
+            yield first
+            yield from found
+
+    def _by_original_split(self, records: Iterator[dict[str, Any]], *,
+                           required: bool = False) -> Iterator[dict[str, Any]]:
+        """Only the rows of the asked split where rows carry `original_split` (hz2475/geoQA)."""
+        kept = other = 0
+        base: str | None = None
+        for record in records:
+            base = self.note if base is None else base
+            tag = record.get("original_split")
+            if tag is None:
+                if required:
+                    raise VrdError(f"{self.path}: no split '{self.split}' and no original_split column")
+                yield record
+                continue
+            if str(tag) == self.split:
+                kept += 1
+                yield record
+            else:
+                other += 1
+            self.note = (f"{base}; rows whose original_split is '{self.split}': {kept} kept, {other} of other "
+                         "splits left out")
 
     def _image_path(self, value: Any) -> str:
         """A relative `image_path` (R1-V's test prompts) resolved against the file's folder or those above it."""
