@@ -239,3 +239,15 @@ def test_max_new_tokens_beyond_the_context_is_refused(standin: SimpleNamespace) 
     eng = VLLMEngine("qwen2.5-vl-7b", max_model_len=4096)
     with pytest.raises(ConfigError, match="max_model_len"):
         eng.generate([GenerationRequest("a")], SamplingParams(max_new_tokens=4096))
+
+
+def test_install_hint_survives_the_cli_printer(capsys: pytest.CaptureFixture[str]) -> None:
+    """Rich markup would eat `[vllm]` and print `pip install 'vrd'`."""
+    import typer
+
+    from vrd.cli.common import user_errors
+    from vrd.errors import EnvironmentNotReadyError
+
+    with pytest.raises(typer.Exit), user_errors():
+        raise EnvironmentNotReadyError("vllm is not installed (`pip install 'vrd[vllm]'`, needs a CUDA GPU)")
+    assert "pip install 'vrd[vllm]'" in capsys.readouterr().err

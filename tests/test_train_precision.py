@@ -76,3 +76,42 @@ def test_lora_keeps_a_bf16_base_and_fp32_adapters() -> None:
     assert master_dtype(VrdSFTConfig(model="m", data="d", out="o", bf16=True)) == torch.float32
     assert master_dtype(VrdSFTConfig(model="m", data="d", out="o", bf16=True, lora=8)) == torch.bfloat16
     assert master_dtype(VrdSFTConfig(model="m", data="d", out="o", bf16=False, lora=8)) == torch.float32
+
+
+def test_lora_merge_from_disk_matches_the_in_memory_merge(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """The FSDP / ZeRO-3 path: the adapter merged into base weights read from disk gives the same model."""
+    from peft import get_peft_model
+    from transformers import AutoModelForImageTextToText
+
+    from vrd.trainers.common import lora_config, merge_adapter_from_disk
+    from vrd.trainers.config import VrdSFTConfig
+
+    cfg = VrdSFTConfig(model=str(tiny_model_dir), data="d", out=str(tmp_path), lora=4, bf16=False)
+    peft_model = get_peft_model(AutoModelForImageTextToText.from_pretrained(str(tiny_model_dir)), lora_config(cfg))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, p in peft_model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(std=0.5)  # a trained adapter: B is no longer zero
+    peft_model.save_pretrained(str(tmp_path / "adapter"))
+    ids = torch.randint(0, 100, (1, 12))
+    want = peft_model.merge_and_unload()(input_ids=ids).logits
+    merge_adapter_from_disk(cfg, tmp_path / "adapter", tmp_path / "merged")
+    got = AutoModelForImageTextToText.from_pretrained(str(tmp_path / "merged"))(input_ids=ids).logits
+    base = AutoModelForImageTextToText.from_pretrained(str(tiny_model_dir))(input_ids=ids).logits
+    assert torch.allclose(got, want, atol=1e-4) and not torch.allclose(got, base, atol=1e-3)
+
+
+def test_sharded_strategies_are_detected() -> None:
+    from types import SimpleNamespace
+
+    from accelerate.utils import DistributedType
+
+    from vrd.trainers.common import params_sharded
+
+    def acc(kind: object, stage: int | None = None) -> SimpleNamespace:
+        return SimpleNamespace(distributed_type=kind, state=SimpleNamespace(
+            deepspeed_plugin=SimpleNamespace(zero_stage=stage) if stage else None))
+
+    assert params_sharded(acc(DistributedType.FSDP)) and params_sharded(acc(DistributedType.DEEPSPEED, 3))
+    assert not params_sharded(acc(DistributedType.DEEPSPEED, 2)) and not params_sharded(acc(DistributedType.MULTI_GPU))

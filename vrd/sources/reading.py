@@ -176,6 +176,7 @@ def read_records(path_or_id: str, split: str, *, name: str | None = None,
     except Exception as exc:  # noqa: BLE001 - any hub failure gets the same advice
         raise VrdError(
             f"could not load '{path_or_id}' (split '{split}') from the Hugging Face hub: {exc}. "
-            "If this machine is offline, download the dataset elsewhere and pass its local folder with --path."
+            "If this machine is offline, download the dataset elsewhere and pass its local folder: "
+            "`--path DIR` for `vrd data prepare`, `--source-path DIR` for `vrd distill --data SOURCE`."
         ) from exc
     yield from _undecoded(ds)

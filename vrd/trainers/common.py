@@ -168,6 +168,7 @@ def common_args(cfg: VrdTrainConfig) -> dict[str, Any]:
     """TrainingArguments fields both trainers set the same way."""
     gpu = on_gpu()
     ckpt = cfg.gradient_checkpointing if cfg.gradient_checkpointing is not None else gpu
+    plan = cfg.batch_plan()
     return {
         "output_dir": cfg.out,
         "num_train_epochs": cfg.epochs,
@@ -175,8 +176,9 @@ def common_args(cfg: VrdTrainConfig) -> dict[str, Any]:
         "learning_rate": cfg.lr,
         "lr_scheduler_type": cfg.scheduler,
         "warmup_steps": cfg.warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio of total steps
-        "per_device_train_batch_size": cfg.batch_size,
-        "gradient_accumulation_steps": cfg.grad_accum(),
+        "weight_decay": cfg.weight_decay,
+        "per_device_train_batch_size": plan.per_device,
+        "gradient_accumulation_steps": plan.accum,
         "bf16": use_bf16(cfg),
         "fp16": False,
         **_checkpointing(ckpt),
@@ -191,12 +193,68 @@ def common_args(cfg: VrdTrainConfig) -> dict[str, Any]:
     }
 
 
+def effective_settings(cfg: VrdTrainConfig, args: Any, extra: dict[str, Any] | None = None) -> str:
+    """What this run actually trains with, printed at start: the recipe, the batch arithmetic, the optimizer."""
+    plan = cfg.batch_plan()
+    lines = [
+        f"recipe: {cfg.recipe}" + ("" if cfg.recipe == "paper" else " (vrd's defaults, not the papers'; "
+                                                                      "--recipe paper for theirs)"),
+        f"batch: {plan.global_batch} per optimizer update = {plan.per_device} per device x {plan.world} process(es) "
+        f"x {plan.accum} accumulation",
+        f"optimizer: lr {args.learning_rate:g} ({args.lr_scheduler_type}, warmup {cfg.warmup_ratio:g}), "
+        f"weight decay {args.weight_decay:g}, {cfg.epochs:g} epoch(s), max steps {cfg.max_steps}",
+        f"precision: {'bf16 autocast' if args.bf16 else 'fp32'}, master weights {str(master_dtype(cfg)).split('.')[-1]}"
+        f"{', LoRA rank ' + str(cfg.lora) if cfg.lora else ', full fine-tuning'}, vision tower "
+        f"{'trainable' if cfg.unfreeze_vision else 'frozen'}",
+    ]
+    if plan.note:
+        lines.append(f"note: {plan.note}")
+    lines += [f"{k}: {v}" for k, v in (extra or {}).items()]
+    return "\n".join("vrd train | " + line for line in lines)
+
+
+def print_effective_settings(text: str) -> None:
+    import os
+    import sys
+
+    if os.environ.get("RANK", "0") == "0":
+        print(text, file=sys.stderr, flush=True)
+
+
 def prepare_model(cfg: VrdTrainConfig) -> Any:
     model = load_model(cfg)
     if not cfg.unfreeze_vision:
         n = freeze_vision(model)
         log.info("froze %d vision-tower parameters", n)
     return model
+
+
+def params_sharded(accelerator: Any) -> bool:
+    """Whether each process holds only a shard of the weights (FSDP, or DeepSpeed ZeRO stage 3)."""
+    from accelerate.utils import DistributedType
+
+    kind = getattr(accelerator, "distributed_type", None)
+    if kind == DistributedType.FSDP:
+        return True
+    if kind == DistributedType.DEEPSPEED:
+        plugin = getattr(accelerator.state, "deepspeed_plugin", None)
+        return getattr(plugin, "zero_stage", None) == 3
+    return False
+
+
+def merge_adapter_from_disk(cfg: VrdTrainConfig, adapter: Path, out: Path) -> None:
+    """Merge a saved LoRA adapter into the base model read from disk, and save the result in `out`."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForImageTextToText
+
+    from vrd.models.loading import resolve_model
+
+    dtype = torch.bfloat16 if use_bf16(cfg) else torch.float32
+    base = AutoModelForImageTextToText.from_pretrained(resolve_model(cfg.model), dtype=dtype)
+    merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
+    merged.config.use_cache = True
+    merged.save_pretrained(str(out), safe_serialization=True)
 
 
 def save_final(trainer: Any, processor: Any, cfg: VrdTrainConfig) -> Path:
@@ -211,9 +269,20 @@ def save_final(trainer: Any, processor: Any, cfg: VrdTrainConfig) -> Path:
         return out
     model = trainer.accelerator.unwrap_model(trainer.model)
     if cfg.lora and hasattr(model, "merge_and_unload"):
-        model.save_pretrained(str(out / "adapter"))
-        merged = model.merge_and_unload()
-        merged.save_pretrained(str(out), safe_serialization=True)
+        if params_sharded(trainer.accelerator):
+            # Under FSDP / ZeRO-3 this process holds only a shard of each base weight, so merging
+            # in memory would write a broken model. `save_model` above gathered the adapter;
+            # merge it into a fresh copy of the base weights read from disk instead.
+            adapter = out / "adapter"
+            adapter.mkdir(exist_ok=True)
+            for name in ("adapter_model.safetensors", "adapter_config.json"):
+                if (out / name).exists():
+                    (out / name).replace(adapter / name)
+            merge_adapter_from_disk(cfg, adapter, out)
+        else:
+            model.save_pretrained(str(out / "adapter"))
+            merged = model.merge_and_unload()
+            merged.save_pretrained(str(out), safe_serialization=True)
         for stale in ("adapter_model.safetensors", "adapter_config.json"):
             (out / stale).unlink(missing_ok=True)
     processor.save_pretrained(str(out))

@@ -1,4 +1,10 @@
-"""Trainer settings: one dataclass per trainer, with the paper's defaults.
+"""Trainer settings: one dataclass per trainer, and the recipes that fill them.
+
+Two recipes (`--recipe`): `vrd`, the default, is sized for a first run on a few GPUs and is
+*not* the papers' recipe (RL: 8 prompts a step, cosine schedule with warmup, no weight decay,
+1 epoch, 1,024 completion tokens, sequence-mean `grpo` loss, frozen vision tower); `paper`
+is the recipe the seed papers ran (RL in EasyR1, SFT in LLaMA-Factory; see `RECIPES`). A
+recipe only fills settings the user did not give; flags and the YAML file still win.
 
 The same object is filled from three places, in order of precedence: CLI flags, then a
 YAML file (`--config`), then these defaults (`Config.load`); the flags are made from the
@@ -13,7 +19,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from vrd.config import Config, setting
 from vrd.errors import ConfigError, unknown_name
@@ -63,6 +69,27 @@ class VrdTrainConfig(Config):
     accelerate_config: str = setting("ddp", help="ddp | fsdp | zero3 | PATH.yaml")
     limit: int | None = setting(None, help="Use only the first N rows (smoke runs).")
     trl: dict[str, Any] = setting(default_factory=dict, help="KEY=VALUE passed verbatim to TRL's config (repeatable).")
+    weight_decay: float = setting(0.0, help="AdamW weight decay.", cli=False)
+    recipe: str = setting("vrd", help="vrd (defaults sized for a first run; not the papers') | paper (the papers' "
+                                      "recipe: RL as in EasyR1, SFT as in LLaMA-Factory).")
+
+    @classmethod
+    def load(cls: type[C], yaml_path: str | os.PathLike | None = None,
+             overrides: Mapping[str, Any] | None = None) -> C:
+        """`Config.load`, with the recipe's values filled in for every setting the user did not give."""
+        from vrd.config import read_yaml
+
+        file_values = read_yaml(yaml_path) if yaml_path else {}
+        passed = {k.replace("-", "_"): v for k, v in (overrides or {}).items() if v is not None}
+        given = set(file_values) | set(passed)
+        name = str(passed.get("recipe") or file_values.get("recipe") or "vrd")
+        recipes = getattr(cls, "RECIPES", {})
+        if name not in recipes:
+            raise unknown_name("recipe", name, sorted(recipes))
+        filled = {k: v for k, v in recipes[name].items() if k not in given}
+        cfg = super().load(yaml_path, {**filled, **passed})
+        cfg.given = frozenset(given)
+        return cfg
 
     def __post_init__(self) -> None:
         """Fail before any model is loaded, with the name of the bad setting."""
@@ -89,15 +116,30 @@ class VrdTrainConfig(Config):
         """Processes in this run: accelerate sets WORLD_SIZE in each child it launches."""
         return int(os.environ.get("WORLD_SIZE", "1"))
 
+    def is_given(self, name: str) -> bool:
+        """Whether the user set `name` (flag or YAML); a config built directly counts as all given."""
+        given = getattr(self, "given", None)
+        return True if given is None else name in given
+
+    def batch_plan(self) -> BatchPlan:
+        return plan_batches(self.global_batch, self.batch_size, self.world_size(),
+                            adjustable=not self.is_given("global_batch"))
+
     def grad_accum(self) -> int:
-        """Accumulation steps so that per-device batch x world x steps reaches the global batch."""
-        per_step = self.batch_size * self.world_size()
-        return max(1, math.ceil(self.global_batch / per_step))
+        """Accumulation steps so that per-device batch x world x steps is exactly the global batch."""
+        return self.batch_plan().accum
 
 
 @dataclass
 class VrdSFTConfig(VrdTrainConfig):
     """SFT defaults (paper): lr 1e-5, 3 epochs, cosine, warmup 0.1, global batch 128, frozen ViT."""
+
+    # LLaMA-Factory's SFT in the papers: batch 128, lr 1e-5, 3 epochs (cosine, warmup 0.1), which vrd's
+    # SFT defaults already are; `paper` names them so a run can say which recipe it followed.
+    RECIPES: ClassVar[dict[str, dict[str, Any]]] = {
+        "vrd": {},
+        "paper": {"global_batch": 128, "lr": 1e-5, "epochs": 3.0, "scheduler": "cosine", "warmup_ratio": 0.1},
+    }
 
     max_length: int | None = setting(4096, help="Max tokens per sample.")
     assistant_only_loss: bool = setting(True, help="Loss on the assistant turn only.", cli=False)
@@ -108,11 +150,25 @@ class VrdSFTConfig(VrdTrainConfig):
 
 @dataclass
 class VrdRLConfig(VrdTrainConfig):
-    """GRPO-family defaults (paper): 10 generations, lr 1e-6, beta 0.01 (grpo) / 0 (dapo).
+    """GRPO-family settings. The defaults (`--recipe vrd`) are not the papers': see the module docstring.
 
-    `global_batch` and `batch_size` count completions, as TRL does: each optimizer step sees
-    `global_batch / num_generations` prompts. The default (None) is 8 prompts per step.
+    `global_batch` and `batch_size` count completions, as TRL does: each optimizer update sees
+    `global_batch / num_generations` prompts (default 8). A *step* is one generation round of
+    `rollout_batch` prompts, as in EasyR1 (where it is `rollout_batch_size`); it holds
+    `rollout_batch x num_generations / global_batch` optimizer updates (default 1), and
+    `--max-steps` / `--save-steps` count these steps.
     """
+
+    # EasyR1's examples/config.yaml as the papers ran it: rollout_batch_size 512, n 10, actor
+    # global_batch_size 128 prompts (4 updates a step), lr 1e-6 constant, weight decay 0.01, 2 epochs,
+    # token-mean loss, KL 0.01 low_var_kl (TRL's k3 estimator) for GRPO and clip 0.2/0.28 for DAPO,
+    # 2,048 response tokens, vision tower trainable.
+    RECIPES: ClassVar[dict[str, dict[str, Any]]] = {
+        "vrd": {},
+        "paper": {"rollout_batch": 512, "num_generations": 10, "global_batch": 1280, "lr": 1e-6,
+                  "scheduler": "constant", "warmup_ratio": 0.0, "weight_decay": 0.01, "epochs": 2.0,
+                  "max_new_tokens": 2048, "unfreeze_vision": True},
+    }
 
     lr: float = setting(1e-6, help="Learning rate.")
     epochs: float = setting(1.0, help="Epochs.")
@@ -136,6 +192,14 @@ class VrdRLConfig(VrdTrainConfig):
     use_vllm: bool = setting(False, flags=("--vllm/--no-vllm",), help="Generate rollouts with vLLM.")
     vllm_mode: str = setting("colocate", help="colocate | server.")
     vllm_gpu_memory_utilization: float = setting(0.3, help="vLLM memory share when colocated.", cli=False)
+    rollout_batch: int | None = setting(None, help="Prompts per step (one generation round); "
+                                                   "default global_batch / num_generations.")
+    max_prompt_tokens: int = setting(2048, help="Prompt budget (text + image tokens) for vLLM's context "
+                                               "window: vllm_max_model_length = this + max_new_tokens.", cli=False)
+
+    def batch_plan(self) -> BatchPlan:
+        return plan_batches(self.global_batch, self.batch_size, self.world_size(), group=self.num_generations,
+                            rollout=self.rollout_batch, adjustable=not self.is_given("global_batch"))
 
     def data_split(self) -> str:
         return self.split or "rl"
@@ -157,6 +221,8 @@ class VrdRLConfig(VrdTrainConfig):
             )
         if not 0.0 <= self.format_weight <= 1.0:
             raise ConfigError("format_weight must be in [0, 1]")
+        if self.rollout_batch is not None and self.rollout_batch < 1:
+            raise ConfigError("--rollout-batch must be >= 1 (prompts per step)")
 
     def algo_defaults(self) -> dict[str, Any]:
         """The loss settings each algorithm stands for, before user overrides."""
@@ -166,7 +232,10 @@ class VrdRLConfig(VrdTrainConfig):
         if self.algo == "dr_grpo":
             # Dr. GRPO: constant length normalizer and no std scaling (removes the difficulty bias).
             return {"loss_type": "dr_grpo", "beta": 0.0, "epsilon_high": self.epsilon, "scale_rewards": "none"}
-        return {"loss_type": "grpo", "beta": 0.01, "epsilon_high": self.epsilon, "scale_rewards": "group"}
+        # The papers' GRPO averages the loss over the batch's tokens (EasyR1 loss_avg_mode "token"),
+        # which is TRL's "dapo" normalisation; vrd's default keeps TRL's per-sequence "grpo" mean.
+        loss_type = "dapo" if self.recipe == "paper" else "grpo"
+        return {"loss_type": loss_type, "beta": 0.01, "epsilon_high": self.epsilon, "scale_rewards": "group"}
 
     def loss_settings(self) -> dict[str, Any]:
         settings = self.algo_defaults()
@@ -181,6 +250,56 @@ class VrdRLConfig(VrdTrainConfig):
 
 
 C = TypeVar("C", bound=VrdTrainConfig)
+
+
+@dataclass
+class BatchPlan:
+    """How one step's completions split over processes, micro-batches and optimizer updates."""
+
+    per_device: int
+    accum: int
+    global_batch: int  # completions per optimizer update = per_device x world x accum, exactly
+    generation_batch: int  # completions per step (one generation round)
+    world: int
+    note: str | None = None  # set when a default was changed to fit the world size
+
+    @property
+    def updates_per_step(self) -> int:
+        return self.generation_batch // self.global_batch
+
+
+def plan_batches(global_batch: int, batch_size: int, world: int, *, group: int = 1, rollout: int | None = None,
+                 adjustable: bool = False) -> BatchPlan:
+    """A per-device batch and accumulation that reach `global_batch` exactly on `world` processes.
+
+    Rounding the accumulation up (what TRL's arithmetic does by itself) silently trains on a
+    different batch on 3, 6 or 16 GPUs, and a batch that is not whole prompt groups is refused
+    by TRL. So the per-device batch is the largest divisor of the per-process share that fits
+    `batch_size` (the memory bound); a global batch that cannot be shared evenly is refused if
+    the user chose it, or rounded up to the next valid size if it is a default.
+    """
+    unit = math.lcm(max(1, world), max(1, group))
+    note = None
+    if global_batch % unit:
+        lower, upper = (global_batch // unit) * unit, (global_batch // unit + 1) * unit
+        if not adjustable:
+            options = " or ".join(str(v) for v in (lower, upper) if v > 0)
+            raise ConfigError(
+                f"--global-batch {global_batch} cannot be split evenly over {world} process(es)"
+                + (f" in whole groups of {group} completions" if group > 1 else "")
+                + f": it must be a multiple of {unit}; use {options}")
+        note = f"default global batch {global_batch} -> {upper} (a multiple of {unit} for {world} process(es))"
+        global_batch = upper
+    per_rank = global_batch // world
+    per_device = max(d for d in range(1, min(batch_size, per_rank) + 1) if per_rank % d == 0)
+    accum = per_rank // per_device
+    generation = rollout * group if rollout else global_batch
+    if generation % global_batch:
+        raise ConfigError(
+            f"a step of {rollout} prompts x {group} = {generation} completions is not a whole number of optimizer "
+            f"updates of {global_batch} completions; make --rollout-batch x num_generations a multiple of "
+            "--global-batch")
+    return BatchPlan(per_device, accum, global_batch, generation, world, note)
 
 
 def load_config(cls: type[C], path: str | os.PathLike | None = None, **overrides: Any) -> C:

@@ -130,8 +130,18 @@ def grpo_args(cfg: VrdRLConfig) -> dict[str, Any]:
     from vrd.trainers.common import common_args
 
     args = common_args(cfg)
+    plan = cfg.batch_plan()
     loss = cfg.loss_settings()
+    if plan.updates_per_step > 1:
+        # A vrd step is one generation round (EasyR1's step); TRL counts optimizer updates.
+        if cfg.max_steps > 0:
+            args["max_steps"] = cfg.max_steps * plan.updates_per_step
+        args["save_steps"] = cfg.save_steps * plan.updates_per_step
+    if cfg.use_vllm:
+        # Without it vLLM sizes its context (and KV cache) from the model config (128k for Qwen2.5-VL).
+        args["vllm_max_model_length"] = cfg.max_prompt_tokens + cfg.max_new_tokens
     args.update(
+        generation_batch_size=plan.generation_batch,
         num_generations=cfg.num_generations,
         max_completion_length=cfg.max_new_tokens,
         temperature=cfg.temperature,
@@ -161,7 +171,13 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None, *,
     from trl.rewards import get_soft_overlong_punishment
 
     from vrd.trainers.callbacks import RewardAccuracyMonitor
-    from vrd.trainers.common import load_processor, lora_config, prepare_model
+    from vrd.trainers.common import (
+        effective_settings,
+        load_processor,
+        lora_config,
+        prepare_model,
+        print_effective_settings,
+    )
     from vrd.trainers.data import load_rl_dataset
     from vrd.trainers.rewards import reward_functions
 
@@ -184,14 +200,21 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None, *,
     # Built before the model: under ZeRO-3 the arguments install the DeepSpeed config that makes
     # `from_pretrained` load the model sharded (`zero3_init_flag`) instead of whole on every rank.
     args = GRPOConfig(**{**grpo_args(cfg), "reward_weights": weights, **cfg.trl})
+    plan = cfg.batch_plan()
+    print_effective_settings(effective_settings(cfg, args, {
+        "step": f"{plan.generation_batch // cfg.num_generations} prompts x {cfg.num_generations} completions = "
+                f"{plan.updates_per_step} optimizer update(s) of {plan.global_batch // cfg.num_generations} prompts",
+        "loss": f"{args.loss_type}, beta {args.beta:g}, clip {args.epsilon:g}/{args.epsilon_high:g}, "
+                f"{cfg.max_new_tokens} completion tokens",
+    }))
     # TRL's sampler drops an incomplete generation batch, so a split smaller than one step's
     # prompts would train for zero steps and still "succeed"; say so instead.
     prompts_per_step = args.generation_batch_size // args.num_generations
     if len(dataset) < prompts_per_step:
         raise VrdError(
-            f"{cfg.data}: the '{cfg.data_split()}' split has {len(dataset)} prompt(s) but one optimizer step needs "
-            f"{prompts_per_step} (global batch {cfg.global_batch} completions / {cfg.num_generations} generations "
-            f"per prompt); pass a smaller --global-batch or curate more problems into the split"
+            f"{cfg.data}: the '{cfg.data_split()}' split has {len(dataset)} prompt(s) but one step needs "
+            f"{prompts_per_step} ({args.generation_batch_size} completions / {cfg.num_generations} generations "
+            f"per prompt); pass a smaller --rollout-batch / --global-batch or curate more problems into the split"
         )
     model = prepare_model(cfg)
     monitor = RewardAccuracyMonitor.from_config(cfg)

@@ -49,7 +49,14 @@ def build_sft_trainer(cfg: VrdSFTConfig, callbacks: list[Any] | None = None) -> 
     from trl import SFTConfig
 
     from vrd.trainers.callbacks import RewardAccuracyMonitor
-    from vrd.trainers.common import common_args, load_processor, lora_config, prepare_model
+    from vrd.trainers.common import (
+        common_args,
+        effective_settings,
+        load_processor,
+        lora_config,
+        prepare_model,
+        print_effective_settings,
+    )
     from vrd.trainers.data import load_sft_dataset
     from vrd.trainers.resume import run_identity
 
@@ -65,6 +72,7 @@ def build_sft_trainer(cfg: VrdSFTConfig, callbacks: list[Any] | None = None) -> 
     # The arguments exist before the model loads: under ZeRO-3 they install the DeepSpeed config
     # that makes `from_pretrained` build the model sharded (`zero3_init_flag`) instead of whole on every rank.
     args = SFTConfig(**{**fields, **cfg.trl})  # the YAML's `trl:` mapping has the last word
+    print_effective_settings(effective_settings(cfg, args, {"max length": cfg.max_length}))
     model = prepare_model(cfg)
     monitor = RewardAccuracyMonitor.from_config(cfg)
     trainer = sft_trainer_class()(
