@@ -189,8 +189,13 @@ def compare_runs(paths: Sequence[str | os.PathLike], *, breakdown: bool = True) 
     rows.append({"benchmark": "mean", "slice": "macro", "accuracy": means, "delta": m_deltas, "ci95": m_cis,
                  "significant": m_sig, "method": [None] + ["mean of paired bootstraps" if c else None for c in m_cis[1:]],
                  "n": [len(r.get("benchmarks", {})) for r in runs]})
+    from vrd.eval.behavior import behavior_rows, transfer_row  # length, reflection, transfer (Synergy paper)
+
+    transfer = transfer_row(paths, runs)
+    if transfer is not None:
+        rows.append(transfer)
     return {"runs": labels, "paths": [str(p) for p in paths], "models": [r.get("model") for r in runs],
-            "rows": rows}
+            "rows": rows, "behavior": behavior_rows(paths, runs)}
 
 
 def _cell(value: float | None, delta: float | None, first: bool, ci: list[float] | None = None) -> str:
@@ -236,7 +241,10 @@ def comparison_markdown(comparison: Mapping[str, Any]) -> str:
         lines.append("| " + " | ".join([row["benchmark"], row["slice"], *cells]) + " |")
     lines.append("")
     lines.append("Differences in points with 95% intervals (paired bootstrap over problems); * = interval excludes 0.")
-    return "\n".join(lines) + "\n"
+    from vrd.eval.behavior import behavior_markdown
+
+    extra = behavior_markdown(comparison)
+    return "\n".join(lines) + "\n" + ("\n" + extra if extra else "")
 
 
 def write_comparison(comparison: Mapping[str, Any], path: str | os.PathLike) -> Path:
