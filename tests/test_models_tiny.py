@@ -74,3 +74,30 @@ def test_missing_model_error_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(UnknownNameError, match="qwen2.5-vl-32b"):
         resolve_model("qwen2.5-vl-32")
     assert resolve_model("qwen2.5-vl-32b") == "Qwen/Qwen2.5-VL-32B-Instruct"
+
+
+def test_one_pixel_budget_for_generation_and_training(tiny_model_dir: Path) -> None:
+    """The engine and the trainers bound image pixels through the same helper, with the same result."""
+    from PIL import Image
+
+    from vrd.engines.hf import HFEngine
+    from vrd.models.loading import load_processor
+    from vrd.trainers.common import load_processor as trainer_processor
+    from vrd.trainers.config import VrdSFTConfig
+
+    budget = 56 * 56
+    engine = HFEngine(str(tiny_model_dir), max_pixels=budget, device="cpu")
+    cfg = VrdSFTConfig(model=str(tiny_model_dir), data="unused", out="unused", max_pixels=budget)
+    trained = trainer_processor(cfg)
+    plain = load_processor(tiny_model_dir, max_pixels=budget)
+    default = load_processor(tiny_model_dir)
+    assert engine.max_pixels == budget
+    sizes = [p.image_processor.size for p in (engine.processor, trained, plain)]
+    assert sizes[0] == sizes[1] == sizes[2] and sizes[0]["longest_edge"] == budget
+    assert sizes[0]["shortest_edge"] <= budget  # the default min was above this max: raised to it
+    assert default.image_processor.size["longest_edge"] > budget
+    image = Image.new("RGB", (640, 480), "white")
+    grids = [p.image_processor(images=[image], return_tensors="pt")["image_grid_thw"].tolist()
+             for p in (engine.processor, trained)]
+    t, h, w = grids[0][0]
+    assert grids[0] == grids[1] and h * w * 14 * 14 <= budget  # patches of 14 px: the image fits the budget

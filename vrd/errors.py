@@ -34,6 +34,8 @@ class DataError(VrdError, ValueError):
     reason instead of stopping.
     """
 
+    noun = "field"  # what `field` names in the message ("column" for a table)
+
     def __init__(self, message: str, *, path: str | os.PathLike | None = None, row: int | None = None,
                  field: str | None = None) -> None:
         where = []
@@ -42,7 +44,7 @@ class DataError(VrdError, ValueError):
         if row is not None:
             where.append(f"row {row}")
         if field is not None:
-            where.append(f"field '{field}'")
+            where.append(f"{self.noun} '{field}'")
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
         self.path, self.row, self.field = path, row, field
         self.reason = message

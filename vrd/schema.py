@@ -121,17 +121,11 @@ def with_optional_columns(table: pa.Table, kind: str) -> pa.Table:
 class SchemaError(DataError):
     """Bad data, with the file, row and column that are wrong."""
 
+    noun = "column"
+
     def __init__(self, message: str, *, path: str | os.PathLike | None = None, row: int | None = None,
                  column: str | None = None) -> None:
-        where = []
-        if path is not None:
-            where.append(str(path))
-        if row is not None:
-            where.append(f"row {row}")
-        if column is not None:
-            where.append(f"column '{column}'")
-        ValueError.__init__(self, f"{': '.join([', '.join(where), message]) if where else message}")
-        self.path, self.row, self.field, self.reason = path, row, column, message
+        super().__init__(message, path=path, row=row, field=column)
         self.column = column
 
 

@@ -22,7 +22,6 @@ from typing import Any
 
 from vrd.errors import ConfigError
 
-SCORE_KEYS = ("nll_sum", "n_tokens", "n_bytes", "nll_per_token", "nll_per_byte")
 _SENTINEL = "\u2063VRD-RESPONSE\u2063"
 
 

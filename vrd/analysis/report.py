@@ -24,11 +24,9 @@ from vrd.analysis import signal as signal_mod
 from vrd.analysis.style import histogram, length_stats, quantiles, style_stats, token_lengths
 from vrd.errors import ConfigError, DataError
 
-# Top-level and per-dataset keys of metrics.json; tests and downstream tools rely on them.
+# Top-level keys of metrics.json; tests and downstream tools rely on them.
 METRIC_KEYS = ("base_model", "datasets", "signal")
-DATASET_KEYS = ("likelihood", "embedding", "length", "style")
 RANKING_RULE = "mean per-byte NLL under the base model (lower = closer); ties to 3 decimals broken by MMD²"
-N_EXAMPLES = 3
 
 
 @dataclass

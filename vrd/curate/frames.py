@@ -21,9 +21,8 @@ import pyarrow.parquet as pq
 from vrd.schema import SchemaError, shard_files
 
 ROW = "_row"
-# Columns every response dataset must have for curation; the `_r1` ones are optional.
+# Columns every response dataset must have for curation.
 REQUIRED = ("id", "source", "question", "answer", "correct", "format_ok", "n_tokens")
-OPTIONAL = ("choices", "answer_type", "round", "sample", "pass_rate", "pass_rate_r1", "n_samples", "n_correct")
 
 
 @dataclass

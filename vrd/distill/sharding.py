@@ -38,14 +38,6 @@ def shard_of(problem_id: str, count: int) -> int:
     return int.from_bytes(digest, "big") % count
 
 
-def in_shard(problem_id: str, spec: str | tuple[int, int] | None) -> bool:
-    parsed = parse_shard(spec) if isinstance(spec, (str, type(None))) else spec
-    if parsed is None:
-        return True
-    index, count = parsed
-    return shard_of(problem_id, count) == index
-
-
 def select_shard(rows: Iterable[Mapping[str, Any]], spec: str | None) -> list[Mapping[str, Any]]:
     """The rows of shard `spec`, in input order."""
     parsed = parse_shard(spec)

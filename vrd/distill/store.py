@@ -36,7 +36,7 @@ from vrd.distill.config import DistillConfig, diff_settings
 from vrd.distill.sharding import shard_tag
 from vrd.errors import VrdError
 from vrd.outputs import FileLock, OutputLockedError, check_out
-from vrd.schema import MANIFEST, SchemaError, read_manifest, shard_files, write_manifest, write_shard
+from vrd.schema import SchemaError, read_manifest, shard_files, write_manifest, write_shard
 
 PART_PREFIX = "part-"
 DONE_DIR = "done"
@@ -383,7 +383,3 @@ class ShardStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def manifest_path(out: str | os.PathLike) -> Path:
-    return Path(out) / MANIFEST

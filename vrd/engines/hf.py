@@ -12,6 +12,7 @@ from typing import Any
 
 from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
 from vrd.errors import unknown_name
+from vrd.models.loading import load_model_and_processor, set_pixel_budget
 from vrd.models.teachers import resolve_teacher
 
 HF_OPTIONS = ["batch_size", "max_pixels", "min_pixels", "device", "dtype", "device_map", "attn_implementation"]
@@ -37,8 +38,6 @@ class HFEngine(Engine):
             raise unknown_name("hf engine option", sorted(options)[0], HF_OPTIONS)
         super().__init__(model, batch_size=batch_size, max_pixels=max_pixels, min_pixels=min_pixels,
                          device=device, dtype=dtype, device_map=device_map, attn_implementation=attn_implementation)
-        from vrd.models.loading import load_model_and_processor
-
         target, spec = resolve_teacher(str(model))
         if max_pixels is None and spec is not None:
             max_pixels = spec.max_pixels
@@ -53,7 +52,7 @@ class HFEngine(Engine):
         self.hf_model, self.processor = load_model_and_processor(target, device=device, dtype=dtype, **model_kwargs)
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
         self.tokenizer.padding_side = "left"
-        self.max_pixels, self.min_pixels = _set_pixel_budget(self.processor, max_pixels, min_pixels)
+        self.max_pixels, self.min_pixels = set_pixel_budget(self.processor, max_pixels, min_pixels)
         self.eos_ids = _eos_ids(self.hf_model, self.tokenizer)
         self.pad_id = self.tokenizer.pad_token_id
 
@@ -214,26 +213,6 @@ def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
     if tokenizer.eos_token_id is not None:
         ids.add(int(tokenizer.eos_token_id))
     return ids
-
-
-def _set_pixel_budget(processor: Any, max_pixels: int | None, min_pixels: int | None) -> tuple[int | None, int | None]:
-    """Apply the budget to the image processor itself so every call resizes the same way."""
-    ip = getattr(processor, "image_processor", None)
-    if ip is None:
-        return max_pixels, min_pixels
-    size = dict(getattr(ip, "size", None) or {})
-    if max_pixels is not None:
-        size["longest_edge"] = int(max_pixels)
-        if min_pixels is None and size.get("shortest_edge", 0) > max_pixels:
-            min_pixels = max_pixels
-    if min_pixels is not None:
-        size["shortest_edge"] = int(min_pixels)
-    if size:
-        ip.size = size
-    for attr, value in (("max_pixels", size.get("longest_edge")), ("min_pixels", size.get("shortest_edge"))):
-        if hasattr(ip, attr) and value is not None:
-            setattr(ip, attr, value)
-    return size.get("longest_edge", max_pixels), size.get("shortest_edge", min_pixels)
 
 
 def _length_key(text: str, request: GenerationRequest) -> int:

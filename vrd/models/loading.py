@@ -55,7 +55,9 @@ def _missing(target: str, exc: Exception) -> ModelNotFoundError:
     )
 
 
-def load_processor(name_or_path: str | os.PathLike, **kwargs: Any) -> Any:
+def load_processor(name_or_path: str | os.PathLike, *, max_pixels: int | None = None,
+                   min_pixels: int | None = None, **kwargs: Any) -> Any:
+    """The processor, with a pad token and the image pixel budget (see `set_pixel_budget`)."""
     from transformers import AutoProcessor
 
     target = resolve_model(name_or_path)
@@ -66,7 +68,45 @@ def load_processor(name_or_path: str | os.PathLike, **kwargs: Any) -> Any:
     tokenizer = getattr(processor, "tokenizer", processor)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    if max_pixels is not None or min_pixels is not None:
+        set_pixel_budget(processor, max_pixels, min_pixels)
     return processor
+
+
+def set_pixel_budget(processor: Any, max_pixels: int | None, min_pixels: int | None) -> tuple[int | None, int | None]:
+    """Bound the pixels of every image on the image processor itself; returns the (max, min) in effect.
+
+    Set on the processor, not per call, so generation, scoring and training resize an image the
+    same way. A max below the processor's default min raises the min to it: otherwise every
+    image would be rejected.
+    """
+    ip = getattr(processor, "image_processor", None)
+    if ip is None:
+        return max_pixels, min_pixels
+    size = dict(getattr(ip, "size", None) or {})
+    if max_pixels is not None:
+        size["longest_edge"] = int(max_pixels)
+    if min_pixels is not None:
+        size["shortest_edge"] = int(min_pixels)
+    if size.get("shortest_edge") and size.get("longest_edge") and size["shortest_edge"] > size["longest_edge"]:
+        size["shortest_edge"] = size["longest_edge"]
+    if size:
+        ip.size = size
+    for attr, value in (("max_pixels", size.get("longest_edge")), ("min_pixels", size.get("shortest_edge"))):
+        if hasattr(ip, attr) and value is not None:
+            setattr(ip, attr, value)
+    return size.get("longest_edge", max_pixels), size.get("shortest_edge", min_pixels)
+
+
+def load_model(name_or_path: str | os.PathLike, *, dtype: Any, **model_kwargs: Any) -> Any:
+    """The VLM in `dtype`, where `from_pretrained` put it; a load failure raises ModelNotFoundError with advice."""
+    from transformers import AutoModelForImageTextToText
+
+    target = resolve_model(name_or_path)
+    try:
+        return AutoModelForImageTextToText.from_pretrained(target, dtype=dtype, **model_kwargs)
+    except Exception as exc:  # noqa: BLE001 - hub, IO and config errors all need the same advice
+        raise _missing(target, exc) from exc
 
 
 def load_model_and_processor(
@@ -78,15 +118,9 @@ def load_model_and_processor(
     **model_kwargs: Any,
 ) -> tuple[Any, Any]:
     """(model in eval mode on `device`, processor). Raises ModelNotFoundError with advice."""
-    from transformers import AutoModelForImageTextToText
-
     target = resolve_model(name_or_path)
     device = pick_device(device)
-    torch_dtype = pick_dtype(dtype, device)
-    try:
-        model = AutoModelForImageTextToText.from_pretrained(target, dtype=torch_dtype, **model_kwargs)
-    except Exception as exc:  # noqa: BLE001
-        raise _missing(target, exc) from exc
+    model = load_model(target, dtype=pick_dtype(dtype, device), **model_kwargs)
     if model_kwargs.get("device_map") is None:
         model.to(device)  # with a device_map, accelerate has placed (maybe sharded) the model already
     model.eval()

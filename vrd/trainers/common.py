@@ -41,22 +41,7 @@ def use_bf16(cfg: VrdTrainConfig) -> bool:
 def load_processor(cfg: VrdTrainConfig) -> Any:
     from vrd.models.loading import load_processor as _load
 
-    processor = _load(cfg.model)
-    image_processor = getattr(processor, "image_processor", None)
-    if image_processor is not None and (cfg.max_pixels or cfg.min_pixels):
-        size = dict(getattr(image_processor, "size", None) or {})
-        if cfg.max_pixels:
-            size["longest_edge"] = int(cfg.max_pixels)
-            if hasattr(image_processor, "max_pixels"):
-                image_processor.max_pixels = int(cfg.max_pixels)
-        if cfg.min_pixels:
-            size["shortest_edge"] = int(cfg.min_pixels)
-            if hasattr(image_processor, "min_pixels"):
-                image_processor.min_pixels = int(cfg.min_pixels)
-        if size.get("shortest_edge") and size.get("longest_edge") and size["shortest_edge"] > size["longest_edge"]:
-            size["shortest_edge"] = size["longest_edge"]  # a max below the default min would reject every image
-        image_processor.size = size
-    return processor
+    return _load(cfg.model, max_pixels=cfg.max_pixels or None, min_pixels=cfg.min_pixels or None)
 
 
 def master_dtype(cfg: VrdTrainConfig) -> Any:
@@ -80,15 +65,9 @@ def master_dtype(cfg: VrdTrainConfig) -> Any:
 
 def load_model(cfg: VrdTrainConfig) -> Any:
     """The VLM in its master dtype (see `master_dtype`), not moved: the Trainer/accelerate places it."""
-    from transformers import AutoModelForImageTextToText
+    from vrd.models.loading import load_model as _load
 
-    from vrd.models.loading import _missing, resolve_model
-
-    target = resolve_model(cfg.model)
-    try:
-        model = AutoModelForImageTextToText.from_pretrained(target, dtype=master_dtype(cfg))
-    except Exception as exc:  # noqa: BLE001 - hub, IO and config errors all need the same advice
-        raise _missing(target, exc) from exc
+    model = _load(cfg.model, dtype=master_dtype(cfg))
     model.config.use_cache = False
     return model
 
