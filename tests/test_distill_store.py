@@ -81,9 +81,8 @@ def test_changed_config_is_refused_unless_new_run(tmp_path: Path) -> None:
 
 
 def test_refuses_a_directory_that_is_not_a_distill_run(tmp_path: Path) -> None:
-    from vrd.schema import write_dataset
-
     from vrd.outputs import OutputError
+    from vrd.schema import write_dataset
 
     write_dataset(problems(2), tmp_path / "out")
     with pytest.raises(OutputError, match="holds a `problems` dataset; `vrd distill` will not write"):
