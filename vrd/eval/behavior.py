@@ -217,7 +217,7 @@ def _finite(x: float) -> float | None:
 
 def transfer_row(paths: Sequence[str | os.PathLike], runs: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     """Mean accuracy over the transfer benchmarks every run has, with a paired macro interval."""
-    from vrd.eval.compare import problem_outcomes
+    from vrd.eval.results import problem_outcomes
     from vrd.stats import paired_delta
 
     present = [b for b in TRANSFER_BENCHMARKS if all(b in r.get("benchmarks", {}) for r in runs)]

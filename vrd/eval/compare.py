@@ -16,13 +16,12 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vrd.errors import ConfigError, VrdError
-from vrd.eval.results import DIFFICULTY_KEYS, RESPONSES_DIR, SUBSET_KEYS, _first, load_results, read_responses
+from vrd.errors import ConfigError
+from vrd.eval.results import load_results, problem_outcomes
 from vrd.stats import Z95, paired_delta, percentile_ci
 
 GROUPS = (("subsets", "subset"), ("difficulty", "difficulty"), ("pass_rate_bins", "base pass"))
@@ -48,55 +47,6 @@ def _accuracy(results: Mapping[str, Any], bench: str, group: str | None, key: st
     if not s:
         return None, 0
     return s.get("accuracy"), int(s.get("n_problems") or 0)
-
-
-def _run_folder(path: str | os.PathLike) -> Path:
-    p = Path(path)
-    return p.parent if p.is_file() else p
-
-
-def problem_outcomes(path: str | os.PathLike, results: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
-    """Per benchmark: per problem id its accuracy and its slice keys, from the run's response shards.
-
-    None when the shards are gone (a results.json kept alone): compare then falls back to
-    unpaired intervals.
-    """
-    from vrd.eval.data import meta_of
-
-    folder = _run_folder(path) / RESPONSES_DIR
-    if not folder.is_dir():
-        return None
-    rates = None
-    if results.get("rollouts"):
-        from vrd.eval.data import rollout_pass_rates
-
-        try:
-            rates = rollout_pass_rates(results["rollouts"])
-        except (OSError, ValueError, VrdError):
-            rates = None
-    out: dict[str, dict[str, Any]] = {}
-    for bench, summary in results.get("benchmarks", {}).items():
-        rows = read_responses(folder / bench)
-        if not rows:
-            return None
-        acc: dict[str, list[bool]] = defaultdict(list)
-        keys: dict[str, dict[str, str | None]] = {}
-        for r in rows:
-            acc[r["id"]].append(bool(r["correct"]))
-            if r["id"] not in keys:
-                meta = meta_of(r)
-                sub, dif = _first(meta, SUBSET_KEYS), _first(meta, DIFFICULTY_KEYS)
-                keys[r["id"]] = {"subsets": None if sub is None else str(sub),
-                                 "difficulty": None if dif is None else str(dif)}
-        info = summary.get("pass_rate_bins_info") or {}
-        if rates is not None and info.get("independent", True) and "even-numbered" not in info.get("note", ""):
-            from vrd.difficulty import get_scheme
-
-            scheme = get_scheme(info.get("scheme"), list(rates.values()))
-            for pid in keys:
-                keys[pid]["pass_rate_bins"] = scheme.label(rates.get(pid))
-        out[bench] = {"acc": {pid: sum(v) / len(v) for pid, v in acc.items()}, "keys": keys}
-    return out
 
 
 def _slice(outcomes: Mapping[str, Any] | None, bench: str, group: str | None, key: str | None) -> dict[str, float] | None:

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from vrd.difficulty import NO_ROLLOUTS, BinScheme, get_scheme, split_halves
-from vrd.errors import DataError, MissingInputError
+from vrd.errors import DataError, MissingInputError, VrdError
 from vrd.eval.data import meta_of
 from vrd.stats import cluster_mean_ci, pass_at_k
 
@@ -267,3 +267,50 @@ def results_table(results: Mapping[str, Any], *, breakdown: bool = True):
         table.add_row("mean", "macro", "", pct(results.get("mean_accuracy")),
                       "-" if not ci else f"{pct(ci[0])}-{pct(ci[1])}", *blanks, style="bold")
     return table
+
+
+def _run_folder(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    return p.parent if p.is_file() else p
+
+
+def problem_outcomes(path: str | os.PathLike, results: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
+    """Per benchmark: per problem id its accuracy and its slice keys, from the run's response shards.
+
+    None when the shards are gone (a results.json kept alone): compare then falls back to
+    unpaired intervals.
+    """
+    folder = _run_folder(path) / RESPONSES_DIR
+    if not folder.is_dir():
+        return None
+    rates = None
+    if results.get("rollouts"):
+        from vrd.eval.data import rollout_pass_rates
+
+        try:
+            rates = rollout_pass_rates(results["rollouts"])
+        except (OSError, ValueError, VrdError):
+            rates = None
+    out: dict[str, dict[str, Any]] = {}
+    for bench, summary in results.get("benchmarks", {}).items():
+        rows = read_responses(folder / bench)
+        if not rows:
+            return None
+        acc: dict[str, list[bool]] = defaultdict(list)
+        keys: dict[str, dict[str, str | None]] = {}
+        for r in rows:
+            acc[r["id"]].append(bool(r["correct"]))
+            if r["id"] not in keys:
+                meta = meta_of(r)
+                sub, dif = _first(meta, SUBSET_KEYS), _first(meta, DIFFICULTY_KEYS)
+                keys[r["id"]] = {"subsets": None if sub is None else str(sub),
+                                 "difficulty": None if dif is None else str(dif)}
+        info = summary.get("pass_rate_bins_info") or {}
+        if rates is not None and info.get("independent", True) and "even-numbered" not in info.get("note", ""):
+            from vrd.difficulty import get_scheme
+
+            scheme = get_scheme(info.get("scheme"), list(rates.values()))
+            for pid in keys:
+                keys[pid]["pass_rate_bins"] = scheme.label(rates.get(pid))
+        out[bench] = {"acc": {pid: sum(v) / len(v) for pid, v in acc.items()}, "keys": keys}
+    return out
