@@ -329,5 +329,11 @@ def test_inspect_cli_prints_one_line_errors(tmp_path: Path) -> None:
     (tmp_path / "GeoQA3" / "test.pk").write_bytes(b"\x80\x04N.")
     result = runner.invoke(app, ["data", "inspect", str(tmp_path / "GeoQA3" / "test.pk")])
     assert result.exit_code == 2 and "does not unpickle" in result.output and "Traceback" not in result.output
+    bad = tmp_path / "bad" / "data"
+    bad.mkdir(parents=True)
+    (bad / "testmini-00000-of-00001.parquet").write_bytes(b"PAR1 not parquet")
+    result = runner.invoke(app, ["data", "inspect", str(bad.parent)])
+    assert result.exit_code == 0 and "Traceback" not in result.output
+    assert "cannot be read as parquet" in " ".join(result.output.split())
     result = runner.invoke(app, ["data", "inspect", str(tmp_path / "nowhere")])
     assert result.exit_code == 2 and "no such file or folder" in result.output

@@ -64,15 +64,25 @@ class InspectReport:
 def _columns(f: Path) -> set[str]:
     """The column names of a data file's first record, read without loading the file into `datasets`."""
     if f.suffix == ".parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        return set(pq.read_schema(f).names)
+        try:
+            return set(pq.read_schema(f).names)
+        except (pa.ArrowException, OSError):
+            return set()  # unreadable: the read itself will say so, naming the file
     if f.suffix == ".csv":
-        with open(f, encoding="utf-8", newline="") as fh:
-            return set(next(csv.reader(fh), []))
+        try:
+            with open(f, encoding="utf-8", newline="") as fh:
+                return set(next(csv.reader(fh), []))
+        except (UnicodeDecodeError, csv.Error):
+            return set()
     if f.suffix == ".jsonl":
-        with open(f, encoding="utf-8") as fh:
-            first = fh.readline()
+        try:
+            with open(f, encoding="utf-8") as fh:
+                first = fh.readline()
+        except UnicodeDecodeError:
+            return set()
         try:
             value = json.loads(first)
         except json.JSONDecodeError:
@@ -90,6 +100,13 @@ def _columns(f: Path) -> set[str]:
     return set()
 
 
+def _safe(check: Any, f: Path) -> bool:
+    try:
+        return bool(check(f))
+    except (UnicodeDecodeError, OSError, ValueError):
+        return False
+
+
 def guess_source(path: Path) -> tuple[str, str]:
     """The source whose layout `path` has, and what gave it away; `generic` when nothing does."""
     if path.is_dir():
@@ -102,7 +119,7 @@ def guess_source(path: Path) -> tuple[str, str]:
     files = listing(path) if (path.is_file() or path.is_dir()) else []
     from vrd.sources.benchmarks.mmlu import is_headerless_csv
 
-    if files and files[0].suffix == ".csv" and is_headerless_csv(files[0]):
+    if files and files[0].suffix == ".csv" and _safe(is_headerless_csv, files[0]):
         return "mmlu", "headerless CSV rows of question, A, B, C, D, answer (MMLU release)"
     for f in files[:8]:
         columns = _columns(f)

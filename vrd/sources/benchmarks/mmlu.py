@@ -31,8 +31,11 @@ CSV_SPLITS = {"validation": "val", "val": "val", "test": "test", "dev": "dev", "
 
 def is_headerless_csv(path: Path) -> bool:
     """The original release's CSV: no header, six fields, the last an answer letter."""
-    with open(path, encoding="utf-8", newline="") as fh:
-        first = next(csv.reader(fh), None)
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            first = next(csv.reader(fh), None)
+    except (UnicodeDecodeError, csv.Error):
+        return False  # not the release's CSV; the generic reader names the file if it cannot read it
     return bool(first) and len(first) == 6 and first[5].strip() in ("A", "B", "C", "D") \
         and first[0].strip().lower() != "question"
 
