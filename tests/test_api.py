@@ -26,3 +26,21 @@ def test_run_distill_leaves_the_callers_config_alone(tmp_path: Path) -> None:
                           problems=[make_problem("a"), make_problem("b")])
     assert summary.kept == 1 and summary.problems_done == 2
     assert cfg == before and cfg.data_id is None
+
+
+def readme_example(section: str = "## Python API") -> str:
+    """The first ```python block after `section` in README.md."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = text.index(section)
+    begin = text.index("```python\n", start) + len("```python\n")
+    return text[begin:text.index("```", begin)]
+
+
+def test_readme_python_api_example_runs(tmp_path: Path, monkeypatch, capsys) -> None:
+    code = readme_example()
+    assert "vrd.distill(" in code and "vrd.curate(" in code
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md:python-api", "exec"), {"__name__": "readme"})  # noqa: S102 - our own README
+    printed = capsys.readouterr().out
+    assert "8 samples, 4 SFT rows" in printed  # 4 problems x 2 samples kept, one selected per problem
+    assert (tmp_path / "runs" / "trl").is_dir() and (tmp_path / "runs" / "curated" / "curation.json").is_file()

@@ -55,12 +55,18 @@ class EvalResult:
 def _io(config: Any, inputs: PathLike | None, out: PathLike | None, *, inputs_field: str = "data",
         out_field: str = "out") -> Any:
     """A copy of `config` whose input / output settings are the call's arguments."""
+    from vrd.errors import ConfigError
+
     changes: dict[str, Any] = {}
     if inputs is not None:
         changes[inputs_field] = str(inputs)
     if out is not None:
         changes[out_field] = str(out)
-    return config.replace(**changes)
+    cfg = config.replace(**changes)
+    for name in (inputs_field, out_field):
+        if not getattr(cfg, name):
+            raise ConfigError(f"missing required setting '{name}' (give --{name} or put it in --config)")
+    return cfg
 
 
 def prepare(inputs: str, out: PathLike, config: PrepareConfig | None = None) -> PrepareResult:

@@ -59,8 +59,8 @@ class DistillConfig(Config):
     """Every option of `vrd distill`; the CLI flags are made from these fields."""
 
     teacher: str = setting(help="Teacher alias (e.g. qwen2.5-vl-7b), hub id or local dir.")
-    data: str = setting(help="A vrd problems dir, or a source name (prepared on the fly).")
-    out: str = setting(help="Output dir; rerunning the same command resumes it.")
+    data: str = setting("", help="A vrd problems dir, or a source name (prepared on the fly).")
+    out: str = setting("", help="Output dir; rerunning the same command resumes it.")
     backend: str | None = setting(None, help="hf | openai | vllm | auto (default: vllm with a GPU, else hf).")
     base_url: str | None = setting(None, help="OpenAI-compatible server URL (--backend openai).")
     samples: int = setting(4, help="Samples drawn per problem per round (K).")
