@@ -68,29 +68,36 @@ def _register_run() -> None:
 _register_run()
 
 
-@eval_app.command("compare")
-def compare_command(
-    runs: list[Path] = typer.Argument(..., help="Eval run folders (or results.json files); the first is the reference."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Also write the comparison to FILE.json or FILE.md."),
-    breakdown: bool = typer.Option(True, "--breakdown/--no-breakdown", help="Show subsets and difficulty."),
-    plot: Path | None = typer.Option(None, "--plot", help="Write the paper's figures to this folder: accuracy by "
-                                     "level per method, length by method, accuracy vs length."),
-) -> None:
-    """Accuracies side by side per benchmark and slice, then length, truncation and reflection per run,
-    each with paired differences from the first run."""
-    with user_errors():
-        from vrd.eval.behavior import behavior_table, write_plots
-        from vrd.eval.compare import compare_runs, comparison_table, write_comparison
+def _register_compare() -> None:
+    from vrd.config import command_options
+    from vrd.eval.config import CompareConfig
 
-        comparison = compare_runs([str(r) for r in runs], breakdown=breakdown)
-        console.print(comparison_table(comparison))
-        if comparison.get("behavior"):
-            console.print(behavior_table(comparison))
-        if out is not None:
-            console.print(f"Wrote {write_comparison(comparison, out)}", highlight=False)
-        if plot is not None:
-            for figure in write_plots(comparison, plot):
-                console.print(f"Wrote {figure}", highlight=False)
+    @eval_app.command("compare")
+    @command_options(CompareConfig)
+    def compare_command(
+        config: CompareConfig,
+        runs: list[Path] = typer.Argument(..., help="Eval run folders (or results.json files); the first is the "
+                                                    "reference."),
+        out: Path | None = typer.Option(None, "--out", "-o", help="Also write the comparison to FILE.json or FILE.md."),
+    ) -> None:
+        """Accuracies side by side per benchmark and slice, then length, truncation and reflection per run,
+        each with paired differences from the first run."""
+        with user_errors():
+            from vrd.eval.behavior import behavior_table, write_plots
+            from vrd.eval.compare import compare_runs, comparison_table, write_comparison
+
+            comparison = compare_runs([str(r) for r in runs], breakdown=config.breakdown)
+            console.print(comparison_table(comparison))
+            if comparison.get("behavior"):
+                console.print(behavior_table(comparison))
+            if out is not None:
+                console.print(f"Wrote {write_comparison(comparison, out)}", highlight=False)
+            if config.plot is not None:
+                for figure in write_plots(comparison, config.plot):
+                    console.print(f"Wrote {figure}", highlight=False)
+
+
+_register_compare()
 
 
 def register(app: typer.Typer) -> None:

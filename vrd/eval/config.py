@@ -110,3 +110,12 @@ class EvalConfig(Config):
         if self.base_url:
             options["base_url"] = self.base_url
         return options
+
+
+@dataclass
+class CompareConfig(Config):
+    """What `vrd eval compare` shows and writes besides the table."""
+
+    breakdown: bool = setting(True, help="Show subsets and difficulty.")
+    plot: str | None = setting(None, help="Write the paper's figures to this folder: accuracy by level per method, "
+                                          "length by method, accuracy vs length.")
