@@ -118,10 +118,10 @@ def test_cli_curate_and_export(data: dict[str, Path]) -> None:
     report = json.loads((out / "curation.json").read_text())
     assert report["config"]["select"] == "shortest" and report["config"]["dedup"] == ["exact", "near"]
     assert report["config"]["require_format"] is True
-    assert [s["step"] for s in report["steps"]] == ["load", "difficulty", "correctness", "length", "decontaminate",
+    assert [s["step"] for s in report["steps"]] == ["load", "images", "difficulty", "correctness", "length", "decontaminate",
                                                     "dedup exact", "dedup near", "select", "split"]
     # require_format dropped correct-but-badly-formatted rows.
-    assert "format check failed" in report["steps"][2]["dropped"]
+    assert "format check failed" in report["steps"][3]["dropped"]
 
     bad = runner.invoke(app, ["curate", str(data["responses"]), "--out", str(data["root"] / "x"),
                               "--split", "sft=999"])

@@ -30,10 +30,10 @@ class DropIds(Step):
 def test_default_steps_follow_the_config() -> None:
     full = default_steps(CurateConfig(pass_rate="0.1:0.9", dedup="exact,image", decontaminate="mathvista"))
     assert [(s.name, s.level) for s in full] == [
-        ("difficulty", "problems"), ("pass-rate", "problems"), ("correctness", "rows"), ("length", "rows"),
+        ("images", "problems"), ("difficulty", "problems"), ("pass-rate", "problems"), ("correctness", "rows"), ("length", "rows"),
         ("decontaminate", "problems"), ("dedup exact", "problems"), ("dedup image", "problems"), ("select", "rows")]
     bare = default_steps(CurateConfig(dedup="none", correct_only=False))
-    assert [s.name for s in bare] == ["difficulty", "correctness", "length", "select"]
+    assert [s.name for s in bare] == ["images", "difficulty", "correctness", "length", "select"]
 
 
 def test_a_new_step_composes_without_touching_curate(tmp_path: Path) -> None:

@@ -156,19 +156,18 @@ def image_to_bytes(image: Any) -> dict[str, Any]:
 
 
 def load_image(value: Any):
-    """Decode one stored image (HF dict, bytes, path or PIL) to an RGB PIL image."""
-    from PIL import Image as PILImage
+    """Decode one stored image (HF dict, bytes, path or PIL) to an RGB PIL image.
 
-    if isinstance(value, PILImage.Image):
-        return value.convert("RGB")
-    stored = image_to_bytes(value)
-    img = PILImage.open(io.BytesIO(stored["bytes"]))
-    img.load()
-    return img.convert("RGB")
+    Goes through the one guarded decoder (`vrd.images.decode_image`): a corrupt image or a
+    decompression bomb raises `vrd.images.ImageError` (a DataError) with the reason.
+    """
+    from vrd.images import decode_image
+
+    return decode_image(value)
 
 
 def check_image(value: Any) -> None:
-    """Raise if an image cannot be decoded; sources call it so a corrupt file becomes a reject."""
+    """Raise ImageError if an image cannot be decoded; sources call it so a corrupt file becomes a reject."""
     load_image(value)
 
 

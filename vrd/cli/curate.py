@@ -38,7 +38,10 @@ def _export_command(
 
         result = vrd.export(in_dir, out, config)
         sizes = ", ".join(f"{k}: {v}" for k, v in result.splits.items())
-        console.print(f"exported {config.format} to {result.out} ({sizes})")
+        console.print(f"exported {config.format} to {result.out} ({sizes})", markup=False)
+        for split, rejects in result.set_aside.items():
+            console.print(f"set aside {len(rejects)} {split} row(s) with undecodable images "
+                          f"(first: {rejects[0]['id']}: {rejects[0]['reason']})", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,7 @@ problem frames consistent between them, so a step only thinks about its own fram
 with no change to `curate()` itself.
 
 Order, and why:
-difficulty -> pass-rate -> correctness -> length -> decontaminate -> dedup -> select.
+images -> difficulty -> pass-rate -> correctness -> length -> decontaminate -> dedup -> select.
 Pass rates are computed on every response before any is filtered; dedup runs after the
 filters, so a problem with usable responses is never dropped in favour of a twin whose
 responses all failed; one response per problem is selected last.
@@ -71,6 +71,33 @@ class Step(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, level={self.level!r})"
+
+
+class Images(Step):
+    """Set aside problems whose images cannot be decoded (corrupt, truncated, decompression bomb).
+
+    Through the one guarded decoder (vrd.images), on each problem's first row, which is the
+    row the other image steps read too; training would otherwise crash on them hours later.
+    """
+
+    name, level = "images", "problems"
+
+    def apply(self, frame: pl.DataFrame, run: CurateRun) -> tuple[pl.DataFrame, Dropped]:
+        from vrd.curate.frames import iter_images
+        from vrd.images import image_problem, reason_key
+
+        bad: dict[int, str] = {}
+        for pos, images in iter_images(run.shards, frame["_first_row"].to_numpy()):
+            why = image_problem(images)
+            if why is not None:
+                bad[pos] = reason_key(why)
+        if not bad:
+            return frame, {}
+        dropped: Dropped = {}
+        for reason in bad.values():
+            dropped[reason] = dropped.get(reason, 0) + 1
+        keep = [i not in bad for i in range(frame.height)]
+        return frame.filter(pl.Series(keep)), dropped
 
 
 class Difficulty(Step):
@@ -184,7 +211,7 @@ class Select(Step):
 
 def default_steps(config: CurateConfig) -> list[Step]:
     """The pipeline `vrd curate` runs for `config`, in order (steps a setting turns off are left out)."""
-    steps: list[Step] = [Difficulty(config.rollouts, config.difficulty_bins)]
+    steps: list[Step] = [Images(), Difficulty(config.rollouts, config.difficulty_bins)]
     if config.pass_rate is not None:
         steps.append(PassRateRange(*config.pass_rate))
     steps.append(RowFilter("correctness", filters.correctness_filters(config)))

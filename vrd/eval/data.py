@@ -96,7 +96,18 @@ def load_benchmark(spec: str, *, paths: Mapping[str, str] | None = None, limit: 
     label = safe_name(name if split is None else f"{name}-{split}")
     if local is not None and is_problems_dir(local):
         problems = read_problems_dir(local)
-        return Benchmark(label, problems[:limit] if limit is not None else problems, f"vrd dataset {local}")
+        problems = problems[:limit] if limit is not None else problems
+        # Set aside (and count) problems whose images cannot be decoded, before any model loads.
+        from vrd.images import image_problem
+
+        kept, rejects = [], []
+        for i, p in enumerate(problems):
+            why = image_problem(p.get("images"))
+            if why is None:
+                kept.append(p)
+            else:
+                rejects.append(Reject(i, str(p.get("id")), "images", why, label, local))
+        return Benchmark(label, kept, f"vrd dataset {local}", rejects)
     from vrd.sources.registry import evaluable_sources
 
     known = evaluable_sources()

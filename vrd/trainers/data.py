@@ -16,6 +16,7 @@ Arrow table and are decoded only when a batch is built.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,7 +25,9 @@ from typing import Any
 import datasets
 
 from vrd.contract import IMAGE_MARK
-from vrd.errors import MissingInputError, VrdError
+from vrd.errors import DataError, MissingInputError, VrdError
+
+log = logging.getLogger(__name__)
 
 TABLE_SUFFIXES = (".parquet", ".jsonl", ".json")
 
@@ -156,6 +159,32 @@ def _fix_image_paths(ds: datasets.Dataset, base: Path) -> datasets.Dataset:
     return ds.cast_column("images", IMAGES_FEATURE)
 
 
+def drop_bad_images(ds: datasets.Dataset, where: str | os.PathLike) -> datasets.Dataset:
+    """Set aside (with a count and the first reason) rows whose images cannot be decoded.
+
+    Checked through the one guarded decoder (vrd.images) before training starts, so a corrupt
+    PNG or a decompression bomb is a logged reject instead of a crash in the collator mid-run.
+    """
+    from vrd.images import image_problem
+
+    if "images" not in ds.column_names or len(ds) == 0:
+        return ds
+    raw = ds.cast_column("images", _ListFeature(datasets.Image(decode=False)))
+    why = raw.map(lambda images: {"_why": image_problem(images) or ""}, input_columns=["images"],
+                  remove_columns=raw.column_names)["_why"]
+    bad = [i for i, w in enumerate(why) if w]
+    if not bad:
+        return ds
+    first = bad[0]
+    ident = raw.select_columns(["id"])[first]["id"] if "id" in raw.column_names else f"row {first}"
+    log.warning("%s: set aside %d of %d row(s) whose images cannot be decoded (first: %s: %s)",
+                where, len(bad), len(ds), ident, why[first])
+    if len(bad) == len(ds):
+        raise DataError(f"every row's images fail to decode (first: {ident}: {why[first]})", path=where)
+    bad_set = set(bad)
+    return ds.select([i for i in range(len(ds)) if i not in bad_set])
+
+
 # --- SFT ----------------------------------------------------------------------------------------
 
 
@@ -201,7 +230,7 @@ def load_sft_dataset(data: str | os.PathLike, split: str = "sft", limit: int | N
         raise VrdError(f"{files[0]}: no `messages` column and no vrd response columns; cannot build SFT rows")
     if len(out) == 0:
         raise VrdError(f"{files[0]}: the SFT split is empty")
-    return out
+    return drop_bad_images(out, files[0])
 
 
 # --- RL -----------------------------------------------------------------------------------------
@@ -290,6 +319,7 @@ def load_rl_dataset(data: str | os.PathLike, split: str = "rl", *, template: str
         out = out.select(range(min(limit, len(out))))
     if len(out) == 0:
         raise VrdError(f"{files[0]}: the RL split is empty")
+    out = drop_bad_images(out, files[0])
     if image_size:
         out = resize_images(out, image_size)
     return out

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from vrd.contract import IMAGE_MARK
 from vrd.errors import ConfigError, MissingInputError, VrdError
+from vrd.images import drop_bad_images
 from vrd.outputs import EXPORT_MARK, OutputError
 from vrd.redact import redacted_argv
 from vrd.schema import detect_kind, read_rows
@@ -31,6 +32,7 @@ class ExportResult:
     out: Path
     splits: dict[str, int] = field(default_factory=dict)  # split -> rows written
     files: list[Path] = field(default_factory=list)
+    set_aside: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # split -> [{id, reason}]
 
 
 def discover_splits(in_dir: str | os.PathLike) -> dict[str, Path]:
@@ -124,11 +126,14 @@ class Exporter(abc.ABC):
             result = ExportResult(self.name, stage)
             for name, path in chosen.items():
                 kind = detect_kind(path)
-                rows = read_rows(path, kind)
+                rows, rejects = drop_bad_images(read_rows(path, kind))
+                if rejects:
+                    result.set_aside[name] = rejects
                 files = self.write_split(name, kind, rows, stage)
                 result.splits[name] = len(rows) if kind == "responses" else len(problems_only(rows))
                 result.files.extend(files)
             self.finish(result, push_to_hub)
+            stage_mark(stage, result)
         return _moved(result, stage, Path(out_dir))
 
     @abc.abstractmethod
@@ -165,8 +170,15 @@ def staged_export(out_dir: str | os.PathLike, fmt: str, in_dir: str | os.PathLik
                 else:
                     shutil.copy2(item, stage / item.name)
         yield stage
-        write_text_atomic(stage / EXPORT_MARK, json.dumps(
-            {"producer": "export", "format": fmt, "input": str(in_dir), "command": redacted_argv()}, indent=2))
+        mark_path = stage / EXPORT_MARK
+        extra = json.loads(mark_path.read_text()) if mark_path.exists() else {}
+        write_text_atomic(mark_path, json.dumps(
+            {**extra, "producer": "export", "format": fmt, "input": str(in_dir), "command": redacted_argv()}, indent=2))
+
+
+def stage_mark(stage: Path, result: ExportResult) -> None:
+    """What the export set aside (undecodable images), kept in the export's mark file."""
+    (stage / EXPORT_MARK).write_text(json.dumps({"set_aside": result.set_aside}, indent=2, default=str))
 
 
 def _moved(result: ExportResult, stage: Path, out: Path) -> ExportResult:

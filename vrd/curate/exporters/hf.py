@@ -10,7 +10,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vrd.curate.exporters.base import Exporter, ExportResult, discover_splits, pick_splits, staged_export
+from vrd.curate.exporters.base import (
+    Exporter,
+    ExportResult,
+    discover_splits,
+    pick_splits,
+    stage_mark,
+    staged_export,
+)
 
 
 class HfExporter(Exporter):
@@ -23,11 +30,26 @@ class HfExporter(Exporter):
         from vrd.schema import read_dataset
 
         chosen = pick_splits(discover_splits(in_dir), splits)
-        dd = datasets.DatasetDict({name: read_dataset(path) for name, path in chosen.items()})
+        from vrd.images import drop_bad_images
+        from vrd.schema import read_rows
+
+        parts, set_aside = {}, {}
+        for name, path in chosen.items():
+            ds = read_dataset(path)
+            rows = read_rows(path)  # same shard order as the dataset
+            _kept, rejects = drop_bad_images(rows)
+            if rejects:
+                bad = {i for i, r in enumerate(rows) if r["id"] in {x["id"] for x in rejects}}
+                ds = ds.select([i for i in range(len(ds)) if i not in bad])
+                set_aside[name] = rejects
+            parts[name] = ds
+        dd = datasets.DatasetDict(parts)
         out = Path(out_dir)
         with staged_export(out, self.name, in_dir, carry=False) as stage:  # the DatasetDict is one unit
             dd.save_to_disk(str(stage))
-        result = ExportResult(self.name, out, {k: v.num_rows for k, v in dd.items()}, [out / "dataset_dict.json"])
+            result = ExportResult(self.name, out, {k: v.num_rows for k, v in dd.items()}, [out / "dataset_dict.json"],
+                                  set_aside)
+            stage_mark(stage, result)
         if push_to_hub:
             dd.push_to_hub(push_to_hub)
         return result
