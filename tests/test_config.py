@@ -174,3 +174,9 @@ def test_engine_option_and_backend_mean_the_same_in_distill_and_eval(tmp_path: P
     assert seen["eval"].benchmarks == ["mathvista", "mmlu"]
     bad = runner.invoke(app, ["eval", "--model", "m", "-b", "mathvista", "-o", "x", "--engine-option", "nokey"])
     assert bad.exit_code == 2 and "expected KEY=VALUE" in bad.output
+
+
+def test_every_flag_has_help() -> None:
+    missing = [f"{name} {param.opts[0]}" for name, cmd in _leaf_commands().items() for param in cmd.params
+               if getattr(param, "param_type_name", "") == "option" and not (param.help or "").strip()]
+    assert not missing, missing
