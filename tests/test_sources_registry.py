@@ -59,7 +59,7 @@ def test_choice_letter_rejects(answer: object, choices: list[str]) -> None:
 
 
 @pytest.mark.parametrize(("answer", "kind"), [("3", "number"), ("-2.5", "number"), ("1,000", "number"),
-                                              ("145°", "number"), ("50%", "number"), ("\\frac{3}{4}", "expression"),
+                                              ("145°", "number"), ("50%", "number"), ("\\frac{3}{4}", "number"),
                                               ("2\\sqrt{3}", "expression"), ("x+1", "expression"), ("yes", "text"),
                                               ("liquid metal", "text")])
 def test_infer_answer_type(answer: str, kind: str) -> None:

@@ -1,4 +1,8 @@
-"""The RL reward: (1 - w) * accuracy + w * format, graded by vrd.verify, in TRL's reward-func shape."""
+"""The RL reward: (1 - w) * accuracy + w * format, graded by vrd.verify, in TRL's reward-func shape.
+
+These tables are the `vrd` reward's (vrd's extraction and strict format); the `easyr1` reward
+(the default) has its own table in test_verify_reward.py.
+"""
 
 from __future__ import annotations
 
@@ -52,13 +56,13 @@ def _columns(cases):
 
 
 def test_reward_table_matches_expected() -> None:
-    got = vrd_reward(**_columns(CASES))
+    got = vrd_reward(**_columns(CASES), reward="vrd")
     for (response, answer, _, _, expected), value in zip(CASES, got, strict=True):
         assert value == pytest.approx(expected), f"{response[:60]!r} vs {answer!r}: got {value}, want {expected}"
 
 
 def test_accuracy_and_format_are_separate_functions_with_weights() -> None:
-    funcs, weights = reward_functions("math", 0.1)
+    funcs, weights = reward_functions("math", 0.1, reward="vrd")
     assert [f.__name__ for f in funcs] == ["accuracy", "format"]
     assert weights == pytest.approx([0.9, 0.1])
     cols = _columns(CASES)
@@ -70,7 +74,7 @@ def test_accuracy_and_format_are_separate_functions_with_weights() -> None:
 
 
 def test_grader_verifies_a_batch_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    import vrd.verify as verify
+    import vrd.verify.api as verify
 
     calls = []
     real = verify.verify_batch
@@ -80,7 +84,7 @@ def test_grader_verifies_a_batch_once(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(items, **kw)
 
     monkeypatch.setattr(verify, "verify_batch", counting)
-    grader = Grader("math")
+    grader = Grader("math", "vrd")
     cols = _columns(CASES[:4])
     AccuracyReward(grader)(**cols)
     FormatReward(grader)(**cols)
@@ -91,7 +95,7 @@ def test_plain_string_completions_and_r1v_template() -> None:
     r1v = "<think>180-30-60</think><answer>90</answer>"
     assert completion_text(r1v) == r1v
     assert completion_text([{"role": "assistant", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]) == "ab"
-    got = vrd_reward(["q", "q"], [r1v, "\\boxed{90}"], answer=["90", "90"], template="r1v")
+    got = vrd_reward(["q", "q"], [r1v, "\\boxed{90}"], answer=["90", "90"], template="r1v", reward="vrd")
     assert got == pytest.approx([1.0, 0.9])
 
 

@@ -110,7 +110,7 @@ def test_batch_from_worker_threads() -> None:
 def test_bad_items_name_their_index() -> None:
     with pytest.raises(ValueError, match="item 1: answer is missing"):
         verify_batch([{"response": "x", "answer": "1"}, {"response": "x"}])
-    with pytest.raises(KeyError, match="item 0: .*unknown format template 'latex'"):
+    with pytest.raises(KeyError, match="item 0: .*unknown template 'latex'"):
         verify_batch([{"response": "x", "answer": "1", "template": "latex"}])
     with pytest.raises(ValueError, match="choices must be a list"):
         verify_batch([{"response": "x", "answer": "1", "choices": "A,B"}])

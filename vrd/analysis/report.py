@@ -73,13 +73,15 @@ def _template_of(path: Path, override: str | None) -> str:
     for key in ("config", "args", "options", "distill"):
         if not found and isinstance(manifest.get(key), Mapping):
             found = manifest[key].get("template")
-    if not found or found == "none":
+    if not found:
         return "math"
-    if str(found).endswith(".jinja"):
-        from vrd.distill.templates import template_format
+    from vrd.errors import VrdError
+    from vrd.prompts import get_template
 
-        return template_format(str(found))
-    return str(found) if str(found) in ("math", "r1v") else "math"
+    try:
+        return get_template(str(found)).name  # a registered name, or the template file it was prompted with
+    except VrdError:  # the file it named is gone: hold replies to the default format
+        return "math"
 
 
 def sample_rows(rows: list[dict[str, Any]], max_samples: int | None, seed: int) -> list[dict[str, Any]]:

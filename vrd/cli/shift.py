@@ -8,7 +8,6 @@ from typing import Any
 import typer
 
 from vrd.cli.common import console, user_errors
-from vrd.errors import ConfigError
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -68,7 +67,8 @@ def register(app: typer.Typer) -> None:
         max_samples: int = typer.Option(1000, "--max-samples", help="Rows scored per dataset (seeded sample); 0 = all."),
         batch_size: int = typer.Option(8, "--batch-size", help="Rows per NLL forward pass (length-sorted)."),
         template: str | None = typer.Option(
-            None, "--template", help="Format template for compliance (math|r1v); default: from each manifest."),
+            None, "--template", help="Template whose format compliance is measured (math | r1v | easyr1-math | easyr1-r1v | none | "
+                                    "PATH.jinja); default: from each manifest."),
         group_size: int = typer.Option(10, "--group-size", help="Planned GRPO group size for the recommendation."),
         max_all_wrong: float = typer.Option(0.5, "--max-all-wrong", help="Rule: SFT first above this all-wrong fraction."),
         min_pass_rate: float = typer.Option(0.1, "--min-pass-rate", help="Rule: SFT first below this mean pass rate."),
@@ -81,8 +81,10 @@ def register(app: typer.Typer) -> None:
             from vrd.analysis.report import ShiftConfig, shift_report
             from vrd.analysis.signal import SignalRule
 
-            if template is not None and template not in ("math", "r1v"):
-                raise ConfigError(f"--template must be math or r1v, got {template!r}")
+            if template is not None:
+                from vrd.prompts import get_template
+
+                get_template(template)
             cfg = ShiftConfig(
                 base_model=base_model, out_dir=out, base_samples=base_samples, embedder=embedder,
                 max_samples=max_samples or None, batch_size=batch_size, template=template, seed=seed, device=device,

@@ -17,9 +17,11 @@ def _line_numbers(path: Path) -> list[int]:
 
 
 def verify_file(
-    in_path: Path, out_path: Path, *, template: str = "math", workers: int | None = None, timeout: float = 5.0
-) -> dict[str, int]:
-    """Verify every row of a JSONL file and write the rows back with `pred`, `correct`, `format_ok`."""
+    in_path: Path, out_path: Path, *, template: str = "math", workers: int | None = None, timeout: float = 5.0,
+    reward: str | None = None,
+) -> dict[str, float]:
+    """Verify every row of a JSONL file and write the rows back with `pred`, `correct`, `format_ok`
+    (and `reward` when a reward is named)."""
     from vrd.schema import SchemaError, read_jsonl, write_jsonl
     from vrd.verify import verify_batch
 
@@ -36,8 +38,17 @@ def verify_file(
     results = verify_batch(rows, workers=workers, timeout=timeout, template=template)
     for row, result in zip(rows, results, strict=True):
         row.update(result.to_dict())
+    total_reward = 0.0
+    if reward is not None:
+        from vrd.verify.reward import score_batch
+
+        scores = score_batch(rows, reward=reward, template=template, workers=workers, timeout=timeout)
+        for row, score in zip(rows, scores, strict=True):
+            row["reward"] = score.reward
+            total_reward += score.reward
     write_jsonl(rows, out_path)
     return {
+        "reward": total_reward,
         "rows": len(rows),
         "correct": sum(r.correct for r in results),
         "format_ok": sum(r.format_ok for r in results),
@@ -52,25 +63,30 @@ def register(app: typer.Typer) -> None:
     def verify(
         in_path: Path = typer.Argument(..., metavar="IN.jsonl", help="Rows with answer, response, optional choices, answer_type."),
         out: Path = typer.Option(..., "--out", "-o", help="Where to write the rows with pred, correct, format_ok."),
-        template: str = typer.Option("math", "--template", help="Format to check: math or r1v."),
+        template: str = typer.Option("math", "--template",
+                                     help="Template whose format to check: math | r1v | easyr1-math | easyr1-r1v | "
+                                          "none | PATH.jinja."),
+        reward: str | None = typer.Option(None, "--reward", help="Also write a `reward` column: easyr1 | vrd."),
         workers: int = typer.Option(0, "--workers", help="Worker processes for LaTeX grading (0 = all cores)."),
         timeout: float = typer.Option(5.0, "--timeout", help="Seconds allowed per item before it counts as wrong."),
     ) -> None:
         """Grade responses against gold answers; print how many are correct and well formatted."""
         with user_errors():
-            from vrd.verify import FORMATS
+            from vrd.prompts import get_template
+            from vrd.verify.reward import check_reward
 
-            if template not in FORMATS:
-                from vrd.errors import unknown_name
-
-                raise unknown_name("template", template, list(FORMATS))
+            get_template(template)
+            if reward is not None:
+                check_reward(reward)
             if timeout <= 0:
                 raise ConfigError(f"--timeout must be positive, got {timeout}")
-            counts = verify_file(in_path, out, template=template, workers=workers or None, timeout=timeout)
+            counts = verify_file(in_path, out, template=template, workers=workers or None, timeout=timeout,
+                                 reward=reward)
         n = counts["rows"]
         pct = (lambda k: f"{100 * counts[k] / n:.1f}%") if n else (lambda k: "-")
         console.print(
             f"rows {n} · correct {counts['correct']} ({pct('correct')}) · "
             f"format ok {counts['format_ok']} ({pct('format_ok')}) · timed out {counts['timed_out']}"
+            + (f" · mean reward ({reward}) {counts['reward'] / n:.3f}" if reward is not None and n else "")
         )
         console.print(f"wrote {out}")

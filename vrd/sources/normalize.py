@@ -19,7 +19,6 @@ _NUMBER = re.compile(
     r"^[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?\s*(°|\^\s*\{?\\circ\}?|\\%|%|\s*degrees?)?$", re.IGNORECASE
 )
 _LETTER_FORMS = re.compile(r"^\(?\s*([A-Za-z])\s*\)?\s*[.:)]?$")
-_EXPRESSION_HINT = re.compile(r"[\d\\^_=+\-*/√π(){}]")
 
 
 def with_image_marks(question: str, n_images: int, *, field: str = "question") -> str:
@@ -98,14 +97,10 @@ def is_number(text: str) -> bool:
 
 
 def infer_answer_type(answer: str, choices: Sequence[str] = ()) -> str:
-    """choice | number | expression | text, from the answer's own shape."""
-    if choices:
-        return "choice"
-    if is_number(answer):
-        return "number"
-    if _EXPRESSION_HINT.search(answer):
-        return "expression"
-    return "text"
+    """choice | number | expression | text: the verifier's one inference (`vrd.verify.answer_types`)."""
+    from vrd.verify.answer_types import infer_answer_type as infer
+
+    return infer(answer, list(choices) or None)
 
 
 def clean_answer(value: Any, *, field: str = "answer") -> str:

@@ -183,7 +183,9 @@ class VrdRLConfig(VrdTrainConfig):
     beta: float | None = setting(None, help="KL weight (default 0.01 grpo, 0 dapo / dr_grpo).")
     epsilon: float = setting(0.2, help="Lower clip.", cli=False)
     epsilon_high: float | None = setting(None, help="Upper clip (default 0.28 for dapo).")
-    format_weight: float = setting(0.1, help="w in (1-w)*acc + w*format.")
+    format_weight: float | None = setting(None, help="w in (1-w)*acc + w*format (default: the reward's own, "
+                                                      "EasyR1 0.1 math / 0.5 r1v; vrd 0.1).")
+    reward: str = setting("easyr1", help="easyr1 (EasyR1's math / r1v reward, as the papers trained) | vrd.")
     overlong_buffer: int | None = setting(None, help="DAPO soft overlong cache (default max_new_tokens // 5).",
                                           cli=False)
     mask_truncated_completions: bool = setting(False, help="Mask truncated completions from the loss.", cli=False)
@@ -219,8 +221,11 @@ class VrdRLConfig(VrdTrainConfig):
                 f"global_batch ({self.global_batch}) must be a multiple of num_generations ({self.num_generations}): "
                 "every optimizer step must hold whole prompt groups"
             )
-        if not 0.0 <= self.format_weight <= 1.0:
+        if self.format_weight is not None and not 0.0 <= self.format_weight <= 1.0:
             raise ConfigError("format_weight must be in [0, 1]")
+        from vrd.verify.reward import check_reward
+
+        check_reward(self.reward)
         if self.rollout_batch is not None and self.rollout_batch < 1:
             raise ConfigError("--rollout-batch must be >= 1 (prompts per step)")
 

@@ -1,7 +1,9 @@
-"""The RL reward: (1 - w) * accuracy + w * format, w = 0.1, graded by `vrd.verify`.
+"""The RL reward: (1 - w) * accuracy + w * format, by `vrd.verify.reward` (`easyr1` or `vrd`).
 
-Distill's rejection sampling, eval and this reward all call the same verifier, so a
-response the trainer rewards is one distill would have kept. Accuracy and format are two
+`easyr1` (the default, the papers' reward) grades the last `\\boxed{}` (or the `<answer>` tag for
+r1v templates) and holds replies to EasyR1's format regex, w = 0.1 (0.5 for r1v, as EasyR1);
+`vrd` uses vrd's extraction and strict format check, w = 0.1. Both grade with the same verifier
+as distill and eval. Accuracy and format are two
 TRL reward functions (returning raw 0/1) combined through `GRPOConfig.reward_weights`, so
 TRL logs `rewards/accuracy/mean` as a true accuracy and `rewards/format/mean` as a true
 format rate; `reward` is the weighted sum. Both share one grader so each completion is
@@ -44,16 +46,21 @@ def _column(values: Any, n: int, default: Any = None) -> list[Any]:
 
 
 class Grader:
-    """Verifies a batch once and serves both reward functions from the result."""
+    """Scores a batch once and serves both reward functions from the result."""
 
-    def __init__(self, template: str = "math") -> None:
+    def __init__(self, template: str = "math", reward: str = "easyr1") -> None:
+        from vrd.prompts import get_template
+        from vrd.verify.reward import check_reward
+
         self.template = template
+        self.reward = check_reward(reward)
+        get_template(template)  # an unknown template fails here, before a model loads
         self._key: tuple | None = None
         self._results: list[Any] = []
 
     def grade(self, completions: Sequence[Any], answer: Sequence[Any], choices: Sequence[Any] | None = None,
               answer_type: Sequence[Any] | None = None) -> list[Any]:
-        from vrd.verify import verify_batch
+        from vrd.verify.reward import score_batch
 
         n = len(completions)
         texts = [completion_text(c) for c in completions]
@@ -64,9 +71,18 @@ class Grader:
         if key != self._key:
             items = [{"response": t, "answer": a, "choices": o or None, "answer_type": k}
                      for t, a, o, k in zip(texts, answers, opts, kinds, strict=True)]
-            self._results = verify_batch(items, template=self.template)
+            self._results = score_batch(items, reward=self.reward, template=self.template)
             self._key = key
         return self._results
+
+    def format_only(self, text: str) -> bool:
+        from vrd.prompts import get_template
+        from vrd.verify import check_format
+        from vrd.verify.reward import easyr1_format
+
+        if self.reward == "easyr1":
+            return easyr1_format(text, get_template(self.template).easyr1)
+        return check_format(text, self.template)
 
 
 class AccuracyReward:
@@ -82,11 +98,11 @@ class AccuracyReward:
                  **_: Any) -> list[float]:
         if answer is None:
             raise DataError("the RL dataset has no `answer` column; the accuracy reward needs the gold answer")
-        return [float(r.correct) for r in self.grader.grade(completions, answer, choices, answer_type)]
+        return [r.accuracy for r in self.grader.grade(completions, answer, choices, answer_type)]
 
 
 class FormatReward:
-    """1.0 when the response follows the template's format (<think>...</think> then \\boxed{} / <answer>)."""
+    """1.0 when the response follows the reward's format for the template (EasyR1's regex or vrd's check)."""
 
     __name__ = "format"
 
@@ -97,22 +113,29 @@ class FormatReward:
                  choices: Sequence[Any] | None = None, answer_type: Sequence[Any] | None = None,
                  **_: Any) -> list[float]:
         if answer is None:  # the format does not depend on the answer
-            from vrd.verify import check_format
-
-            return [float(check_format(completion_text(c), self.grader.template)) for c in completions]
-        return [float(r.format_ok) for r in self.grader.grade(completions, answer, choices, answer_type)]
+            return [float(self.grader.format_only(completion_text(c))) for c in completions]
+        return [r.format for r in self.grader.grade(completions, answer, choices, answer_type)]
 
 
-def reward_functions(template: str = "math", format_weight: float = FORMAT_WEIGHT) -> tuple[list[Any], list[float]]:
-    """(reward funcs, weights) for GRPOConfig: accuracy weighted 1 - w, format weighted w."""
-    grader = Grader(template)
-    return [AccuracyReward(grader), FormatReward(grader)], [1.0 - format_weight, format_weight]
+def reward_functions(template: str = "math", format_weight: float | None = None,
+                     reward: str = "easyr1") -> tuple[list[Any], list[float]]:
+    """(reward funcs, weights) for GRPOConfig: accuracy weighted 1 - w, format weighted w
+    (w = the reward's own default when None)."""
+    from vrd.verify.reward import default_format_weight
+
+    grader = Grader(template, reward)
+    w = default_format_weight(reward, template) if format_weight is None else format_weight
+    return [AccuracyReward(grader), FormatReward(grader)], [1.0 - w, w]
 
 
 def vrd_reward(prompts: Sequence[Any], completions: Sequence[Any], *, answer: Sequence[Any],
                choices: Sequence[Any] | None = None, answer_type: Sequence[Any] | None = None,
-               template: str = "math", format_weight: float = FORMAT_WEIGHT, **_: Any) -> list[float]:
+               template: str = "math", format_weight: float | None = None, reward: str = "easyr1",
+               **_: Any) -> list[float]:
     """The combined reward as one TRL-style function, for users who want a single signal."""
-    grader = Grader(template)
+    from vrd.verify.reward import default_format_weight
+
+    grader = Grader(template, reward)
+    w = default_format_weight(reward, template) if format_weight is None else format_weight
     results = grader.grade(completions, answer, choices, answer_type)
-    return [(1.0 - format_weight) * float(r.correct) + format_weight * float(r.format_ok) for r in results]
+    return [(1.0 - w) * r.accuracy + w * r.format for r in results]

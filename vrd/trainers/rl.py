@@ -193,7 +193,7 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None, *,
     tokenizer.padding_side = "left"
     dataset = load_rl_dataset(cfg.data, cfg.data_split(), template=cfg.template,
                               image_size=rl_image_size(cfg, processor), limit=cfg.limit)
-    funcs, weights = reward_functions(cfg.template, cfg.format_weight)
+    funcs, weights = reward_functions(cfg.template, cfg.format_weight, cfg.reward)
     if cfg.algo == "dapo":
         funcs.append(get_soft_overlong_punishment(cfg.max_new_tokens, cfg.overlong_cache()))
         weights.append(1.0)

@@ -18,6 +18,8 @@ from vrd.verify.cache import RESULTS
 from vrd.verify.extract import extract_answer
 from vrd.verify.formats import check_format
 from vrd.verify.grade import DEFAULT_TIMEOUT, fast_grade, normalize_type
+from vrd.verify.normalize import normalize_math
+from vrd.verify.numbers import plain_text_decimal
 from vrd.verify.pool import Outcome, Task, run_tasks
 
 
@@ -44,22 +46,34 @@ def _choices(value: Any) -> list[str] | None:
 
 
 def _prepare(
-    response: Any, answer: Any, choices: Any, answer_type: Any, template: str
+    response: Any, answer: Any, choices: Any, answer_type: Any, template: str, given_pred: Any = None,
 ) -> tuple[VerifyResult, Task | None]:
-    """The result as far as it can be known in-process, and the slow task if one is needed."""
+    """The result as far as it can be known in-process, and the slow task if one is needed.
+
+    With `response` None and `given_pred` set, the answer was already extracted (the EasyR1
+    reward reads its own span): only grading is done, and the format is not checked.
+    """
     if answer is None:
         raise DataError("answer is missing (None)")
-    text = "" if response is None else str(response)
     gold = str(answer)
     options = _choices(choices)
     kind = normalize_type(answer_type)
-    pred = extract_answer(text, options, kind)
-    result = VerifyResult(pred=pred, correct=False, format_ok=check_format(text, template))
+    if response is None and given_pred is not None:
+        text = str(given_pred)
+        pred: str | None = text
+        result = VerifyResult(pred=pred, correct=False, format_ok=False)
+    else:
+        text = "" if response is None else str(response)
+        pred = extract_answer(text, options, kind)
+        result = VerifyResult(pred=pred, correct=False, format_ok=check_format(text, template))
+    if pred is not None:
+        pred = plain_text_decimal(pred, text)
+    gold = plain_text_decimal(gold, gold)
     decided = fast_grade(pred, gold, kind, options)
     if decided is not None:
         result.correct = decided
         return result, None
-    return result, Task(None, str(pred), gold)
+    return result, Task(None, normalize_math(str(pred)), normalize_math(gold))
 
 
 def _settle(result: VerifyResult, outcome: Outcome) -> None:
@@ -119,7 +133,7 @@ def verify_batch(
             try:
                 result, task = _prepare(
                     item.get("response"), item.get("answer"), item.get("choices"),
-                    item.get("answer_type"), item.get("template") or template,
+                    item.get("answer_type"), item.get("template") or template, item.get("pred"),
                 )
             except (ValueError, KeyError) as exc:
                 raise type(exc)(f"item {i}: {exc}") from exc
@@ -150,3 +164,14 @@ def verify_batch(
     if stats is not None:
         stats.update(slow_items=n_slow, timed_out=n_timed_out, slowest_item_s=slowest)
     return results  # type: ignore[return-value]
+
+
+def grade_batch(
+    items: Sequence[Mapping[str, Any]], *, workers: int | None = None, timeout: float = DEFAULT_TIMEOUT,
+) -> list[tuple[bool, bool]]:
+    """(correct, timed_out) for already-extracted answers: item keys `pred` (None: no answer),
+    `answer`, optional `choices`, `answer_type`. Same fast paths, cache and time bound as
+    `verify_batch`."""
+    graded = [{**item, "response": None, "pred": "" if item.get("pred") is None else str(item["pred"])}
+              for item in items]
+    return [(r.correct, r.timed_out) for r in verify_batch(graded, workers=workers, timeout=timeout)]

@@ -60,14 +60,33 @@ def to_letter(span: str | None, choices: Sequence[str] | None = None) -> str | N
     return None
 
 
+# Anything that can carry mathematical meaning: brackets, relations, operators, digits, LaTeX.
+MATH_MARK = re.compile(r"[\\^_{}=<>/*+(),\[\]:;|!\-]|\d|[√π≤≥≠°∠×÷·]")
+_LATEX_NOISE = re.compile(r"\\[,!;: ]|\\left|\\right|\\displaystyle|\s+|\$")
+
+
+def latex_key(text: str) -> str:
+    """A LaTeX answer with only what cannot change its meaning removed: spacing, `\\left`/`\\right`,
+    `$`, `\\dfrac`/`\\tfrac` spelling and a final full stop. Equal keys are the same maths."""
+    s = _LATEX_NOISE.sub("", clean_span(text[: MAX_LETTER_SPAN * 4]))
+    return s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").rstrip(".")
+
+
 def normalize_text(text: str) -> str:
-    """Case, accents, punctuation, LaTeX text commands and articles dropped; spaces collapsed."""
+    """For words: case, accents, punctuation, LaTeX text commands and articles dropped.
+
+    For anything with a mathematical mark (a bracket, relation, operator, digit or command) only
+    `latex_key`'s meaning-free clean-up, so `[0,9)` stays apart from `(0,9)` and `x<5` from `x>5`.
+    """
     return _normalize_text(text[: MAX_LETTER_SPAN * 4])
 
 
 @lru_cache(maxsize=65_536)
 def _normalize_text(text: str) -> str:
     s = clean_span(text)
+    s = _TEXT_CMD.sub(lambda m: m.group(1), s)
+    if MATH_MARK.search(s):
+        return latex_key(s)
     s = _TEXT_CMD.sub(lambda m: m.group(1), s)
     s = unicodedata.normalize("NFKC", s).lower()
     s = s.replace("\\", " ").replace("$", " ")

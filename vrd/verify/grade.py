@@ -1,48 +1,27 @@
 """Grading: is an extracted answer the gold answer?
 
-`fast_grade` settles letters, plain numbers (with tolerance, units, degrees, percentages,
-thousands separators, simple fractions) and normalized text in-process, in microseconds, with
-no sympy. Only what it cannot settle (roots, pi, symbolic expressions) goes to math-verify in
-a worker process under a hard time bound (`vrd.verify.pool`).
+`fast_grade` settles in-process, in microseconds and without sympy, only what it can settle
+exactly as math-verify would: option letters, two plain numbers (integers exactly, decimals to
+6 places, units/degrees/percent/separators read as math-verify reads them), answers that are
+the same LaTeX up to spacing, and word answers. Text normalisation never decides maths: an
+answer with a bracket, relation, operator or command goes to math-verify in a worker process
+under a hard time bound (`vrd.verify.pool`) unless it is the gold letter for letter.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from vrd.contract import ANSWER_TYPES, LETTERS
-from vrd.verify.answer_types import normalize_type
-from vrd.verify.choices import letter_of, match_choice, normalize_text, to_letter
+from vrd.verify.answer_types import infer_answer_type, normalize_type
+from vrd.verify.choices import MATH_MARK, latex_key, letter_of, normalize_text
+from vrd.verify.normalize import normalize_math
 from vrd.verify.numbers import numbers_equal, parse_number
 from vrd.verify.scan import clean_span, max_brace_depth
 
 DEFAULT_TIMEOUT = 5.0
 MAX_ANSWER_CHARS = 1_000  # longer "answers" are wrong without parsing them
 MAX_BRACE_DEPTH = 32
-
-_MATH_MARK = re.compile(r"[\\^_{}=<>/*+(),\[\]]|\d|sqrt|pi\b")
-_SINGLE_LETTER = re.compile(r"\(?[A-Z]\)?\.?")
-_LATEX_NOISE = re.compile(r"\\[,!;: ]|\\left|\\right|\\displaystyle|\s+|\$")
-
-
-def infer_answer_type(gold: str, choices: Sequence[str] | None = None) -> str:
-    """What kind of answer the gold is, from its own text (and the options when present)."""
-    g = clean_span(str(gold))
-    if choices and (to_letter(g, choices) or match_choice(g, choices)):
-        return "choice"
-    if _SINGLE_LETTER.fullmatch(g):
-        return "choice"
-    if parse_number(g) is not None:
-        return "number"
-    if _MATH_MARK.search(g):
-        return "expression"
-    return "text"
-
-
-def _latex_key(s: str) -> str:
-    s = _LATEX_NOISE.sub("", clean_span(s))
-    return s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").rstrip(".")
 
 
 def _hostile(pred: str) -> bool:
@@ -58,23 +37,27 @@ def fast_grade(
     pred, gold = str(pred), str(gold)
     if _hostile(pred):
         return False
+    if gold.count("\\boxed") + gold.count("\\fbox") > 1:
+        return None  # a gold of several boxes is one answer made of all of them: math-verify reads it
     choices = list(choices) if choices is not None and len(choices) else None
     kind = normalize_type(answer_type) or infer_answer_type(gold, choices)
     if kind == "choice":
         gold_letter = letter_of(gold, choices)
         if gold_letter is not None:
-            pred_letter = letter_of(pred, choices)
-            return pred_letter == gold_letter
+            return letter_of(pred, choices) == gold_letter
         kind = infer_answer_type(gold)  # a "choice" gold that names no option: grade by content
-    g, p = parse_number(gold), parse_number(pred)
+    pred, gold = normalize_math(pred), normalize_math(gold)
+    p_span, g_span = clean_span(pred), clean_span(gold)
+    if latex_key(p_span) == latex_key(g_span):
+        return True
+    g, p = parse_number(g_span), parse_number(p_span)
     if g is not None and p is not None:
         return numbers_equal(p, g)
-    if normalize_text(pred) == normalize_text(gold) or _latex_key(pred) == _latex_key(gold):
-        return True
-    if kind == "text":
-        return False
-    if g is not None and not _MATH_MARK.search(clean_span(pred)):
-        return False  # a number was asked for and the prediction has no math in it at all
+    p_math, g_math = bool(MATH_MARK.search(p_span)), bool(MATH_MARK.search(g_span))
+    if not p_math and not g_math:  # two word answers: compared as words
+        return normalize_text(p_span) == normalize_text(g_span)
+    if g is not None and not p_math:
+        return False  # a number was asked for and the prediction has no maths in it at all
     return None
 
 
@@ -93,7 +76,7 @@ def grade(
     from vrd.verify.cache import RESULTS
     from vrd.verify.pool import Task, run_tasks
 
-    key = (str(pred), str(gold))
+    key = (normalize_math(str(pred)), normalize_math(str(gold)))
     cached = RESULTS.get(key)
     if cached is not None:
         return cached

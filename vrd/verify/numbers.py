@@ -35,7 +35,12 @@ _UNIT_TAIL = re.compile(r"\s*(?:\\?[a-zA-Z]+\.?)(?:\s*(?:\^\s*\{?\s*[23]\s*\}?|[
 _SIGN_SPACE = re.compile(r"^([-+])\s+")
 _NON_LETTER = re.compile(r"[^a-zA-Z]")
 _PLAIN = re.compile(r"-?\d{1,20}(?:\.\d{1,20})?")
-_DECIMAL = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|[-+]?\.\d+")
+# Thousands groups as math-verify reads them ("1,234", "12,000,023"); any other "d,d" is a decimal comma.
+_DECIMAL = re.compile(r"[-+]?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d*)?|[-+]?\.\d+")
+_DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
+# "x = 12", "AB = 3", "\angle ABC = 30": a name on the left; anything else with "=" is an equation.
+_NAME_LHS = re.compile(r"\s*(?:\\angle\s*|\\overline\s*)?\{?[A-Za-z]{1,4}(?:_\{?\w{1,4}\}?)?\}?(?:\([a-z]\))?\s*")
+_RELATION = re.compile(r"<|>|!=|\\(?:le|ge|leq|geq|ne|neq|lt|gt|approx)\b|[≤≥≠]")
 _SCI = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)[eE][-+]?\d{1,3}")
 _SLASH = re.compile(r"([-+]?)\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)")
 _FRAC = re.compile(r"([-+]?)\s*\\[dt]?frac\s*(?:\{\s*([-+]?\d+(?:\.\d+)?)\s*\}|(\d))\s*(?:\{\s*(\d+(?:\.\d+)?)\s*\}|(\d))")
@@ -62,6 +67,18 @@ def _strip_units(s: str) -> str:
     return s
 
 
+def plain_text_decimal(span: str, context: str) -> str:
+    """`1,5` written in plain text is 1.5, as math-verify reads it; inside a box or `$…$` it is a pair."""
+    s = span.strip()
+    if not _DECIMAL_COMMA.fullmatch(s) or _DECIMAL.fullmatch(s):
+        return span
+    at = context.rfind(s)
+    before = context[max(0, at - 8) : at] if at >= 0 else ""
+    if at < 0 or "{" in before or "$" in before.replace("\\$", "") or "\\(" in before:
+        return span
+    return s.replace(",", ".")
+
+
 def parse_number(text: str | None) -> Number | None:
     """Read `text` as one plain number, or None if it is anything more."""
     if text is None or len(text) > 4 * MAX_NUMBER_CHARS:
@@ -79,9 +96,13 @@ def _parse_number(text: str) -> Number | None:
     s = s.replace("\\$", "").replace("$", "").replace("−", "-").replace("{,}", ",")
     s = _SPACE_CMDS.sub(" ", s)
     s = _TEXT_CMD.sub(lambda m: " " + m.group(1) + " ", s)
-    for sep in ("=", "\\approx", "≈"):  # "x = 12", "AB \approx 3.46": the value is on the right
-        if sep in s:
-            s = s.rsplit(sep, 1)[1]
+    if "=" in s:  # "x = 12": the value is on the right of a name; "a + 3z = 0" is no number
+        lhs, _, rhs = s.partition("=")
+        if "=" in rhs or _RELATION.search(s) or not _NAME_LHS.fullmatch(lhs):
+            return None
+        s = rhs
+    elif _RELATION.search(s):
+        return None
     s = s.strip().rstrip(".").strip()
     percent = bool(_PERCENT.search(s))
     s = _PERCENT.sub(" ", s)
@@ -94,6 +115,8 @@ def _parse_number(text: str) -> Number | None:
         return None
     value: float | None = None
     decimals = 0
+    if _DECIMAL_COMMA.fullmatch(s) and not _DECIMAL.fullmatch(s):
+        return None  # "1,5": a decimal comma or a pair; math-verify reads it in context
     if _DECIMAL.fullmatch(s):
         plain = s.replace(",", "")
         value = float(plain)
@@ -114,23 +137,29 @@ def _parse_number(text: str) -> Number | None:
     return Number(value, percent, decimals)
 
 
-def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-9)
+def _round6(x: float) -> float:
+    return round(x, 6)
+
+
+def _same(p: float, g: float, exact: bool) -> bool:
+    """math-verify's rule: integers (and exact fractions) equal exactly; a decimal on either
+    side compares after rounding both to 6 places (its `float_rounding`)."""
+    if exact:
+        return p == g or (abs(p - g) <= 1e-12 * max(1.0, abs(g)))
+    return _round6(p) == _round6(g)
 
 
 def numbers_equal(pred: Number, gold: Number) -> bool:
-    """Equal within a relative 1e-4, or equal at the precision the gold was written with.
+    """Equal as math-verify would find them: integers exactly, decimals to 6 places.
 
-    A gold written with two or more decimals ("1.73") is taken as rounded, so a more precise
-    prediction (1.7320) that rounds to it counts. Percentages match either reading.
+    No relative tolerance: 14917 is not 14916. Percentages match either reading ("45%" is
+    45 and 0.45), as math-verify's percent handling does.
     """
-    preds = [pred.value] + ([pred.value / 100] if pred.percent else [])
-    golds = [gold.value] + ([gold.value / 100] if gold.percent else [])
-    for p in preds:
-        for g in golds:
-            if _close(p, g):
+    preds = [(pred.value, pred.decimals)] + ([(pred.value / 100, MAX_DIGITS)] if pred.percent else [])
+    golds = [(gold.value, gold.decimals)] + ([(gold.value / 100, MAX_DIGITS)] if gold.percent else [])
+    for p, pd in preds:
+        for g, gd in golds:
+            exact = pd in (0, MAX_DIGITS) and gd in (0, MAX_DIGITS)
+            if _same(p, g, exact):
                 return True
-    if 2 <= gold.decimals < pred.decimals and not gold.percent:
-        half_ulp = 0.5 * 10 ** (-gold.decimals)
-        return abs(pred.value - gold.value) <= half_ulp * (1 + 1e-9)
     return False

@@ -42,7 +42,8 @@ def match_brace(text: str, open_at: int, limit: int = MAX_SPAN_CHARS) -> int:
     return -1
 
 
-def _box_content(text: str, start: int, command: str) -> str | None:
+def _box_at(text: str, start: int, command: str) -> tuple[int, str] | None:
+    """(end, content) of the box whose command starts at `start`, or None if it is unbalanced."""
     i = start + len(command)
     while i < len(text) and text[i] == " ":
         i += 1
@@ -50,13 +51,39 @@ def _box_content(text: str, start: int, command: str) -> str | None:
         return None
     if text[i] == "{":
         close = match_brace(text, i)
-        return None if close < 0 else text[i + 1 : close]
+        return None if close < 0 else (close + 1, text[i + 1 : close])
     if text[i].isalnum():  # `\boxed 5`: TeX takes one token as the argument
         j = i
         while j < len(text) and j - i < 32 and (text[j].isalnum() or text[j] == "."):
             j += 1
-        return text[i:j]
+        return j, text[i:j]
     return None
+
+
+def _box_content(text: str, start: int, command: str) -> str | None:
+    found = _box_at(text, start, command)
+    return None if found is None else found[1]
+
+
+def box_spans(text: str, limit: int = MAX_BOX_TRIES) -> list[tuple[int, int, str]]:
+    """(start, end, content) of the last `limit` balanced boxes, in text order (nested boxes skipped)."""
+    positions: list[tuple[int, str]] = []
+    for command in _BOX_COMMANDS:
+        pos = len(text)
+        for _ in range(limit):
+            pos = text.rfind(command, 0, pos)
+            if pos < 0:
+                break
+            positions.append((pos, command))
+    positions.sort()
+    spans: list[tuple[int, int, str]] = []
+    for pos, command in positions[-limit:]:
+        if spans and pos < spans[-1][1]:
+            continue  # inside the previous box
+        found = _box_at(text, pos, command)
+        if found is not None:
+            spans.append((pos, found[0], found[1]))
+    return spans
 
 
 def last_boxed(text: str) -> str | None:

@@ -1,0 +1,137 @@
+"""The RL reward, by name: `easyr1` (the paper's: EasyR1's math / r1v reward) or `vrd`.
+
+`easyr1` reproduces EasyR1's `examples/reward_function/math.py` and `r1v.py`:
+- math: the response's whitespace around `< > /` is removed; format = its regex
+  `<think>.*</think>.*\\boxed\\{.*\\}.*`; accuracy graded on the content of the LAST `\\boxed{`
+  only (mathruler's `extract_boxed_content`: plain brace counting, no box means no answer);
+  overall = 0.9·accuracy + 0.1·format.
+- r1v: format = `<think>.*?</think>\\s*<answer>.*?</answer>` on the raw response; accuracy graded on
+  the first single-line `<answer>…</answer>`, else the whole response stripped; EasyR1's r1v
+  default weight is 0.5 (its `compute_score(..., format_weight=0.5)`).
+What is graded, the format and the weights are EasyR1's exactly. The equality judgement is
+vrd's grader (math-verify semantics under a hard time bound) instead of mathruler's
+`grade_answer`, which runs sympy's `parse_expr` (Python `eval`) on model text.
+
+`vrd` is vrd's own: the template's extraction (tags, boxes, phrases, fallbacks) and strict
+format check, 0.9·correct + 0.1·format_ok.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vrd.verify.formats import easyr1_math_format, easyr1_normalize, easyr1_r1v_format
+
+EASYR1_FORMAT_WEIGHT = {"math": 0.1, "r1v": 0.5}
+VRD_FORMAT_WEIGHT = 0.1
+_NO_NEWLINE_ANSWER = re.compile(r"<answer>([^\n]*?)</answer>")
+
+
+@dataclass
+class RewardResult:
+    """One response's reward and its two parts (raw 0/1), as EasyR1 logs them."""
+
+    accuracy: float
+    format: float
+    reward: float
+    pred: str | None = None
+    timed_out: bool = False
+
+
+def last_boxed_easyr1(text: str) -> str | None:
+    """mathruler's `extract_boxed_content`: the content of the last `\\boxed{` by brace counting
+    (escapes not special), stripped; None where it finds none or the braces never close."""
+    start = text.rfind("\\boxed{")
+    if start < 0:
+        return None
+    depth = 0
+    for i in range(start + len("\\boxed{"), len(text)):
+        ch = text[i]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == -1:
+                return text[start + len("\\boxed{") : i].strip()
+    return None
+
+
+def easyr1_answer(response: str, family: str = "math") -> str | None:
+    """What EasyR1's reward grades: the last box (math) or the `<answer>` content (r1v)."""
+    if family == "r1v":
+        m = _NO_NEWLINE_ANSWER.search(response)  # `re.search(r"<answer>(.*?)</answer>")`, no DOTALL
+        return m.group(1).strip() if m else response.strip()
+    return last_boxed_easyr1(easyr1_normalize(response))
+
+
+def easyr1_format(response: str, family: str = "math") -> bool:
+    return easyr1_r1v_format(response) if family == "r1v" else easyr1_math_format(response)
+
+
+REWARDS = ("easyr1", "vrd")
+
+
+def check_reward(name: str) -> str:
+    if name not in REWARDS:
+        from vrd.errors import unknown_name
+
+        raise unknown_name("reward", name, REWARDS)
+    return name
+
+
+def default_format_weight(reward: str, template: str = "math") -> float:
+    """The weight each reward was defined with: EasyR1's math 0.1, r1v 0.5; vrd 0.1."""
+    if check_reward(reward) == "easyr1":
+        from vrd.prompts import get_template
+
+        return EASYR1_FORMAT_WEIGHT[get_template(template).easyr1]
+    return VRD_FORMAT_WEIGHT
+
+
+def score_batch(
+    items: Sequence[Mapping[str, Any]],
+    *,
+    reward: str = "easyr1",
+    template: str = "math",
+    format_weight: float | None = None,
+    workers: int | None = None,
+    timeout: float | None = None,
+) -> list[RewardResult]:
+    """Rewards for many responses (item keys as `verify_batch`'s), each graded under the time bound."""
+    from vrd.verify.api import grade_batch, verify_batch
+    from vrd.verify.grade import DEFAULT_TIMEOUT
+
+    check_reward(reward)
+    timeout = timeout or DEFAULT_TIMEOUT
+    w = default_format_weight(reward, template) if format_weight is None else float(format_weight)
+    if reward == "vrd":
+        results = verify_batch(items, workers=workers, timeout=timeout, template=template)
+        return [RewardResult(float(r.correct), float(r.format_ok),
+                             (1 - w) * float(r.correct) + w * float(r.format_ok), r.pred, r.timed_out)
+                for r in results]
+    from vrd.prompts import get_template
+
+    out: list[RewardResult] = []
+    pairs = []
+    weights = []
+    for i, item in enumerate(items):
+        family = get_template(item.get("template") or template).easyr1
+        weights.append(EASYR1_FORMAT_WEIGHT[family] if format_weight is None else w)
+        text = "" if item.get("response") is None else str(item["response"])
+        if item.get("answer") is None:
+            from vrd.errors import DataError
+
+            raise DataError(f"item {i}: answer is missing (None)")
+        pred = easyr1_answer(text, family)
+        out.append(RewardResult(0.0, float(easyr1_format(text, family)), 0.0, pred))
+        pairs.append({"pred": pred, "answer": item["answer"], "choices": item.get("choices"),
+                      "answer_type": item.get("answer_type")})
+    graded = grade_batch(pairs, workers=workers, timeout=timeout)
+    for result, (correct, timed_out), wi in zip(out, graded, weights, strict=True):
+        result.accuracy = float(correct)
+        result.timed_out = timed_out
+        result.reward = (1 - wi) * result.accuracy + wi * result.format
+    return out
