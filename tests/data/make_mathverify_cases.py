@@ -4,7 +4,8 @@
 
 Every `@pytest.mark.parametrize` row with a gold, a prediction and an asserted verdict is kept,
 with its origin (file, test, line) and the math-verify settings its test calls `compare_strings`
-with. `note` marks a case whose asserted verdict needs a non-default math-verify setting: default
+with, and `mathverify_default`: the verdict of math-verify's default `parse` + `verify` (0.9.0).
+`note` marks a case whose asserted verdict needs a non-default math-verify setting: default
 `parse` + `verify` reaches the other verdict while the test's own settings reach the asserted one.
 Not run in CI (CI has no network); the JSONL it wrote is committed.
 """
@@ -67,6 +68,7 @@ def main(tests_dir: str) -> None:
                   "expected": True, "settings": {"match_types": ["latex", "expr"], "precision": 4}})
     for c in cases:
         default, own = _verdict(c["gold"], c["pred"], None), _verdict(c["gold"], c["pred"], c["settings"])
+        c["mathverify_default"] = default
         c["note"] = ""
         if default != c["expected"] and own == c["expected"]:
             changed = {k: v for k, v in c["settings"].items() if k != "match_types"}
