@@ -46,13 +46,44 @@ def test_no_onset_when_accuracy_tracks_reward(tmp_path: Path, seed: int) -> None
     assert result.spearman is not None and result.spearman > 0.9
 
 
-def test_no_onset_when_reward_also_plateaus() -> None:
+def test_saturation_is_not_an_onset_and_a_fall_with_reward_is_not_deceptive() -> None:
     steps = np.arange(10, 410, 10, dtype=float)
     acc = np.minimum(steps, 200) / 400
-    reward = np.minimum(steps, 200) / 250
-    found = find_onset(steps, reward, acc)
-    assert found["onset_step"] is None and "so did reward" in found["reason"]
+    found = find_onset(steps, 0.2 + steps / 500, acc)  # reward keeps rising, accuracy saturates
+    assert found["onset_step"] is None and "saturates" in found["reason"]
     assert found["knee_step"] == 200
+    falls = np.where(steps <= 200, steps / 400, 0.5 - (steps - 200) / 800)
+    found = find_onset(steps, falls, falls)  # reward falls along with accuracy
+    assert found["onset_step"] is None and "so did reward" in found["reason"]
+
+
+def test_isotonic_fit_by_hand() -> None:
+    from vrd.trainers.audit import isotonic
+
+    # 3 > 1 violates order: pooled to 2, 2; then 2, 2, 5 is fine; 4 < 5 pools to 4.5, 4.5
+    assert isotonic(np.array([3.0, 1.0, 5.0, 4.0])).tolist() == [2.0, 2.0, 4.5, 4.5]
+
+
+def test_binomial_evals_onset_with_interval_epochs_and_samples(tmp_path: Path) -> None:
+    # 20 evals of 200 problems from step 0; accuracy 0.30 -> 0.50 at step 100, down to 0.38.
+    rng = np.random.default_rng(5)
+    lines = []
+    for s in range(0, 200, 10):
+        if s:
+            lines.append({"step": s, "kind": "train", "reward": 0.2 + 0.6 * s / 190, "epoch": s / 100})
+        acc = 0.30 + 0.20 * s / 100 if s <= 100 else 0.50 - 0.12 * (s - 100) / 90
+        lines.append({"step": s, "kind": "eval", "eval_accuracy": rng.binomial(200, acc) / 200, "eval_n": 200,
+                      "epoch": s / 100, "samples_seen": s * 16})
+    (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    result = audit(tmp_path)
+    assert result.steps[0] == 0 and result.reward[0] is None and result.n_points == 20  # step 0 kept
+    assert result.onset_step is not None and abs(result.onset_step - 100) <= 40, result.reason
+    lo, hi = result.onset_ci95
+    assert lo <= result.onset_step <= hi
+    assert result.onset_epoch == pytest.approx(result.onset_step / 100)
+    assert result.onset_samples == pytest.approx(result.onset_step * 16)
+    assert result.onset_p_value is not None and result.onset_p_value <= 0.05
+    assert result.spearman_ci95 is not None and result.spearman_ci95[0] <= result.spearman <= result.spearman_ci95[1]
 
 
 def test_flat_accuracy_while_reward_rises_is_deceptive_from_the_start() -> None:

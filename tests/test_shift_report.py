@@ -181,9 +181,18 @@ def test_metrics_json_shape(report_base_a: tuple[dict, str, Path], samples: dict
     # Signal block = signal_report on the base rollouts: 8 of 24 problems solved once in 2 tries.
     expected = signal_report(read_rows(samples["base_a"]), SignalRule(group_size=2))
     assert metrics["signal"]["mean_pass_rate"] == pytest.approx(expected["mean_pass_rate"]) == pytest.approx(8 / 48)
-    assert metrics["signal"]["pass_rate_histogram"]["0"] == 16
+    assert metrics["signal"]["pass_rate_histogram"]["L5"] == 16  # 0 of 2 (synergy level L5)
     assert metrics["signal"]["at_group_size"]["all_wrong"] == pytest.approx(16 / 24)
+    lo, hi = metrics["signal"]["at_group_size"]["all_wrong_ci95"]
+    assert lo <= 16 / 24 <= hi
     assert metrics["signal"]["recommendation"] == "SFT first"
+    assert metrics["signal"]["verdict_line"].startswith("SFT first: all-wrong 0.67 [")
+    # every headline distance carries an interval; tests and folds respect problems
+    emb = metrics["datasets"]["A"]["embedding"]
+    assert emb["resampling_unit"] == "problem" and emb["classifier_grouped"] is True
+    for key in ("mmd2_ci95", "classifier_auc_ci95", "frechet_ci95"):
+        assert len(emb[key]) == 2, key
+    assert len(metrics["datasets"]["A"]["likelihood"]["nll_per_byte_mean_ci95"]) == 2
     json.loads((out / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
 
 

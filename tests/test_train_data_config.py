@@ -86,6 +86,41 @@ def test_eval_problems_prefer_val(curated: Path) -> None:
     assert len(ds) == 4 and ds[0]["id"] == "tri/train/100"
 
 
+def test_eval_problems_never_the_training_split_unless_named(curated: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from vrd.errors import ConfigError
+
+    no_val = tmp_path / "no_val"
+    shutil.copytree(curated, no_val)
+    shutil.rmtree(no_val / "val")
+    with pytest.raises(ConfigError, match="no held-out split found"):
+        load_eval_problems(no_val)
+    assert len(load_eval_problems(no_val, split="rl")) > 0  # named: the user's choice
+    train = locate(curated, "val")  # pretend val is what we train on
+    with pytest.raises(ConfigError, match="training data itself"):
+        load_eval_problems(curated / "val", train_files=train)
+
+
+def test_eval_problems_are_a_seeded_random_subset(curated: Path) -> None:
+    full = [r["id"] for r in load_eval_problems(curated)]
+    a = [r["id"] for r in load_eval_problems(curated, limit=2, seed=1)]
+    b = [r["id"] for r in load_eval_problems(curated, limit=2, seed=1)]
+    assert a == b and len(a) == 2 and set(a) <= set(full)
+    picks = {tuple(r["id"] for r in load_eval_problems(curated, limit=2, seed=s)) for s in range(8)}
+    assert len(picks) > 1  # not always the first rows
+
+
+def test_monitor_uses_the_training_token_budget() -> None:
+    from types import SimpleNamespace
+
+    from vrd.trainers.callbacks import eval_token_budget
+
+    assert eval_token_budget(SimpleNamespace(eval_max_new_tokens=None, max_new_tokens=1024)) == 1024
+    assert eval_token_budget(SimpleNamespace(eval_max_new_tokens=None, max_length=4096)) == 4096
+    assert eval_token_budget(SimpleNamespace(eval_max_new_tokens=300, max_new_tokens=1024)) == 300
+
+
 def test_config_yaml_then_flags(tmp_path: Path) -> None:
     yml = tmp_path / "c.yaml"
     yml.write_text("model: m\ndata: d\nout: o\nlr: 2.0e-5\nmax-steps: 7\ntrl: {weight_decay: 0.1}\n")

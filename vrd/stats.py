@@ -46,16 +46,17 @@ def bootstrap_indices(n: int, n_boot: int = N_BOOT, seed: int = 0) -> np.ndarray
 
 
 def cluster_mean_ci(successes: Sequence[float], trials: Sequence[float], *, n_boot: int = N_BOOT,
-                    seed: int = 0) -> tuple[float, float]:
+                    seed: int = 0, binary: bool = True) -> tuple[float, float]:
     """Interval for sum(successes) / sum(trials), resampling problems (clusters) with replacement.
 
-    With one trial per problem this is the Wilson interval (the bootstrap of a 0/1 mean is too
-    narrow at small n and degenerate at 0 or 1).
+    For 0/1 outcomes with one trial per problem this is the Wilson interval (the bootstrap of a
+    0/1 mean is too narrow at small n and degenerate at 0 or 1). `binary=False` for sums of
+    continuous values (e.g. NLL per byte).
     """
     s, t = np.asarray(successes, dtype=float), np.asarray(trials, dtype=float)
     if s.size == 0 or t.sum() <= 0:
         return (math.nan, math.nan)
-    if np.all(t == 1):
+    if binary and np.all(t == 1):
         return wilson(float(s.sum()), float(t.sum()))
     idx = bootstrap_indices(s.size, n_boot, seed)
     reps = s[idx].sum(1) / np.maximum(t[idx].sum(1), 1e-12)

@@ -5,12 +5,21 @@ Three views that fail differently: MMD² (kernel mean embeddings, with a permuta
 a small sample does not look like a shift), Fréchet distance (Gaussian fit, as in FID), and a
 classifier two-sample test (a cross-validated logistic regression's AUC: 0.5 means a linear
 probe cannot tell the sets apart). MAUVE is added when the optional `mauve-text` is installed.
+
+Rows are not independent: a problem's several rollouts resemble each other. Given each row's
+problem id (`groups_x`, `groups_y`), the permutation test moves whole problems between the sets
+(within a problem when both sets have it), the classifier's folds never split a problem, and
+the 95% intervals resample problems. Treating rows as i.i.d. instead makes two samples of one
+distribution look different almost every time (bench/estimators.py). Fréchet distance is
+biased upward by about k/n, so it is reported debiased by extrapolation from half-size
+subsamples (FD∞ ≈ 2·FD(n) − FD(n/2), as in Chong & Forsyth's FID∞), with the raw value and n.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -29,72 +38,205 @@ def median_bandwidth(d2: np.ndarray) -> float:
     return math.sqrt(med / 2.0) if med > 0 else 1.0
 
 
-def _mmd2_from_kernel(k: np.ndarray, ix: np.ndarray, iy: np.ndarray) -> float:
-    """Unbiased MMD² (Gretton et al. 2012, eq. 3) from the pooled kernel matrix."""
-    kxx, kyy, kxy = k[np.ix_(ix, ix)], k[np.ix_(iy, iy)], k[np.ix_(ix, iy)]
-    m, n = len(ix), len(iy)
-    sxx = (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
-    syy = (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-    return float(sxx + syy - 2.0 * kxy.mean())
+def _units(n_x: int, n_y: int, groups_x: Sequence[Any] | None, groups_y: Sequence[Any] | None
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(unit of each pooled row, side of each unit (0 = x), stratum of each unit, problem of each row).
+
+    A unit is one problem's rows within one set; without groups every row is its own unit. Units of
+    a problem present in both sets form one stratum (they may swap sides); all other units form a
+    shared stratum.
+    """
+    if groups_x is None or groups_y is None:
+        gx, gy = [("x", i) for i in range(n_x)], [("y", i) for i in range(n_y)]
+    else:
+        if len(groups_x) != n_x or len(groups_y) != n_y:
+            raise ValueError("one group label per row is needed")
+        gx, gy = [str(g) for g in groups_x], [str(g) for g in groups_y]
+    keys = [(0, g) for g in gx] + [(1, g) for g in gy]
+    index: dict[tuple[int, Any], int] = {}
+    row_unit = np.array([index.setdefault(k, len(index)) for k in keys])
+    unit_side = np.array([k[0] for k in index])
+    problems = [k[1] for k in index]
+    both = set(gx) & set(gy) if groups_x is not None else set()
+    strata_names: dict[Any, int] = {}
+    unit_stratum = np.array([strata_names.setdefault(p if p in both else "__shared__", len(strata_names))
+                             for p in problems])
+    problem_ids: dict[Any, int] = {}
+    row_problem = np.array([problem_ids.setdefault(k[1], len(problem_ids)) for k in keys])
+    return row_unit, unit_side, unit_stratum, row_problem
+
+
+def _permute_sides(rng: np.random.Generator, unit_side: np.ndarray, unit_stratum: np.ndarray) -> np.ndarray:
+    out = unit_side.copy()
+    for s in np.unique(unit_stratum):
+        idx = np.flatnonzero(unit_stratum == s)
+        out[idx] = unit_side[rng.permutation(idx)]
+    return out
+
+
+def _mmd2_masks(k: np.ndarray, mx: np.ndarray) -> float:
+    """Unbiased MMD² for the split given by the boolean mask `mx` (True = x) of the pooled kernel."""
+    my = ~mx
+    m, n = int(mx.sum()), int(my.sum())
+    if m < 2 or n < 2:
+        return math.nan
+    fx, fy = mx.astype(float), my.astype(float)
+    kx, ky = k @ fx, k @ fy
+    diag = np.diag(k)
+    sxx = (fx @ kx - fx @ diag) / (m * (m - 1))
+    syy = (fy @ ky - fy @ diag) / (n * (n - 1))
+    return float(sxx + syy - 2.0 * (fx @ ky) / (m * n))
+
+
+def _cluster_resample(rng: np.random.Generator, row_unit: np.ndarray, unit_side: np.ndarray) -> np.ndarray:
+    """Row indices of a bootstrap sample: units drawn with replacement within each side."""
+    rows_of = [np.flatnonzero(row_unit == u) for u in range(len(unit_side))]
+    picked = []
+    for side in (0, 1):
+        units = np.flatnonzero(unit_side == side)
+        for u in rng.choice(units, size=units.size, replace=True):
+            picked.append(rows_of[u])
+    return np.concatenate(picked)
 
 
 def mmd2_rbf(x: np.ndarray, y: np.ndarray, *, n_permutations: int = 200, seed: int = 0,
-             bandwidth: float | None = None) -> dict[str, float]:
-    """Unbiased MMD² with an RBF kernel and its permutation p-value.
+             bandwidth: float | None = None, groups_x: Sequence[Any] | None = None,
+             groups_y: Sequence[Any] | None = None, n_boot: int = 0) -> dict[str, Any]:
+    """Unbiased MMD² with an RBF kernel, its permutation p-value and (with `n_boot`) a 95% interval.
 
     The p-value is (1 + #{permuted MMD² >= observed}) / (1 + permutations), so it is never 0.
+    With groups, whole problems are permuted (see the module docstring).
     """
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if len(x) < 2 or len(y) < 2:
-        return {"mmd2": math.nan, "p_value": math.nan, "bandwidth": math.nan}
+        return {"mmd2": math.nan, "p_value": math.nan, "bandwidth": math.nan, "ci95": None, "unit": None}
     z = np.concatenate([x, y])
     d2 = _sq_dists(z)
     sigma = bandwidth or median_bandwidth(d2)
     k = np.exp(-d2 / (2.0 * sigma * sigma))
-    ix, iy = np.arange(len(x)), np.arange(len(x), len(z))
-    observed = _mmd2_from_kernel(k, ix, iy)
+    row_unit, unit_side, unit_stratum, _ = _units(len(x), len(y), groups_x, groups_y)
+    mx = unit_side[row_unit] == 0
+    observed = _mmd2_masks(k, mx)
     rng = np.random.default_rng(seed)
     exceed = 0
     for _ in range(n_permutations):
-        perm = rng.permutation(len(z))
-        if _mmd2_from_kernel(k, perm[: len(x)], perm[len(x):]) >= observed:
+        side = _permute_sides(rng, unit_side, unit_stratum)
+        value = _mmd2_masks(k, side[row_unit] == 0)
+        if not math.isnan(value) and value >= observed:
             exceed += 1
-    return {"mmd2": observed, "p_value": (1 + exceed) / (1 + n_permutations), "bandwidth": sigma}
+    out: dict[str, Any] = {"mmd2": observed, "p_value": (1 + exceed) / (1 + n_permutations), "bandwidth": sigma,
+                           "unit": "problem" if groups_x is not None else "row", "ci95": None}
+    if n_boot:
+        from vrd.stats import percentile_ci
+
+        reps = []
+        for _ in range(n_boot):
+            idx = _cluster_resample(rng, row_unit, unit_side)
+            sub = k[np.ix_(idx, idx)]
+            reps.append(_mmd2_masks(sub, mx[idx]))
+        out["ci95"] = list(percentile_ci(np.array(reps)))
+    return out
+
+
+def _frechet_parts(x: np.ndarray, y: np.ndarray) -> float:
+    mu = x.mean(0) - y.mean(0)
+    ax = (x - x.mean(0)) / math.sqrt(len(x) - 1)
+    ay = (y - y.mean(0)) / math.sqrt(len(y) - 1)
+    # Tr((Sx Sy)^½) is the nuclear norm of Ax Ayᵀ (= of Sx^½ Sy^½): use whichever side is smaller.
+    if min(len(x), len(y)) <= x.shape[1]:
+        tr_sqrt = float(np.linalg.svd(ax @ ay.T, compute_uv=False).sum())
+    else:
+        def root(a: np.ndarray) -> np.ndarray:
+            vals, vecs = np.linalg.eigh(a.T @ a)
+            return (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.T
+
+        tr_sqrt = float(np.linalg.svd(root(ax) @ root(ay), compute_uv=False).sum())
+    return float(max(mu @ mu + (ax * ax).sum() + (ay * ay).sum() - 2.0 * tr_sqrt, 0.0))
 
 
 def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
-    """||mu_x - mu_y||² + Tr(Sx + Sy - 2 (Sx Sy)^½).
-
-    Tr((Sx Sy)^½) is the sum of square roots of the eigenvalues of Sx Sy, which are real and
-    non-negative in exact arithmetic; clipping round-off keeps rank-deficient covariances
-    (fewer samples than dimensions, the usual case here) from producing complex numbers.
-    """
+    """||mu_x - mu_y||² + Tr(Sx + Sy - 2 (Sx Sy)^½), the plain (size-biased) estimate."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if len(x) < 2 or len(y) < 2:
         return math.nan
-    mu = x.mean(0) - y.mean(0)
-    sx, sy = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
-    eig = np.linalg.eigvals(sx @ sy)
-    tr_sqrt = float(np.sum(np.sqrt(np.clip(eig.real, 0.0, None))))
-    return float(max(mu @ mu + np.trace(sx) + np.trace(sy) - 2.0 * tr_sqrt, 0.0))
+    return _frechet_parts(x, y)
 
 
-def classifier_auc(x: np.ndarray, y: np.ndarray, *, folds: int = 5, seed: int = 0) -> dict[str, float]:
-    """Cross-validated ROC AUC of a logistic regression telling x (label 1) from y (label 0)."""
+def frechet_debiased(x: np.ndarray, y: np.ndarray, *, seed: int = 0, halves: int = 4, n_boot: int = 0,
+                     groups_x: Sequence[Any] | None = None, groups_y: Sequence[Any] | None = None) -> dict[str, Any]:
+    """Fréchet distance extrapolated to infinite samples, with the raw value, n and a 95% interval.
+
+    FD(n) ≈ FD∞ + k/n, so FD∞ ≈ 2·FD(n) − FD(n/2), the half-size value averaged over `halves`
+    random halves. The interval is a bootstrap over problems of the raw value, shifted by the
+    same size correction.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    raw = frechet_distance(x, y)
+    out: dict[str, Any] = {"frechet": raw, "frechet_raw": raw, "n": [len(x), len(y)], "ci95": None}
+    if math.isnan(raw) or min(len(x), len(y)) < 8:
+        return out
+    rng = np.random.default_rng(seed)
+    half = [frechet_distance(x[rng.choice(len(x), len(x) // 2, replace=False)],
+                             y[rng.choice(len(y), len(y) // 2, replace=False)]) for _ in range(halves)]
+    correction = float(np.mean(half)) - raw
+    out["frechet"] = raw - correction
+    if n_boot:
+        from vrd.stats import percentile_ci
+
+        row_unit, unit_side, _, _ = _units(len(x), len(y), groups_x, groups_y)
+        z = np.concatenate([x, y])
+        side = unit_side[row_unit]
+        reps = []
+        for _ in range(n_boot):
+            idx = _cluster_resample(rng, row_unit, unit_side)
+            reps.append(frechet_distance(z[idx][side[idx] == 0], z[idx][side[idx] == 1]) - correction)
+        out["ci95"] = list(percentile_ci(np.array(reps)))
+    return out
+
+
+def classifier_auc(x: np.ndarray, y: np.ndarray, *, folds: int = 5, seed: int = 0,
+                   groups_x: Sequence[Any] | None = None, groups_y: Sequence[Any] | None = None,
+                   n_boot: int = 0) -> dict[str, Any]:
+    """Cross-validated ROC AUC of a logistic regression telling x (label 1) from y (label 0).
+
+    With groups, no problem is split across folds (`StratifiedGroupKFold`), so the probe cannot
+    score by recognising a problem it saw in training; the interval resamples problems.
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_val_predict
 
     n_min = min(len(x), len(y))
     if n_min < 2:
-        return {"auc": math.nan, "folds": 0}
-    k = min(folds, n_min)
+        return {"auc": math.nan, "folds": 0, "ci95": None, "grouped": False}
     z = np.concatenate([x, y])
     labels = np.concatenate([np.ones(len(x)), np.zeros(len(y))])
     clf = LogisticRegression(max_iter=2000, C=1.0)
-    cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    proba = cross_val_predict(clf, z, labels, cv=cv, method="predict_proba")[:, 1]
-    return {"auc": float(roc_auc_score(labels, proba)), "folds": k}
+    _, _, _, row_problem = _units(len(x), len(y), groups_x, groups_y)
+    grouped = groups_x is not None and groups_y is not None
+    if grouped:
+        n_groups = min(len(np.unique(row_problem[labels == 1])), len(np.unique(row_problem[labels == 0])))
+        k = min(folds, n_groups)
+        if k < 2:
+            return {"auc": math.nan, "folds": 0, "ci95": None, "grouped": True}
+        cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+        proba = cross_val_predict(clf, z, labels, cv=cv, groups=row_problem, method="predict_proba")[:, 1]
+    else:
+        k = min(folds, n_min)
+        cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+        proba = cross_val_predict(clf, z, labels, cv=cv, method="predict_proba")[:, 1]
+    out: dict[str, Any] = {"auc": float(roc_auc_score(labels, proba)), "folds": k, "ci95": None, "grouped": grouped}
+    if n_boot:
+        from vrd.stats import percentile_ci
+
+        rng = np.random.default_rng(seed)
+        row_unit, unit_side, _, _ = _units(len(x), len(y), groups_x, groups_y)
+        reps = []
+        for _ in range(n_boot):
+            idx = _cluster_resample(rng, row_unit, unit_side)
+            reps.append(roc_auc_score(labels[idx], proba[idx]))
+        out["ci95"] = list(percentile_ci(np.array(reps)))
+    return out
 
 
 def mauve_available() -> bool:
@@ -112,19 +254,35 @@ def mauve_score(x: np.ndarray, y: np.ndarray, *, seed: int = 0) -> float | None:
     return float(out.mauve)
 
 
-def embedding_distances(x: np.ndarray, y: np.ndarray, *, n_permutations: int = 200, seed: int = 0) -> dict[str, Any]:
-    """All distances between a dataset (x) and the base samples (y), as one JSON-ready dict."""
-    mmd = mmd2_rbf(x, y, n_permutations=n_permutations, seed=seed)
-    clf = classifier_auc(x, y, seed=seed)
+def embedding_distances(x: np.ndarray, y: np.ndarray, *, n_permutations: int = 200, seed: int = 0,
+                        groups_x: Sequence[Any] | None = None, groups_y: Sequence[Any] | None = None,
+                        n_boot: int = 200) -> dict[str, Any]:
+    """All distances between a dataset (x) and the base samples (y), as one JSON-ready dict.
+
+    `groups_*` are the rows' problem ids (tests and intervals then respect problems); every
+    distance carries a `*_ci95` (None when too few rows).
+    """
+    g = {"groups_x": groups_x, "groups_y": groups_y}
+    mmd = mmd2_rbf(x, y, n_permutations=n_permutations, seed=seed, n_boot=n_boot, **g)
+    clf = classifier_auc(x, y, seed=seed, n_boot=n_boot, **g)
+    fd = frechet_debiased(x, y, seed=seed, n_boot=max(n_boot // 4, 0), **g)
     return {
         "n": int(len(x)),
         "n_base": int(len(y)),
+        "resampling_unit": "problem" if groups_x is not None and groups_y is not None else "row",
         "mmd2": mmd["mmd2"],
+        "mmd2_ci95": mmd["ci95"],
         "mmd2_p_value": mmd["p_value"],
         "mmd_bandwidth": mmd["bandwidth"],
         "mmd_permutations": n_permutations,
-        "frechet": frechet_distance(x, y),
+        "frechet": fd["frechet"],
+        "frechet_ci95": fd["ci95"],
+        "frechet_raw": fd["frechet_raw"],
+        "frechet_n": fd["n"],
+        "frechet_estimator": "debiased: 2·FD(n) − FD(n/2)",
         "classifier_auc": clf["auc"],
+        "classifier_auc_ci95": clf["ci95"],
         "classifier_folds": clf["folds"],
+        "classifier_grouped": clf["grouped"],
         "mauve": mauve_score(x, y, seed=seed),
     }

@@ -116,7 +116,7 @@ def zero_advantage_chart(curve: Sequence[Mapping[str, Any]], group_size: int) ->
         return None
     fig, ax = _figure()
     ks = [c["k"] for c in points]
-    exact = [c["estimator"] == "unbiased" for c in points]
+    exact = [str(c["estimator"]).startswith("hypergeometric (unbiased") for c in points]
     for key, color, label, size in (("zero_advantage", "#000000", "zero advantage", 28),
                                     ("all_wrong", "#d62728", "all wrong", 14),
                                     ("all_correct", "#2ca02c", "all correct", 14)):

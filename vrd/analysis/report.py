@@ -42,6 +42,8 @@ class ShiftConfig:
     n_permutations: int = 200
     device: str = "auto"
     rule: signal_mod.SignalRule = field(default_factory=signal_mod.SignalRule)
+    rl_split: Path | None = None  # problems RL trains on: signal is computed on these ids only
+    format_weight: float = signal_mod.FORMAT_WEIGHT
 
 
 @dataclass
@@ -134,6 +136,15 @@ def likelihood_metrics(rows: Sequence[Mapping[str, Any]], scores: Sequence[Mappi
         by_source[str(row.get("source") or "?")]["tok"].append(s["nll_per_token"])
         by_source[str(row.get("source") or "?")]["byte"].append(s["nll_per_byte"])
     errors = [s["error"] for s in scores if s.get("error")]
+    sums: dict[str, list[float]] = {}
+    for row, sc in zip(rows, scores, strict=True):
+        if sc["nll_per_byte"] is not None and math.isfinite(sc["nll_per_byte"]):
+            sums.setdefault(str(row.get("id", id(row))), []).append(sc["nll_per_byte"])
+    from vrd.stats import cluster_mean_ci
+
+    # rows of one problem are correlated: the interval resamples problems (sum and count per problem)
+    ci = (cluster_mean_ci([sum(v) for v in sums.values()], [len(v) for v in sums.values()], binary=False)
+          if len(sums) > 1 else None)
     total_nll = sum(_finite([s["nll_sum"] for s in scores]))
     total_bytes = sum(s["n_bytes"] for s in scores if math.isfinite(s["nll_sum"]))
     mean_byte = _mean(per_byte)
@@ -143,6 +154,7 @@ def likelihood_metrics(rows: Sequence[Mapping[str, Any]], scores: Sequence[Mappi
         "failures": errors[:20],
         "nll_per_token_mean": _mean(per_tok),
         "nll_per_byte_mean": mean_byte,
+        "nll_per_byte_mean_ci95": list(ci) if ci and math.isfinite(ci[0]) else None,
         "bits_per_byte_mean": mean_byte / math.log(2) if math.isfinite(mean_byte) else math.nan,
         "nll_per_byte_pooled": total_nll / total_bytes if total_bytes else math.nan,
         "nll_per_token_quantiles": quantiles(per_tok),
@@ -187,8 +199,16 @@ def rank_datasets(datasets: Mapping[str, Mapping[str, Any]]) -> list[dict[str, A
         return (round(nll, 3) if math.isfinite(nll) else nll, num(m["embedding"].get("mmd2")), name)
 
     ordered = sorted(datasets.items(), key=key)
-    return [{"rank": r, "name": name, "nll_per_byte_mean": m["likelihood"]["nll_per_byte_mean"],
-             "mmd2": m["embedding"].get("mmd2")} for r, (name, m) in enumerate(ordered, start=1)]
+    out = [{"rank": r, "name": name, "nll_per_byte_mean": m["likelihood"]["nll_per_byte_mean"],
+            "ci95": m["likelihood"].get("nll_per_byte_mean_ci95"),
+            "mmd2": m["embedding"].get("mmd2"), "mmd2_ci95": m["embedding"].get("mmd2_ci95")}
+           for r, (name, m) in enumerate(ordered, start=1)]
+    # Two neighbours whose NLL intervals overlap are not reliably in this order.
+    for a, b in zip(out, out[1:], strict=False):
+        a["separated_from_next"] = bool(a["ci95"] and b["ci95"] and a["ci95"][1] < b["ci95"][0])
+    if out:
+        out[-1]["separated_from_next"] = None
+    return out
 
 
 def _json_safe(value: Any) -> Any:
@@ -202,6 +222,21 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, np.generic):
         return _json_safe(value.item())
     return value
+
+
+def signal_rows(rows: list[dict[str, Any]], rl_split: Path | None) -> tuple[list[dict[str, Any]], str]:
+    """The base rollouts of the problems RL will train on, and a line saying which those are."""
+    if rl_split is None:
+        return rows, "every problem in the base samples (pass --rl-split to restrict to the RL split)"
+    from vrd.schema import read_rows
+
+    ids = {str(r["id"]) for r in read_rows(rl_split)}
+    kept = [r for r in rows if str(r.get("id")) in ids]
+    if not kept:
+        raise DataError(f"--rl-split {rl_split}: none of its {len(ids)} problem ids are in the base samples")
+    n_base = len({str(r.get("id")) for r in rows})
+    n_kept = len({str(r["id"]) for r in kept})
+    return kept, f"the RL split {rl_split} ({n_kept} of its {len(ids)} problems have base rollouts; {n_base} in total)"
 
 
 def shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
@@ -254,7 +289,9 @@ def shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
         for s in sets:
             vecs = embed_texts([r["response"] for r in s.rows], embedder)
             embed[s.name] = {"available": True, "embedder": cfg.embedder or DEFAULT_EMBEDDER,
-                             **embedding_distances(vecs, base_vecs, n_permutations=cfg.n_permutations, seed=cfg.seed)}
+                             **embedding_distances(vecs, base_vecs, n_permutations=cfg.n_permutations, seed=cfg.seed,
+                                                   groups_x=[str(r.get("id", i)) for i, r in enumerate(s.rows)],
+                                                   groups_y=[str(r.get("id", i)) for i, r in enumerate(base_rows)])}
     no_base = {"available": False, "reason": "no --base-samples given: nothing to compare embeddings against"}
 
     per_set: dict[str, dict[str, Any]] = {}
@@ -279,7 +316,9 @@ def shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
 
     if base_rows_all:
         say("computing signal availability from the base rollouts")
-        sig = signal_mod.signal_report(base_rows_all, cfg.rule)
+        rows_for_signal, computed_on = signal_rows(base_rows_all, cfg.rl_split)
+        sig = signal_mod.signal_report(rows_for_signal, cfg.rule, reward=signal_mod.RewardSpec(cfg.format_weight),
+                                       seed=cfg.seed, computed_on=computed_on)
     else:
         sig = signal_mod.unavailable("no --base-samples given: signal availability needs the base model's rollouts")
 

@@ -1,23 +1,38 @@
 """Will GRPO get a learning signal? Read it off the base model's own rollouts.
 
-GRPO's advantage is a reward minus its group mean, so a group whose k rollouts are all
-correct or all wrong contributes nothing. From each problem's n rollouts with c correct, the
-chance that k rollouts drawn for it agree is C(c,k)/C(n,k) + C(n-c,k)/C(n,k) — the
-hypergeometric (unbiased) estimate of p^k + (1-p)^k, valid for k <= n. For a planned group
-size larger than the rollouts taken, the plug-in p̂^k + (1-p̂)^k is used and labelled as such
-(it overstates agreement for problems that only look all-wrong because n was small).
+GRPO's advantage is a reward minus its group mean (divided by the group's std), so a group
+whose G rewards are all equal contributes nothing. From each problem's n rollouts the chance
+that G rollouts drawn for it agree is estimated two ways:
+
+- G <= n: the hypergeometric C(c,G)/C(n,G) + C(n-c,G)/C(n,G), unbiased for p^G + (1-p)^G.
+- G > n: beta-binomial empirical Bayes. The per-problem pass rates are modelled as draws from
+  a Beta(a, b) fitted to all problems' (n, c) by maximum marginal likelihood; each problem's
+  E[p^G | c of n] = B(a+c+G, b+n-c) / B(a+c, b+n-c) under its posterior. The plug-in
+  p̂^G + (1-p̂)^G this replaces is biased upward when n < G: a problem whose 4 rollouts all
+  failed is counted as certainly all-wrong in 10 (bench/estimators.py shows the bias).
+
+Every fraction comes with a 95% bootstrap interval over problems (the prior is refitted in
+each replicate). Zero advantage is counted under the actual reward, (1-w)·accuracy +
+w·format (EasyR1's 0.9/0.1 by default): a group is flat only when every rollout has the same
+reward, so an all-wrong group with mixed format still has a (format-only) signal; that share
+is reported separately.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
+from vrd.difficulty import get_scheme
 from vrd.errors import ConfigError, DataError
 
-PASS_RATE_BINS: tuple[str, ...] = ("0", "(0,0.2]", "(0.2,0.4]", "(0.4,0.6]", "(0.6,0.8]", "(0.8,1)", "1")
+FORMAT_WEIGHT = 0.1  # EasyR1's math reward: 0.9 * accuracy + 0.1 * format
+N_BOOT = 400
+LOG_LO, LOG_HI = -7.0, 9.0  # bounds on log a, log b
 
 
 @dataclass(frozen=True)
@@ -51,108 +66,320 @@ class SignalRule:
         )
 
 
-def problem_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, tuple[int, int]]:
-    """Per problem id: (n rollouts, c correct), from its first round only.
+@dataclass(frozen=True)
+class RewardSpec:
+    """The reward GRPO will normalise: (1 - format_weight) * correct + format_weight * format_ok."""
+
+    format_weight: float = FORMAT_WEIGHT
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.format_weight <= 1.0:
+            raise ConfigError(f"format weight must be in [0, 1], got {self.format_weight}")
+
+    def value(self, correct: bool, format_ok: bool) -> float:
+        return round((1.0 - self.format_weight) * float(correct) + self.format_weight * float(format_ok), 9)
+
+    def describe(self) -> str:
+        w = self.format_weight
+        return f"{1 - w:g}·accuracy + {w:g}·format" if w else "accuracy"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One problem's first-round rollouts: n, c correct, and how many rollouts got each reward value."""
+
+    n: int
+    c: int
+    by_reward: tuple[tuple[float, int], ...]
+
+
+def problem_outcomes(rows: Iterable[Mapping[str, Any]], reward: RewardSpec | None = None) -> dict[str, Outcome]:
+    """Per problem id, its first round only.
 
     Later distill rounds re-sample only unsolved problems, so counting them would bias pass
-    rates; the first round is an unbiased draw for every problem.
+    rates; the first round is an unbiased draw for every problem. Rows without `format_ok`
+    count as well-formatted (the reward is then accuracy alone).
     """
-    by_id: dict[str, list[tuple[int, bool]]] = {}
+    reward = reward or RewardSpec()
+    by_id: dict[str, list[tuple[int, bool, bool]]] = {}
     for i, row in enumerate(rows):
         if "id" not in row or "correct" not in row:
             raise DataError(f"base samples row {i}: needs 'id' and 'correct' (rollouts from `vrd distill --keep all`)")
         rnd = row.get("round")
-        by_id.setdefault(str(row["id"]), []).append((int(rnd) if rnd is not None else 0, bool(row["correct"])))
-    counts: dict[str, tuple[int, int]] = {}
+        fmt = row.get("format_ok")
+        by_id.setdefault(str(row["id"]), []).append(
+            (int(rnd) if rnd is not None else 0, bool(row["correct"]), True if fmt is None else bool(fmt)))
+    out: dict[str, Outcome] = {}
     for pid, items in by_id.items():
-        first = min(r for r, _ in items)
-        kept = [ok for r, ok in items if r == first]
-        counts[pid] = (len(kept), sum(kept))
-    return counts
+        first = min(r for r, _, _ in items)
+        kept = [(ok, fmt) for r, ok, fmt in items if r == first]
+        values: dict[float, int] = {}
+        for ok, fmt in kept:
+            v = reward.value(ok, fmt)
+            values[v] = values.get(v, 0) + 1
+        out[pid] = Outcome(len(kept), sum(ok for ok, _ in kept), tuple(sorted(values.items())))
+    return out
 
 
-def agree_probability(n: int, c: int, k: int) -> tuple[float, float, bool]:
-    """(P[all k correct], P[all k wrong], unbiased?) for one problem."""
-    if k <= n:
-        total = math.comb(n, k)
-        return math.comb(c, k) / total, math.comb(n - c, k) / total, True
+def problem_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Per problem id: (n rollouts, c correct), from its first round only."""
+    return {pid: (o.n, o.c) for pid, o in problem_outcomes(rows).items()}
+
+
+# -- beta-binomial empirical Bayes --------------------------------------------------------------------
+
+
+def fit_beta_binomial(n: np.ndarray, c: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, float]:
+    """Maximum marginal likelihood Beta(a, b) for counts c of n (weights: how often each (n, c) occurs).
+
+    Bounded to [e^-7, e^9] so that data with no overdispersion (or n = 1 everywhere, where it
+    cannot be identified) give a finite, nearly binomial prior instead of a runaway fit.
+    """
+    n, c = np.asarray(n, dtype=float), np.asarray(c, dtype=float)
+    w = np.ones_like(n) if weights is None else np.asarray(weights, dtype=float)
+    keep = (w > 0) & (n > 0)
+    n, c, w = n[keep], c[keep], w[keep]
+    if not w.size:
+        return (1.0, 1.0)
+    w = w / w.sum()
+    p = np.clip(float((w * c).sum() / (w * n).sum()), 1e-4, 1 - 1e-4)
+    var = float((w * (c / n - p) ** 2).sum())
+    nbar = float((w * n).sum())
+    # method of moments for the start: Var(c/n) = p(1-p)[1/n + (1 - 1/n) rho], rho = 1/(a+b+1)
+    rho = float(np.clip((var / (p * (1 - p)) - 1 / nbar) / max(1 - 1 / nbar, 1e-9), 1e-3, 0.999))
+    x = np.clip(np.log([max(p * (1 / rho - 1), 1e-3), max((1 - p) * (1 / rho - 1), 1e-3)]), LOG_LO, LOG_HI)
+    # With integer counts, B(a+c, b+n-c) / B(a, b) = prod_{j<c}(a+j) prod_{j<n-c}(b+j) / prod_{j<n}(a+b+j),
+    # so the likelihood and its derivatives are sums over j weighted by how many problems reach j.
+    j = np.arange(int(n.max()), dtype=float)
+    wc = (w[:, None] * (j[None, :] < c[:, None])).sum(0)
+    wf = (w[:, None] * (j[None, :] < (n - c)[:, None])).sum(0)
+    wn = (w[:, None] * (j[None, :] < n[:, None])).sum(0)
+
+    def loglik(x: np.ndarray) -> float:
+        a, b = np.exp(x)
+        return float((wc * np.log(a + j)).sum() + (wf * np.log(b + j)).sum() - (wn * np.log(a + b + j)).sum())
+
+    # Newton on (log a, log b) with backtracking: cheap enough to refit inside a bootstrap loop.
+    f = loglik(x)
+    for _ in range(100):
+        a, b = np.exp(x)
+        ia, ib, iab = 1 / (a + j), 1 / (b + j), 1 / (a + b + j)
+        ga = float((wc * ia).sum() - (wn * iab).sum())
+        gb = float((wf * ib).sum() - (wn * iab).sum())
+        hab = float((wn * iab * iab).sum())
+        haa = float(-(wc * ia * ia).sum()) + hab
+        hbb = float(-(wf * ib * ib).sum()) + hab
+        g = np.array([a * ga, b * gb])
+        h = np.array([[a * a * haa + a * ga, a * b * hab], [a * b * hab, b * b * hbb + b * gb]])
+        try:
+            step = -np.linalg.solve(h, g)
+            if float(step @ g) <= 0:  # not an ascent direction: fall back to the gradient
+                step = g
+        except np.linalg.LinAlgError:
+            step = g
+        t = 1.0
+        while t > 1e-6:
+            x_new = np.clip(x + t * step, LOG_LO, LOG_HI)
+            f_new = loglik(x_new)
+            if f_new >= f - 1e-15:
+                break
+            t /= 2
+        else:
+            break
+        moved = float(np.abs(x_new - x).max())
+        x, f = x_new, f_new
+        if moved < 1e-7:
+            break
+    a, b = np.exp(x)
+    return (float(a), float(b))
+
+
+def _agree(n: np.ndarray, m: np.ndarray, k: int, prior: tuple[float, float]) -> np.ndarray:
+    """Per cell, P[k rollouts drawn for the problem all fall in the category with m of n]."""
+    from scipy.special import betaln, gammaln
+
+    a, b = prior
+    out = np.empty(n.shape, dtype=float)
+    small = k <= n
+    if small.any():  # hypergeometric, exact and unbiased
+        ns, ms = n[small], m[small]
+        with np.errstate(invalid="ignore"):
+            lg = gammaln(ms + 1) - gammaln(ms - k + 1) - gammaln(ns + 1) + gammaln(ns - k + 1)
+        out[small] = np.where(ms >= k, np.exp(np.where(ms >= k, lg, 0.0)), 0.0)
+    big = ~small
+    if big.any():  # posterior mean of q^k under Beta(a + m, b + n - m)
+        nb, mb = n[big], m[big]
+        out[big] = np.exp(betaln(a + mb + k, b + nb - mb) - betaln(a + mb, b + nb - mb))
+    return out
+
+
+def agree_probability(n: int, c: int, k: int, prior: tuple[float, float] | None = None) -> tuple[float, float, bool]:
+    """(P[all k correct], P[all k wrong], unbiased?) for one problem.
+
+    k <= n: hypergeometric (unbiased). k > n: the posterior mean under `prior` (empirical
+    Bayes); without a prior, the plug-in p̂^k, kept only to show what it overstates.
+    """
+    if k <= n or prior is not None:
+        nn, cc = np.array([float(n)]), np.array([float(c)])
+        pr = prior or (1.0, 1.0)
+        right, wrong = _agree(nn, cc, k, pr)[0], _agree(nn, nn - cc, k, pr[::-1])[0]
+        return float(right), float(wrong), k <= n
     p = c / n if n else 0.0
     return p ** k, (1.0 - p) ** k, False
 
 
-def zero_advantage(counts: Mapping[str, tuple[int, int]], k: int) -> dict[str, Any]:
-    """Expected fraction of prompts whose k-rollout group is all-correct / all-wrong."""
-    usable = [(n, c) for n, c in counts.values() if n > 0]
-    if not usable:
-        return {"k": k, "all_correct": math.nan, "all_wrong": math.nan, "zero_advantage": math.nan,
-                "estimator": "none", "n_problems": 0}
-    probs = [agree_probability(n, c, k) for n, c in usable]
-    all_correct = sum(p[0] for p in probs) / len(probs)
-    all_wrong = sum(p[1] for p in probs) / len(probs)
-    n_unbiased = sum(1 for p in probs if p[2])
-    estimator = "unbiased" if n_unbiased == len(probs) else ("plug-in" if n_unbiased == 0 else "mixed")
-    return {"k": k, "all_correct": all_correct, "all_wrong": all_wrong, "zero_advantage": all_correct + all_wrong,
-            "estimator": estimator, "n_problems": len(probs)}
+def _estimator_name(ns: np.ndarray, k: int) -> str:
+    if np.all(k <= ns):
+        return "hypergeometric (unbiased, k <= n)"
+    if np.all(k > ns):
+        return "beta-binomial empirical Bayes"
+    return "hypergeometric where k <= n, beta-binomial empirical Bayes elsewhere"
 
 
-def pass_rate_histogram(counts: Mapping[str, tuple[int, int]]) -> dict[str, int]:
-    hist = {label: 0 for label in PASS_RATE_BINS}
-    for n, c in counts.values():
-        if n == 0:
-            continue
-        p = c / n
-        if c == 0:
-            label = "0"
-        elif c == n:
-            label = "1"
+def _categories(outcomes: Sequence[Outcome]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
+    """Unique problem signatures (n, c, count per reward value) and how often each occurs."""
+    values = sorted({v for o in outcomes for v, _ in o.by_reward})
+    sigs: dict[tuple[int, ...], int] = {}
+    for o in outcomes:
+        per = dict(o.by_reward)
+        key = (o.n, o.c, *(per.get(v, 0) for v in values))
+        sigs[key] = sigs.get(key, 0) + 1
+    table = np.array(list(sigs), dtype=float)
+    return table[:, 0], table[:, 1], table[:, 2:], [float(x) for x in sigs.values()], values  # type: ignore[return-value]
+
+
+def _estimate(n: np.ndarray, c: np.ndarray, cats: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
+    """[all-correct, all-wrong, zero advantage under accuracy, zero advantage under the reward]."""
+    total = w.sum()
+    prior = fit_beta_binomial(n, c, w) if np.any(k > n) else (1.0, 1.0)
+    right = float((w * _agree(n, c, k, prior)).sum() / total)
+    wrong = float((w * _agree(n, n - c, k, prior[::-1])).sum() / total)
+    flat = 0.0
+    for j in range(cats.shape[1]):
+        m = cats[:, j]
+        if np.array_equal(m, c):
+            pj = prior
+        elif np.array_equal(m, n - c):
+            pj = prior[::-1]
         else:
-            label = PASS_RATE_BINS[min(math.ceil(p * 5 - 1e-9), 5)]  # (0,0.2] -> 1 ... (0.8,1) -> 5
-        hist[label] += 1
+            pj = fit_beta_binomial(n, m, w) if np.any(k > n) else (1.0, 1.0)
+        flat += float((w * _agree(n, m, k, pj)).sum() / total)
+    return np.array([right, wrong, right + wrong, min(flat, right + wrong)])
+
+
+def eb_agreement(counts: Iterable[tuple[int, int]] | Sequence[Outcome], k: int, *, n_boot: int = N_BOOT,
+                 seed: int = 0) -> dict[str, Any]:
+    """All-correct / all-wrong / zero-advantage fractions at group size k, with bootstrap 95% intervals.
+
+    `counts` are (n, c) pairs or `Outcome`s (which also carry the reward values). The bootstrap
+    resamples problems (multinomial weights over the distinct signatures, the prior refitted in
+    each replicate), so the interval covers both the rollout noise and the choice of problems.
+    """
+    items = list(counts)
+    outcomes = [o if isinstance(o, Outcome) else Outcome(int(o[0]), int(o[1]), ((1.0, int(o[1])), (0.0, int(o[0]) - int(o[1]))))
+                for o in items]
+    outcomes = [o for o in outcomes if o.n > 0]
+    if not outcomes:
+        nan = math.nan
+        return {"k": k, "all_correct": nan, "all_wrong": nan, "zero_advantage": nan, "zero_advantage_reward": nan,
+                "format_only_signal": nan, "estimator": "none", "n_problems": 0}
+    n, c, cats, mult, _values = _categories(outcomes)
+    w0 = np.asarray(mult)
+    point = _estimate(n, c, cats, w0, k)
+    out: dict[str, Any] = {"k": k, "all_correct": point[0], "all_wrong": point[1], "zero_advantage": point[2],
+                           "zero_advantage_reward": point[3], "format_only_signal": max(0.0, point[2] - point[3]),
+                           "estimator": _estimator_name(n, k), "n_problems": len(outcomes)}
+    if np.any(k > n):
+        out["prior"] = dict(zip(("a", "b"), fit_beta_binomial(n, c, w0), strict=True))
+    if n_boot:
+        from vrd.stats import percentile_ci
+
+        rng = np.random.default_rng(seed)
+        draws = rng.multinomial(len(outcomes), w0 / w0.sum(), size=n_boot).astype(float)
+        reps = np.array([_estimate(n, c, cats, d, k) for d in draws])
+        names = ("all_correct", "all_wrong", "zero_advantage", "zero_advantage_reward")
+        for j, name in enumerate(names):
+            out[f"{name}_ci95"] = list(percentile_ci(reps[:, j]))
+        out["format_only_signal_ci95"] = list(percentile_ci(np.maximum(reps[:, 2] - reps[:, 3], 0.0)))
+    return out
+
+
+def zero_advantage(counts: Mapping[str, tuple[int, int]], k: int) -> dict[str, Any]:
+    """Fractions of prompts whose k-rollout group is all-correct / all-wrong (point estimates)."""
+    res = eb_agreement(list(counts.values()), k, n_boot=0)
+    return {key: res[key] for key in ("k", "all_correct", "all_wrong", "zero_advantage", "estimator", "n_problems")}
+
+
+def pass_rate_histogram(counts: Mapping[str, tuple[int, int]], bins: str | None = None) -> dict[str, int]:
+    """Problems per difficulty level (`vrd.difficulty`, synergy L1-L5 by default)."""
+    scheme = get_scheme(bins, [c / n for n, c in counts.values() if n])
+    hist = {label: 0 for label in scheme.labels}
+    for n, c in counts.values():
+        if n:
+            hist[scheme.label_counts(c, n)] += 1
     return hist
 
 
+def _interval_text(value: float, ci: Sequence[float] | None) -> str:
+    return f"{value:.2f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+
+
 def recommend(mean_pass: float, at_group: Mapping[str, Any], rule: SignalRule) -> tuple[str, str]:
-    """("SFT first" | "RL viable", one-line reason with the numbers that decided it)."""
-    wrong, zero = at_group["all_wrong"], at_group["zero_advantage"]
-    numbers = (f"at group size {rule.group_size}: {wrong:.0%} of prompts all-wrong, {zero:.0%} zero-advantage; "
-               f"mean pass rate {mean_pass:.3f}")
-    if wrong > rule.max_all_wrong or mean_pass < rule.min_mean_pass_rate:
-        return "SFT first", numbers
-    note = ""
-    if zero > rule.max_zero_advantage:
-        note = (f" (note: {zero:.0%} of groups carry no signal, {at_group['all_correct']:.0%} all-correct: "
-                "filter prompts by pass rate or use dynamic sampling)")
-    return "RL viable", numbers + note
+    """("SFT first" | "RL viable", one line with the numbers, their intervals and the estimator)."""
+    wrong, zero = at_group["all_wrong"], at_group.get("zero_advantage_reward", at_group["zero_advantage"])
+    ci_w = at_group.get("all_wrong_ci95")
+    ci_z = at_group.get("zero_advantage_reward_ci95", at_group.get("zero_advantage_ci95"))
+    numbers = (f"all-wrong {_interval_text(wrong, ci_w)} at group size {rule.group_size}, "
+               f"zero-advantage {_interval_text(zero, ci_z)}; mean pass rate {mean_pass:.3f} "
+               f"({at_group['estimator']})")
+    verdict = "SFT first" if wrong > rule.max_all_wrong or mean_pass < rule.min_mean_pass_rate else "RL viable"
+    if ci_w and ci_w[0] <= rule.max_all_wrong <= ci_w[1]:
+        numbers += f"; the interval straddles the {rule.max_all_wrong:g} threshold, so the verdict is uncertain"
+    if verdict == "RL viable" and zero > rule.max_zero_advantage:
+        numbers += (f" (note: {zero:.0%} of groups carry no signal, {at_group['all_correct']:.0%} all-correct: "
+                    "filter prompts by pass rate or use dynamic sampling)")
+    return verdict, numbers
 
 
 def signal_report(rows: Iterable[Mapping[str, Any]], rule: SignalRule | None = None,
-                  ks: Iterable[int] | None = None) -> dict[str, Any]:
-    """Pass-rate histogram, zero-advantage fraction as a function of k, and the recommendation."""
+                  ks: Iterable[int] | None = None, *, reward: RewardSpec | None = None, n_boot: int = N_BOOT,
+                  seed: int = 0, bins: str | None = None, computed_on: str | None = None) -> dict[str, Any]:
+    """Difficulty histogram, zero-advantage fraction as a function of k, and the recommendation."""
     rule = rule or SignalRule()
-    counts = problem_counts(rows)
-    if not counts:
+    reward = reward or RewardSpec()
+    rows = list(rows)
+    outcomes = problem_outcomes(rows, reward)
+    if not outcomes:
         raise DataError("base samples hold no rollouts")
+    counts = {pid: (o.n, o.c) for pid, o in outcomes.items()}
     ns = [n for n, _ in counts.values()]
     rates = [c / n for n, c in counts.values() if n]
     mean_pass = sum(rates) / len(rates)
-    if ks is None:  # every k the rollouts support, then doublings (plug-in) up to the planned group size
+    if ks is None:  # every k the rollouts support, then doublings (extrapolated) up to the planned group size
         ks = set(range(1, max(ns) + 1)) | {2 ** j for j in range(1, 12) if 2 ** j < rule.group_size} | {rule.group_size}
-    k_values = sorted(set(ks))
-    curve = [zero_advantage(counts, k) for k in k_values if k >= 1]
-    at_group = zero_advantage(counts, rule.group_size)
+    k_values = sorted(k for k in set(ks) if k >= 1)
+    curve = [eb_agreement(list(outcomes.values()), k, n_boot=0) for k in k_values]
+    at_group = eb_agreement(list(outcomes.values()), rule.group_size, n_boot=n_boot, seed=seed)
     verdict, reason = recommend(mean_pass, at_group, rule)
+    has_format = any("format_ok" in r for r in rows)
     return {
         "available": True,
+        "computed_on": computed_on or "every problem in the base samples",
         "n_problems": len(counts),
         "n_rollouts": int(sum(ns)),
         "rollouts_per_problem": {"min": min(ns), "max": max(ns)},
         "mean_pass_rate": mean_pass,
         "frac_all_correct_observed": sum(1 for n, c in counts.values() if n and c == n) / len(counts),
         "frac_all_wrong_observed": sum(1 for n, c in counts.values() if n and c == 0) / len(counts),
-        "pass_rate_histogram": pass_rate_histogram(counts),
+        "pass_rate_histogram": pass_rate_histogram(counts, bins),
+        "difficulty_scheme": get_scheme(bins, rates).describe(),
         "zero_advantage_by_k": curve,
         "at_group_size": at_group,
+        "estimator": at_group["estimator"],
+        "reward": reward.describe() if has_format else "accuracy (no format_ok column in the base samples)",
         "recommendation": verdict,
+        "verdict_line": f"{verdict}: all-wrong {_interval_text(at_group['all_wrong'], at_group.get('all_wrong_ci95'))}"
+                        f" at group size {rule.group_size} ({at_group['estimator']})",
         "reason": reason,
         "rule": {**asdict(rule), "text": rule.describe()},
     }

@@ -46,7 +46,11 @@ def print_ranking(report: Any) -> None:
     sig = metrics["signal"]
     if sig.get("available"):
         color = "red" if sig["recommendation"] == "SFT first" else "green"
-        console.print(f"[bold {color}]{sig['recommendation']}[/] — {sig['reason']}", highlight=False)
+        console.print(f"[bold {color}]{sig.get('verdict_line') or sig['recommendation']}[/] — {sig['reason']}",
+                      highlight=False)
+        console.print(f"[dim]computed on {sig.get('computed_on')}; reward {sig.get('reward')}: "
+                      f"format-only signal {_fmt(sig['at_group_size'].get('format_only_signal'), 2)}[/]",
+                      highlight=False)
         console.print(f"[dim]rule: {sig['rule']['text']}[/]", highlight=False)
     else:
         console.print(f"[dim]signal availability: {sig['reason']}[/]", highlight=False)
@@ -72,6 +76,10 @@ def register(app: typer.Typer) -> None:
         group_size: int = typer.Option(10, "--group-size", help="Planned GRPO group size for the recommendation."),
         max_all_wrong: float = typer.Option(0.5, "--max-all-wrong", help="Rule: SFT first above this all-wrong fraction."),
         min_pass_rate: float = typer.Option(0.1, "--min-pass-rate", help="Rule: SFT first below this mean pass rate."),
+        rl_split: Path | None = typer.Option(
+            None, "--rl-split", help="Problems RL will train on (e.g. the curated rl split): signal is computed on "
+            "these ids of the base samples only."),
+        format_weight: float = typer.Option(0.1, "--format-weight", help="w in the RL reward (1-w)*acc + w*format."),
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N]."),
         seed: int = typer.Option(0, "--seed", help="Seed for sampling rows and permutation tests."),
     ) -> None:
@@ -88,6 +96,7 @@ def register(app: typer.Typer) -> None:
             cfg = ShiftConfig(
                 base_model=base_model, out_dir=out, base_samples=base_samples, embedder=embedder,
                 max_samples=max_samples or None, batch_size=batch_size, template=template, seed=seed, device=device,
+                rl_split=rl_split, format_weight=format_weight,
                 rule=SignalRule(group_size=group_size, max_all_wrong=max_all_wrong, min_mean_pass_rate=min_pass_rate),
             )
             report = shift_report(datasets, cfg, log=lambda msg: console.print(f"[dim]·[/] {msg}", highlight=False))

@@ -3,26 +3,27 @@
 Inputs are a run's `metrics.jsonl` (written by the reward-accuracy monitor) or TRL's
 `trainer_state.json` (its `log_history`, which the monitor also feeds). Two numbers come out:
 
-- **Spearman rank correlation** between reward and held-out accuracy at the eval steps.
-  The reward at an eval step is the mean train reward logged since the previous eval step, so
-  each pair covers the same stretch of training.
-- **Deceptive-reward onset**: the eval step after which accuracy stops rising while reward keeps
-  rising. Defined precisely:
-  1. Fit accuracy(step) with a continuous two-segment (hinge) line, a + b*t + c*max(0, t - t_k),
-     by least squares for every candidate knee t_k that leaves at least `min_side` points on each
-     side; the knee with the smallest squared error is the change point t*.
-  2. Noise: sigma_A = 1.4826 * MAD of the residuals of that fit, sigma_R likewise for a straight
-     line fitted to the reward after t*.
-  3. Accuracy *stopped rising* at t* when its fitted rise after t* (slope_after * span) is at most
-     max(abs_tol, sigma_A), and it did rise before (slope_before * span_before > that tolerance).
-     When it never rose at all (the single-line rise over the whole run is within the tolerance),
-     the onset is the first eval step.
-  4. Reward *keeps rising* after t* when its fitted rise over [t*, end] exceeds
-     max(abs_tol, sigma_R) and its rank correlation with the step there is positive.
-  5. The onset is t* when 3 and 4 hold; otherwise there is none.
-  Fitting on the raw points (rather than on a smoothed curve) keeps each point's weight equal; the
-  hinge fit itself is the smoothing, and the noise-scaled tolerances make single noisy evals unable
-  to create or hide an onset.
+- **Spearman rank correlation** between reward and held-out accuracy at the eval steps, with a
+  moving-block bootstrap 95% interval (both series trend with training, so the points are not
+  independent and the textbook p-value would be far too small). The reward at an eval step is
+  the mean train reward logged since the previous eval step; the step-0 evaluation is kept
+  (it anchors the accuracy curve) even though no reward precedes it.
+- **Deceptive-reward onset**: the eval step after which held-out accuracy *falls* while the
+  reward keeps rising. Accuracy that saturates, or keeps rising, is not an onset.
+  1. Fit accuracy(step) with a continuous two-segment (hinge) line a + b·t + c·max(0, t − t_k)
+     for every knee t_k that leaves at least `min_side` points on each side. The knee of least
+     squared error locates the change.
+  2. Test statistic T = min over knees of the t-ratio of the slope after the knee (b + c), with
+     the binomial variance a(1−a)/n of each eval point when the eval size n is logged, else
+     the robust residual variance. T is very negative when accuracy falls after some knee.
+  3. Its null distribution is simulated from the closest non-decreasing curve (isotonic fit
+     of the accuracies) with the same noise: the least favourable "no fall" world consistent
+     with the data, so rising and saturating curves give false onsets at about `alpha`.
+  4. Onset = the knee when p <= `alpha`, the fitted fall exceeds `abs_tol` and the reward rose
+     by more than `abs_tol` after the knee. If accuracy never rose significantly over the whole
+     run while reward did, the onset is the first eval step.
+  5. A 95% interval for the onset step: knees refitted on curves simulated from the hinge fit.
+  The onset is also given in epochs and samples seen when the run logged them.
 """
 
 from __future__ import annotations
@@ -46,16 +47,21 @@ ACCURACY_KEYS = ("eval_accuracy", "eval/accuracy")
 class AuditResult:
     n_points: int
     spearman: float | None
-    spearman_p: float | None
+    spearman_ci95: list[float] | None
     onset_step: int | None
     reason: str
+    onset_ci95: list[float] | None = None
+    onset_p_value: float | None = None
+    onset_epoch: float | None = None
+    onset_samples: float | None = None
     knee_step: int | None = None
     accuracy_slope_before: float | None = None
     accuracy_slope_after: float | None = None
     reward_rise_after: float | None = None
+    accuracy_fall_after: float | None = None
     tolerance: float | None = None
     steps: list[int] = field(default_factory=list)
-    reward: list[float] = field(default_factory=list)
+    reward: list[float | None] = field(default_factory=list)
     accuracy: list[float] = field(default_factory=list)
     source: str = ""
     # {metric: [[step, value], ...]}: per-step signal shares logged by RL (vrd/trainers/rl_signal.py)
@@ -98,44 +104,74 @@ def _records(run_dir: Path) -> tuple[list[dict[str, Any]], Path]:
 
 def load_series(run_dir: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Path]:
     """(train steps, train rewards, eval steps, eval accuracies, file read)."""
+    series = read_run(run_dir)
+    return series["train_steps"], series["rewards"], series["eval_steps"], series["accuracy"], series["path"]
+
+
+def read_run(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """Train rewards, eval accuracies with their eval size, and epoch / samples seen by step."""
     records, path = _records(Path(run_dir))
-    train, evals = [], []
+    train: dict[int, float] = {}
+    evals: dict[int, float] = {}
+    sizes: dict[int, float] = {}
+    epochs: dict[int, float] = {}
+    samples: dict[int, float] = {}
     for r in records:
         step = r.get("step")
         if not isinstance(step, (int, float)):
             continue
+        s = int(step)  # a resumed run may log a step twice; the last value wins
+        for key, store in (("epoch", epochs), ("samples_seen", samples)):
+            value = _first(r, (key,))
+            if value is not None:
+                store[s] = value
         acc = _first(r, ACCURACY_KEYS)
         if acc is not None:
-            evals.append((int(step), acc))
+            evals[s] = acc
+            n = _first(r, ("eval_n",))
+            if n:
+                sizes[s] = n
             continue
         reward = _first(r, REWARD_KEYS)
         if reward is not None:
-            train.append((int(step), reward))
+            train[s] = reward
     if not train:
         raise VrdError(f"{path}: no train reward logged (keys {', '.join(REWARD_KEYS)}); is this an RL run?")
     if not evals:
         raise VrdError(f"{path}: no held-out accuracy logged; train with --eval-data and --eval-every N")
-    # A resumed run may log a step twice; keep the last value of each step.
-    t = dict(train)
-    e = dict(evals)
-    ts, es = sorted(t), sorted(e)
-    return (np.array(ts, dtype=float), np.array([t[s] for s in ts]), np.array(es, dtype=float),
-            np.array([e[s] for s in es]), path)
+    ts, es = sorted(train), sorted(evals)
+    return {"train_steps": np.array(ts, dtype=float), "rewards": np.array([train[x] for x in ts]),
+            "eval_steps": np.array(es, dtype=float), "accuracy": np.array([evals[x] for x in es]),
+            "eval_n": float(np.median(list(sizes.values()))) if sizes else None,
+            "epochs": epochs, "samples": samples, "path": path, "records": records}
 
 
 def align(train_steps: np.ndarray, rewards: np.ndarray, eval_steps: np.ndarray,
           accuracy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs (step, mean reward since the previous eval, accuracy); evals with no reward before are dropped."""
+    """(step, mean reward since the previous eval, accuracy) for every eval step.
+
+    An eval with no train reward before it (the step-0 evaluation) keeps its accuracy and gets a
+    NaN reward: it anchors the accuracy curve, and dropping it would hide an early fall.
+    """
     steps, rew, acc = [], [], []
     prev = -math.inf
     for s, a in zip(eval_steps, accuracy, strict=True):
         window = (train_steps > prev) & (train_steps <= s)
         prev = s
-        if window.any():
-            steps.append(s)
-            rew.append(float(rewards[window].mean()))
-            acc.append(float(a))
+        steps.append(s)
+        rew.append(float(rewards[window].mean()) if window.any() else math.nan)
+        acc.append(float(a))
     return np.array(steps), np.array(rew), np.array(acc)
+
+
+def at_step(table: dict[int, float], step: float) -> float | None:
+    """A logged quantity (epoch, samples seen) at `step`, interpolated between logged steps."""
+    if not table:
+        return None
+    xs = sorted(table)
+    if len(xs) == 1:
+        return table[xs[0]] * step / xs[0] if xs[0] else None
+    return float(np.interp(step, xs, [table[x] for x in xs]))
 
 
 # --- the statistics -----------------------------------------------------------------------------
@@ -149,79 +185,152 @@ def robust_sigma(x: np.ndarray) -> float:
 
 def hinge_fit(t: np.ndarray, y: np.ndarray, min_side: int) -> tuple[int, np.ndarray, np.ndarray]:
     """(knee index, coefficients [a, b, c], fitted values) of the best continuous two-segment line."""
-    best: tuple[float, int, np.ndarray, np.ndarray] | None = None
-    for k in range(min_side - 1, len(t) - min_side):
-        X = np.column_stack([np.ones_like(t), t, np.maximum(0.0, t - t[k])])
-        coef, *_ = np.linalg.lstsq(X, y, rcond=None)
-        fitted = X @ coef
-        sse = float(((y - fitted) ** 2).sum())
-        if best is None or sse < best[0] - 1e-12:
-            best = (sse, k, coef, fitted)
-    if best is None:
+    knees, projections, hats = _hinge_operators(t, min_side)
+    if not knees:
         raise ValueError("too few points for a hinge fit")
-    return best[1], best[2], best[3]
+    sse = [float(((y - h @ y) ** 2).sum()) for h in hats]
+    j = int(np.argmin(sse))
+    return knees[j], projections[j] @ y, hats[j] @ y
+
+
+def _hinge_operators(t: np.ndarray, min_side: int) -> tuple[list[int], list[np.ndarray], list[np.ndarray]]:
+    """For each admissible knee: its index, the least-squares map y -> [a, b, c] and the hat matrix."""
+    knees, projections, hats = [], [], []
+    for k in range(min_side - 1, len(t) - min_side):
+        x = np.column_stack([np.ones_like(t), t, np.maximum(0.0, t - t[k])])
+        pinv = np.linalg.pinv(x)
+        knees.append(k)
+        projections.append(pinv)
+        hats.append(x @ pinv)
+    return knees, projections, hats
+
+
+def isotonic(y: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """Least-squares non-decreasing fit (pool adjacent violators)."""
+    w = np.ones_like(y) if w is None else w
+    blocks: list[list[float]] = []  # [mean, weight, count]
+    for v, wt in zip(y.tolist(), w.tolist(), strict=True):
+        blocks.append([v, wt, 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            m2, w2, c2 = blocks.pop()
+            m1, w1, c1 = blocks.pop()
+            blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, c1 + c2])
+    return np.concatenate([np.full(int(c), m) for m, _, c in blocks])
+
+
+def _noise(fitted: np.ndarray, residuals: np.ndarray, n_eval: float | None) -> np.ndarray:
+    """Per-point noise variance: binomial at the fitted accuracy when the eval size is known."""
+    if n_eval:
+        a = np.clip(fitted, 0.02, 0.98)
+        return a * (1 - a) / n_eval
+    return np.full(fitted.shape, max(robust_sigma(residuals), 1e-4) ** 2)
+
+
+def _simulate(rng: np.random.Generator, curve: np.ndarray, var: np.ndarray, n_eval: float | None,
+              size: int) -> np.ndarray:
+    if n_eval:
+        n = int(round(n_eval))
+        return rng.binomial(n, np.clip(curve, 0.0, 1.0), size=(size, curve.size)) / n
+    return curve + rng.normal(0.0, 1.0, size=(size, curve.size)) * np.sqrt(var)
 
 
 def find_onset(steps: np.ndarray, reward: np.ndarray, accuracy: np.ndarray, *, abs_tol: float = 0.01,
-               min_side: int | None = None) -> dict[str, Any]:
+               min_side: int | None = None, n_eval: float | None = None, alpha: float = 0.05, n_sim: int = 500,
+               seed: int = 0) -> dict[str, Any]:
     """The onset step per the module docstring, with the quantities that decided it."""
-    from scipy.stats import spearmanr
-
+    steps, reward, accuracy = (np.asarray(v, dtype=float) for v in (steps, reward, accuracy))
     n = len(steps)
     min_side = min_side or max(3, n // 10)
     if n < 2 * min_side + 1:
         return {"onset_step": None, "reason": f"too few eval points ({n}; need {2 * min_side + 1})"}
-    k, coef, fitted = hinge_fit(steps, accuracy, min_side)
-    knee = steps[k]
-    sigma_a = robust_sigma(accuracy - fitted)
-    tol = max(abs_tol, sigma_a)
-    slope_before, slope_after = float(coef[1]), float(coef[1] + coef[2])
-    rise_before = slope_before * (knee - steps[0])
-    rise_after_acc = slope_after * (steps[-1] - knee)
-    line = np.polyfit(steps, accuracy, 1)
-    rise_total = float(line[0] * (steps[-1] - steps[0]))
-    out: dict[str, Any] = {"knee_step": int(knee), "accuracy_slope_before": slope_before,
-                           "accuracy_slope_after": slope_after, "tolerance": tol}
-    never_rose = rise_total <= tol and rise_before <= tol
-    candidate_idx = 0 if never_rose else k
-    t_c = steps[candidate_idx]
-    after = steps >= t_c
-    r_line = np.polyfit(steps[after], reward[after], 1)
-    sigma_r = robust_sigma(reward[after] - np.polyval(r_line, steps[after]))
-    reward_rise = float(r_line[0] * (steps[-1] - t_c))
-    varies = after.sum() > 2 and np.ptp(reward[after]) > 0
-    rho_r = float(spearmanr(steps[after], reward[after]).statistic) if varies else 0.0
-    out["reward_rise_after"] = reward_rise
-    reward_rising = reward_rise > max(abs_tol, sigma_r) and (rho_r > 0)
-    if never_rose:
-        if reward_rising:
-            return {**out, "onset_step": int(t_c), "reason": "accuracy never rose while reward rose"}
-        return {**out, "onset_step": None, "reason": "neither accuracy nor reward rose"}
-    stopped = rise_after_acc <= tol and rise_before > tol
-    if not stopped:
-        return {**out, "onset_step": None, "reason": "accuracy keeps rising with reward"}
-    if not reward_rising:
-        return {**out, "onset_step": None, "reason": "accuracy plateaued, but so did reward"}
-    return {**out, "onset_step": int(knee),
-            "reason": f"accuracy stopped rising at step {int(knee)} while reward rose {reward_rise:+.3f} after it"}
+    span = max(float(steps[-1] - steps[0]), 1e-12)
+    t = (steps - steps[0]) / span  # scaled to [0, 1] for conditioning; slopes are per run
+    knees, projections, hats = _hinge_operators(t, min_side)
+    sse = np.array([float(((accuracy - h @ accuracy) ** 2).sum()) for h in hats])
+    best = int(np.argmin(sse))
+    k = knees[best]
+    coef = projections[best] @ accuracy
+    fitted = hats[best] @ accuracy
+    knee = float(steps[k])
+    slope_before, slope_after = float(coef[1]), float(coef[1] + coef[2])  # accuracy per whole run
+    null_curve = isotonic(accuracy)
+    var = _noise(null_curve, accuracy - fitted, n_eval)
+    gains = np.array([p[1] + p[2] for p in projections])  # y -> slope after each knee
+    se = np.sqrt((gains ** 2 * var).sum(1))
+
+    def statistic(y: np.ndarray) -> np.ndarray:
+        return (y @ gains.T / se).min(axis=-1)
+
+    rng = np.random.default_rng(seed)
+    t_obs = float(statistic(accuracy))
+    t_null = statistic(_simulate(rng, null_curve, var, n_eval, n_sim))
+    p_value = float((1 + np.sum(t_null <= t_obs)) / (1 + n_sim))
+    fall = -slope_after * float(t[-1] - t[k])
+    out: dict[str, Any] = {"knee_step": int(knee), "accuracy_slope_before": slope_before / span,
+                           "accuracy_slope_after": slope_after / span, "tolerance": abs_tol,
+                           "onset_p_value": p_value, "accuracy_fall_after": fall}
+    # reward after the knee (finite points only: the step-0 eval has none)
+    def reward_rise(start: int) -> float:
+        m = np.isfinite(reward) & (np.arange(n) >= start)
+        if m.sum() < 3 or np.ptp(reward[m]) == 0:
+            return 0.0
+        line = np.polyfit(t[m], reward[m], 1)
+        return float(line[0] * (t[-1] - t[m][0]))
+
+    # accuracy never rose: no significant overall increase (one-sided, 5%) while reward rose
+    x = t - t.mean()
+    trend = float((x @ accuracy) / (x @ x))
+    trend_se = float(np.sqrt(((x / (x @ x)) ** 2 * _noise(np.full(n, accuracy.mean()), accuracy - accuracy.mean(),
+                                                             n_eval)).sum()))
+    if trend / max(trend_se, 1e-12) < 1.645 and trend < abs_tol and p_value > alpha:
+        rise = reward_rise(0)
+        out["reward_rise_after"] = rise
+        if rise > abs_tol:
+            return {**out, "onset_step": int(steps[0]), "onset_ci95": [float(steps[0]), float(steps[0])],
+                    "reason": "accuracy never rose while reward rose"}
+        return {**out, "onset_step": None, "onset_ci95": None, "reason": "neither accuracy nor reward rose"}
+    rise = reward_rise(k)
+    out["reward_rise_after"] = rise
+    if p_value > alpha or fall <= abs_tol:
+        why = "keeps rising" if slope_after > abs_tol else "levels off (saturates) but does not fall"
+        return {**out, "onset_step": None, "onset_ci95": None,
+                "reason": f"accuracy {why} with reward (fall test p = {p_value:.2g})"}
+    if rise <= abs_tol:
+        return {**out, "onset_step": None, "onset_ci95": None,
+                "reason": f"accuracy fell after step {int(knee)}, but so did reward (no reward rise)"}
+    sims = _simulate(rng, fitted, _noise(fitted, accuracy - fitted, n_eval), n_eval, 200)
+    sse_sims = np.stack([((sims - sims @ h.T) ** 2).sum(1) for h in hats], axis=1)
+    knee_sims = steps[np.array(knees)[sse_sims.argmin(1)]]
+    lo, hi = (float(v) for v in np.quantile(knee_sims, [0.025, 0.975]))
+    return {**out, "onset_step": int(knee), "onset_ci95": [lo, hi],
+            "reason": f"accuracy fell {fall:.3f} after step {int(knee)} (p = {p_value:.2g}) while reward rose "
+                      f"{rise:+.3f}"}
 
 
-def audit(run_dir: str | os.PathLike, *, abs_tol: float = 0.01) -> AuditResult:
+def audit(run_dir: str | os.PathLike, *, abs_tol: float = 0.01, alpha: float = 0.05, seed: int = 0) -> AuditResult:
     from scipy.stats import spearmanr
 
+    from vrd.stats import spearman_ci
     from vrd.trainers.rl_signal import signal_series
 
-    ts, rs, es, acc, path = load_series(run_dir)
-    steps, reward, accuracy = align(ts, rs, es, acc)
-    rho = p = None
-    if len(steps) >= 3 and np.std(reward) > 0 and np.std(accuracy) > 0:
-        res = spearmanr(reward, accuracy)
-        rho, p = float(res.statistic), float(res.pvalue)
-    found = find_onset(steps, reward, accuracy, abs_tol=abs_tol)
+    run = read_run(run_dir)
+    steps, reward, accuracy = align(run["train_steps"], run["rewards"], run["eval_steps"], run["accuracy"])
+    paired = np.isfinite(reward)
+    rho = ci = None
+    if paired.sum() >= 3 and np.std(reward[paired]) > 0 and np.std(accuracy[paired]) > 0:
+        rho = float(spearmanr(reward[paired], accuracy[paired]).statistic)
+        lo, hi = spearman_ci(reward[paired], accuracy[paired], seed=seed)
+        ci = None if math.isnan(lo) else [lo, hi]
+    found = find_onset(steps, reward, accuracy, abs_tol=abs_tol, n_eval=run["eval_n"], alpha=alpha, seed=seed)
+    onset = found.get("onset_step")
     return AuditResult(
-        n_points=len(steps), spearman=rho, spearman_p=p, source=str(path),
-        steps=[int(s) for s in steps], reward=reward.tolist(), accuracy=accuracy.tolist(), **found,
-        signal=signal_series(_records(Path(run_dir))[0]),
+        n_points=len(steps), spearman=rho, spearman_ci95=ci, source=str(run["path"]),
+        steps=[int(s) for s in steps], reward=[None if not math.isfinite(r) else float(r) for r in reward],
+        accuracy=accuracy.tolist(),
+        onset_epoch=None if onset is None else at_step(run["epochs"], onset),
+        onset_samples=None if onset is None else at_step(run["samples"], onset),
+        **{k: v for k, v in found.items() if k in AuditResult.__dataclass_fields__},
+        signal=signal_series(run["records"]),
     )
 
 
@@ -243,7 +352,8 @@ def plot(result: AuditResult, path: str | os.PathLike) -> Path:
         plot_signal(ax_signal, result.signal)
     else:
         fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
-    ax.plot(result.steps, result.reward, color="tab:blue", marker=".", label="train reward")
+    reward = [math.nan if r is None else r for r in result.reward]
+    ax.plot(result.steps, reward, color="tab:blue", marker=".", label="train reward")
     ax.set_xlabel("step")
     ax.set_ylabel("train reward", color="tab:blue")
     ax2 = ax.twinx()
@@ -251,6 +361,8 @@ def plot(result: AuditResult, path: str | os.PathLike) -> Path:
     ax2.set_ylabel("held-out accuracy (greedy)", color="tab:orange")
     if result.onset_step is not None:
         ax.axvline(result.onset_step, color="tab:red", linestyle="--", label=f"onset @ {result.onset_step}")
+        if result.onset_ci95 and result.onset_ci95[1] > result.onset_ci95[0]:
+            ax.axvspan(*result.onset_ci95, color="tab:red", alpha=0.1, label="onset 95% interval")
     rho = "n/a" if result.spearman is None else f"{result.spearman:.2f}"
     ax.set_title(f"reward vs held-out accuracy (Spearman {rho})")
     handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]

@@ -53,11 +53,39 @@ def generate_greedy(model: Any, processor: Any, rows: list[dict[str, Any]], max_
     return tokenizer.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
 
 
+def progress(state: Any, trainer: Any) -> dict[str, float]:
+    """Where an eval point sits in training besides the step: epoch and samples (completions) seen,
+    so an onset can be read in data, not only in optimizer steps."""
+    out: dict[str, float] = {}
+    if getattr(state, "epoch", None) is not None:
+        out["epoch"] = float(state.epoch)
+    args = getattr(trainer, "args", None)
+    if args is not None:
+        per_step = (getattr(args, "per_device_train_batch_size", 0) or 0) * \
+            (getattr(args, "gradient_accumulation_steps", 1) or 1) * (getattr(args, "world_size", 1) or 1)
+        if per_step:
+            out["samples_seen"] = float(state.global_step * per_step)
+    return out
+
+
+def eval_token_budget(cfg: Any) -> int:
+    """The monitor's completion budget: as set, else the training one (RL max_new_tokens; for SFT
+    its max_length), so an answer the policy is allowed to finish is not cut off and scored wrong."""
+    explicit = getattr(cfg, "eval_max_new_tokens", None)
+    if explicit:
+        return int(explicit)
+    for name in ("max_new_tokens", "max_completion_length", "max_length"):
+        value = getattr(cfg, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return 1024
+
+
 class RewardAccuracyMonitor(TrainerCallback):
     """Writes TRL's logs to metrics.jsonl and scores held-out problems every `eval_every` steps."""
 
     def __init__(self, out_dir: str | Path, eval_rows: Any = None, *, eval_every: int = 0,
-                 max_new_tokens: int = 512, batch_size: int = 8, template: str = "math",
+                 max_new_tokens: int = 1024, batch_size: int = 8, template: str = "math",
                  eval_at_start: bool = True) -> None:
         self.path = Path(out_dir) / METRICS_FILE
         self.eval_rows = eval_rows
@@ -72,11 +100,19 @@ class RewardAccuracyMonitor(TrainerCallback):
     @classmethod
     def from_config(cls, cfg: Any) -> RewardAccuracyMonitor:
         """The monitor a run's config asks for; without --eval-data it only writes metrics.jsonl."""
-        from vrd.trainers.data import load_eval_problems
+        from vrd.errors import VrdError
+        from vrd.trainers.data import load_eval_problems, locate
 
-        eval_rows = (load_eval_problems(cfg.eval_data, template=cfg.template, limit=cfg.eval_limit)
-                     if cfg.eval_data and cfg.eval_every else None)
-        return cls(cfg.out, eval_rows, eval_every=cfg.eval_every, max_new_tokens=cfg.eval_max_new_tokens,
+        eval_rows = None
+        if cfg.eval_data and cfg.eval_every:
+            try:
+                train_files = locate(cfg.data, cfg.data_split()) if cfg.data else None
+            except VrdError:  # the training loader reports a bad --data itself, with its own message
+                train_files = None
+            eval_rows = load_eval_problems(cfg.eval_data, template=cfg.template, limit=cfg.eval_limit,
+                                           split=getattr(cfg, "eval_split", None), seed=cfg.seed,
+                                           train_files=train_files)
+        return cls(cfg.out, eval_rows, eval_every=cfg.eval_every, max_new_tokens=eval_token_budget(cfg),
                    batch_size=cfg.eval_batch_size, template=cfg.template)
 
     def bind(self, trainer: Any) -> RewardAccuracyMonitor:
@@ -149,6 +185,7 @@ class RewardAccuracyMonitor(TrainerCallback):
             return
         self._last_eval_step = step
         metrics = self.evaluate(model, step)
+        metrics.update(progress(state, self.trainer))
         state.log_history.append({"step": step, **metrics})
         if state.is_world_process_zero:
             self._write({"step": step, "kind": "eval", "time": time.time(), **metrics})

@@ -62,7 +62,10 @@ class VrdTrainConfig(Config):
     gradient_checkpointing: bool | None = setting(None, help="Default: on for GPU, off for CPU.", cli=False)
     eval_data: str | None = setting(None, help="Held-out problems for the accuracy monitor.")
     eval_every: int = setting(0, help="Score --eval-data every N steps (0 = no held-out monitor).")
-    eval_max_new_tokens: int = setting(512, help="Completion tokens for the monitor.", cli=False)
+    eval_max_new_tokens: int | None = setting(None, help="Completion tokens for the monitor (default: the training "
+                                              "budget, so longer answers are not scored as wrong).", cli=False)
+    eval_split: str | None = setting(None, help="Split of --eval-data for the monitor (default val, then test; "
+                                     "a training split only when named).", cli=False)
     eval_limit: int = setting(200, help="Problems scored by the monitor.", cli=False)
     eval_batch_size: int = setting(8, help="Monitor generation batch.", cli=False)
     num_processes: int = setting(1, help="Launch N processes via accelerate.")

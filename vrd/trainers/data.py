@@ -25,7 +25,7 @@ from typing import Any
 import datasets
 
 from vrd.contract import IMAGE_MARK
-from vrd.errors import DataError, MissingInputError, VrdError
+from vrd.errors import ConfigError, DataError, MissingInputError, VrdError
 
 log = logging.getLogger(__name__)
 
@@ -326,12 +326,29 @@ def load_rl_dataset(data: str | os.PathLike, split: str = "rl", *, template: str
 
 
 def load_eval_problems(data: str | os.PathLike, *, template: str = "math", limit: int | None = None,
-                       splits: tuple[str, ...] = ("val", "test", "rl")) -> datasets.Dataset:
-    """Held-out problems for the accuracy monitor: the first of `splits` that exists, or `data` itself."""
+                       split: str | None = None, seed: int = 0,
+                       train_files: list[Path] | None = None) -> datasets.Dataset:
+    """Held-out problems for the accuracy monitor, a seeded random subset of `limit`.
+
+    Without `split` the `val` split is used, then `test`; never the split being trained on
+    (`train_files`), which would measure memorisation, not accuracy. Naming `split` explicitly
+    is the only way to monitor on a training split. The first `limit` rows are not used because
+    datasets are often sorted (by source or difficulty), which would bias the monitor.
+    """
+    candidates = (split,) if split else ("val", "test")
     last: Exception | None = None
-    for split in splits:
+    for name in candidates:
         try:
-            return load_rl_dataset(data, split, template=template, limit=limit)
+            files = locate(data, name)
         except VrdError as exc:
             last = exc
-    raise VrdError(f"--eval-data {data}: no held-out problems found ({last})")
+            continue
+        if not split and train_files is not None and {f.resolve() for f in files} == {f.resolve() for f in train_files}:
+            raise ConfigError(f"--eval-data {data}: resolves to the training data itself ({files[0]}); give a held-out "
+                              "split (val/test) or name one explicitly with eval_split to monitor on it anyway")
+        out = load_rl_dataset(data, name, template=template)
+        if limit and len(out) > limit:
+            out = out.shuffle(seed=seed).select(range(limit))
+        return out
+    raise ConfigError(f"--eval-data {data}: no held-out split found (tried {', '.join(candidates)}: {last}); "
+                      "the training split is never used unless named with eval_split")

@@ -36,7 +36,7 @@ CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 # where it writes, how long it goes on, how often it saves/logs/monitors, how it is launched.
 NOT_IDENTITY = frozenset({
     "out", "resume", "max_steps", "epochs", "save_steps", "save_total_limit", "logging_steps", "report_to",
-    "eval_data", "eval_every", "eval_max_new_tokens", "eval_limit", "eval_batch_size", "num_processes",
+    "eval_data", "eval_every", "eval_max_new_tokens", "eval_limit", "eval_batch_size", "eval_split", "num_processes",
     "accelerate_config",
 })
 
