@@ -140,7 +140,7 @@ def test_wemath_options_string_and_steps(fixture_paths) -> None:
     first = bench.problems[0]
     assert first["choices"] == ["3.14", "6.28", "12.56", "25.12", "No correct answer"] and first["answer"] == "C"
     assert [meta(r)["subset"] for r in bench.problems] == ["2steps_1", "2steps_2", "2steps_multi", "3steps_3"]
-    assert [meta(r)["difficulty"] for r in bench.problems] == [2, 2, 2, 3]
+    assert [meta(r)["difficulty"] for r in bench.problems] == ["S1", "S1", "S2", "S1"]  # We-Math S1/S2/S3
     assert meta(bench.problems[3])["answer_text"] == "3215.36"
     assert parse_options("A. 30°; B. 45°;C. 60°") == ["30°", "45°", "60°"]
     assert step_count("1step_3") == 1

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from vrd.difficulty import NO_ROLLOUTS, BinScheme, get_scheme, split_halves
 from vrd.errors import DataError, MissingInputError, VrdError
 from vrd.eval.data import meta_of
+from vrd.eval.wemath import is_wemath, step_level, wemath_scores
 from vrd.stats import cluster_mean_ci, pass_at_k
 
 RESULTS_FILE = "results.json"
@@ -173,7 +174,12 @@ def summarize(rows: Sequence[Mapping[str, Any]], *, pass_rates: Mapping[str, flo
     subsets = _grouped(rows, lambda r: _first(metas[r["id"]], SUBSET_KEYS))
     if subsets:
         summary["subsets"] = subsets
-    difficulty = _grouped(rows, lambda r: _first(metas[r["id"]], DIFFICULTY_KEYS))
+    official = wemath_scores(rows, metas) if is_wemath(list(metas.values())) else None
+    if official is not None:  # We-Math: its own levels (S1 step questions, S2/S3 composites) and Score
+        summary["wemath"] = official
+        difficulty = _grouped(rows, lambda r: step_level(metas[r["id"]].get("key")))
+    else:
+        difficulty = _grouped(rows, lambda r: _first(metas[r["id"]], DIFFICULTY_KEYS))
     if difficulty:
         summary["difficulty"] = difficulty
     if pass_rates is not None:
@@ -302,7 +308,7 @@ def problem_outcomes(path: str | os.PathLike, results: Mapping[str, Any]) -> dic
             acc[r["id"]].append(bool(r["correct"]))
             if r["id"] not in keys:
                 meta = meta_of(r)
-                sub, dif = _first(meta, SUBSET_KEYS), _first(meta, DIFFICULTY_KEYS)
+                sub, dif = _first(meta, SUBSET_KEYS), step_level(meta.get("key")) or _first(meta, DIFFICULTY_KEYS)
                 keys[r["id"]] = {"subsets": None if sub is None else str(sub),
                                  "difficulty": None if dif is None else str(dif)}
         info = summary.get("pass_rate_bins_info") or {}

@@ -69,6 +69,14 @@ def step_count(*values: Any) -> int | None:
     return None
 
 
+def step_level(key: Any, problem: Any = None) -> str | None:
+    """'2steps_multi' -> 'S2', '3steps_2' -> 'S1' (We-Math's S1/S2/S3 difficulty)."""
+    n = step_count(key, problem)
+    if n is None:
+        return None
+    return f"S{n}" if str(key or "").strip().endswith("multi") else "S1"
+
+
 class WeMath(BenchmarkSource):
     name: ClassVar[str] = "wemath"
     hub_id: ClassVar[str | None] = "We-Math/We-Math"
@@ -104,7 +112,10 @@ class WeMath(BenchmarkSource):
         # The raw fields We-Math's own scoring needs (problem, step key, question number) stay in meta.
         meta = {
             "key": record.get("key"),
-            "steps": step_count(record.get("key"), record.get("ID")),
+            # We-Math's levels: a step question is one-step (S1) whatever problem it belongs to;
+            # only the composite `Nsteps_multi` question is an N-step (SN) one.
+            "steps": step_level(record.get("key"), record.get("ID")),
+            "steps_in_problem": step_count(record.get("key"), record.get("ID")),
             "knowledge_concept": record.get("knowledge concept"),
             "problem": record.get("ID"),
             "question_number": record.get("question number"),
