@@ -251,3 +251,17 @@ def test_install_hint_survives_the_cli_printer(capsys: pytest.CaptureFixture[str
     with pytest.raises(typer.Exit), user_errors():
         raise EnvironmentNotReadyError("vllm is not installed (`pip install 'vrd[vllm]'`, needs a CUDA GPU)")
     assert "pip install 'vrd[vllm]'" in capsys.readouterr().err
+
+
+def test_ray_actors_get_the_planned_tensor_parallel_gpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vrd.engines.vllm as mod
+    from vrd.distill.config import DistillConfig
+    from vrd.distill.ray_executor import _with_planned_tensor_parallel
+
+    monkeypatch.setattr(mod, "gpu_memory_bytes", lambda: 80 * 1024**3)
+    big = DistillConfig(teacher="qwen2.5-vl-72b", data="d", out="o", backend="vllm")
+    assert _with_planned_tensor_parallel(big, 8).engine_options["tensor_parallel_size"] == 4
+    small = DistillConfig(teacher="qwen2.5-vl-7b", data="d", out="o", backend="vllm", engine_options={"x": 1})
+    assert _with_planned_tensor_parallel(small, 8).engine_options == {"x": 1, "tensor_parallel_size": 1}
+    hf = DistillConfig(teacher="qwen2.5-vl-72b", data="d", out="o", backend="hf")
+    assert _with_planned_tensor_parallel(hf, 8) is hf

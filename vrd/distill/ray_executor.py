@@ -18,6 +18,7 @@ all empty (inferred `list<null>`) never clash with blocks that have choices.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import pickle
 from collections.abc import Callable, Mapping, Sequence
@@ -53,6 +54,20 @@ def _engine_description(config: DistillConfig, actors: int, num_cpus: float, num
             "num_cpus_per_actor": num_cpus, "num_gpus_per_actor": num_gpus}
 
 
+def _with_planned_tensor_parallel(config: DistillConfig, gpus: int) -> DistillConfig:
+    """For vllm: the smallest tensor-parallel size that fits the teacher, so that each actor gets that
+    many GPUs and the rest of the cluster holds replicas (an actor sees only its own GPUs)."""
+    if config.resolved_backend() != "vllm":
+        return config
+    from vrd.models.teachers import resolve_teacher
+    from vrd.engines.vllm import gpu_memory_bytes, model_shape, plan_tensor_parallel
+
+    target, spec = resolve_teacher(config.teacher)
+    heads, weight_bytes = model_shape(target, spec)
+    tp = plan_tensor_parallel(heads, weight_bytes, gpu_memory_bytes(), gpus).tensor_parallel_size
+    return dataclasses.replace(config, engine_options={**config.engine_options, "tensor_parallel_size": tp})
+
+
 def run_ray(config: DistillConfig, problems: Sequence[Mapping[str, Any]],
             on_outcomes: Callable[[list[ProblemOutcome]], None]) -> dict[str, Any]:
     """Distill `problems` on Ray; `on_outcomes` is called on the driver for each finished block.
@@ -77,6 +92,8 @@ def run_ray(config: DistillConfig, problems: Sequence[Mapping[str, Any]],
         resources = ray.cluster_resources()
         gpus = float(resources.get("GPU", 0))
         # A tensor-parallel engine needs its tensor_parallel_size GPUs in its actor, not Ray's default of one.
+        if gpus and config.ray_num_gpus is None and "tensor_parallel_size" not in config.engine_options:
+            config = _with_planned_tensor_parallel(config, int(gpus))
         tp = float(config.engine_options.get("tensor_parallel_size") or 1)
         num_gpus = config.ray_num_gpus if config.ray_num_gpus is not None else (tp if gpus else 0.0)
         num_cpus = config.ray_num_cpus if config.ray_num_cpus is not None else 1.0
