@@ -32,7 +32,8 @@ def test_demo_runs_every_stage_and_reuses_the_teacher(tmp_path: Path, monkeypatc
 
     names = [s.name for s in stages]
     assert names == ["synth data", "tiny teacher", "distill (rejection sampling)", "base-model rollouts", "curate",
-                     "export", "shift-report", "SFT", "GRPO", "eval: base vs SFT vs RL", "reward-audit"]
+                     "export", "shift-report", "SFT", "GRPO", "eval: base vs SFT vs RL", "reward-audit",
+                     "synergy: two-stage, mix, merge vs SFT and RL"]
     assert len(read_rows(out / "data" / "synth")) == 10
     distilled = read_rows(out / "distill")
     assert distilled and all(r["correct"] for r in distilled)
@@ -48,9 +49,47 @@ def test_demo_runs_every_stage_and_reuses_the_teacher(tmp_path: Path, monkeypatc
     for run in ("teacher", "base", "sft", "rl"):
         assert json.loads((out / "eval" / run / "results.json").read_text())["benchmarks"]
     assert (out / "train" / "rl" / "reward_audit.json").exists()
+    # the last stage: the combinations beside SFT and RL, compared by level and length
+    table = (out / "eval" / "synergy.md").read_text()
+    assert "| benchmark | slice | base | sft | rl | two-stage | mix | merged |" in table
+    assert "base pass=L" in table and "| mean tokens |" in table and "| p95 tokens |" in table
+    assert (out / "train" / "two-stage" / "sft" / "config.json").exists()
+    assert [json.loads(x)["phase"] for x in (out / "train" / "mix" / "phases.jsonl").read_text().splitlines()] == \
+        ["mix", "mix"]
+    assert (out / "merged" / "vrd_merge.json").exists()
+    assert any((out / "eval" / "synergy-plots").glob("*.png"))
     summary = json.loads((out / "demo-summary.json").read_text())
     assert summary["teacher"]["cached"] is False
     assert 0.0 <= summary["teacher"]["heldout_accuracy"] <= 1.0
 
     again = prepare_teacher(run_cli, tmp_path / "work-again", teacher, log=lambda _: None)
     assert again.cached and again.teacher == Path(summary["teacher"]["teacher"])
+
+
+@pytest.mark.slow
+def test_synergy_stage_compares_the_combinations_by_level_and_length(tiny_model_dir: Path, tiny_model_dir_b: Path,
+                                                                    tmp_path: Path) -> None:
+    """The demo's last stage alone, on the tiny test models standing in for the demo's SFT and RL runs."""
+    from rich.console import Console
+    from train_fixtures import curate_output
+
+    from vrd.demo.flow import Demo, DemoConfig
+    from vrd.sources.prepare import synth
+
+    curated = curate_output(tmp_path / "curated", n_sft=4, n_rl=4, n_val=2)
+    heldout = tmp_path / "heldout"
+    synth(3, 1, heldout)
+    config = DemoConfig(n_problems=4, n_heldout=3, samples=2, keep=1, max_new_tokens=8, sft_steps=1, rl_steps=2,
+                        rl_generations=2, seed=0)
+    out = tmp_path / "demo"
+    demo = Demo(out, config, console=Console(width=160))
+    produced = demo.synergy(str(tiny_model_dir), curated, heldout, tiny_model_dir_b, tiny_model_dir)
+    assert "two-stage" in produced and "merged" in produced
+    table = (out / "eval" / "synergy.md").read_text()
+    assert "| benchmark | slice | base | sft | rl | two-stage | mix | merged |" in table
+    assert "base pass=L" in table and "| mean tokens |" in table and "| p95 tokens |" in table
+    assert (out / "train" / "two-stage" / "sft" / "config.json").exists()
+    phases = [json.loads(x)["phase"] for x in (out / "train" / "mix" / "phases.jsonl").read_text().splitlines()]
+    assert phases == ["mix", "mix"]
+    assert (out / "merged" / "vrd_merge.json").exists()
+    assert (out / "eval" / "synergy-plots" / "accuracy_by_level.png").exists()

@@ -245,8 +245,47 @@ class Demo:
             return "reward vs accuracy Spearman " + (f"{rho:.2f}" if isinstance(rho, (int, float)) else "n/a")
 
         self.stage("reward-audit", rl_out, audit)
+
+        def synergy() -> str:
+            return self.synergy(base, curated, heldout, sft_out, rl_out)
+
+        self.stage("synergy: two-stage, mix, merge vs SFT and RL", o / "eval" / "synergy.md", synergy)
         self.summary(teacher_info)
         return self.stages
+
+    def synergy(self, base: str, curated: Path, heldout: Path, sft_out: Path, rl_out: Path) -> str:
+        """The Synergy Dilemma's comparison at toy size: the combinations beside SFT and RL, by level and length.
+
+        Levels come from base-model rollouts on the held-out problems (independent of every eval's
+        greedy answers); the compare table and its figures are what `vrd eval compare` gives a user.
+        """
+        c, o = self.config, self.out
+        g = str(c.rl_generations)
+        rl_flags = ["--max-steps", str(c.rl_steps), "--num-generations", g, "--batch-size", g,
+                    "--global-batch-size", str(2 * c.rl_generations), "--max-new-tokens", "64", "--lr", "1e-5"]
+        sft_flags = ["--sft-batch-size", "4", "--sft-lr", "1e-4"]
+        two_stage, mix, merged = o / "train" / "two-stage", o / "train" / "mix", o / "merged"
+        run_cli(["train", "combo", "--strategy", "two-stage", "--model", base, "--data", str(curated),
+                 "--out", str(two_stage), "--sft-max-steps", str(c.sft_steps), "--sft-global-batch", "4",
+                 *sft_flags, *rl_flags])
+        run_cli(["train", "combo", "--strategy", "mix", "--mix-lambda", "0.1", "--model", base, "--data",
+                 str(curated), "--out", str(mix), *sft_flags, *rl_flags])
+        run_cli(["merge", str(sft_out), str(rl_out), "--alpha", "0.5", "--out", str(merged), "--overwrite"])
+        base_rollouts = o / "rollouts-heldout"
+        run_cli(["distill", "--teacher", base, "--data", str(heldout), "--out", str(base_rollouts), "--backend", "hf",
+                 "--samples", str(c.samples), "--keep", "all", "--max-new-tokens", str(c.max_new_tokens),
+                 "--temperature", "1.0", "--seed", str(c.seed)])
+        evals = o / "eval"
+        models = {"base": base, "sft": str(sft_out), "rl": str(rl_out), "two-stage": str(two_stage / "rl"),
+                  "mix": str(mix), "merged": str(merged)}
+        for name, model in models.items():  # base / sft / rl answers are reused; only the levels are added
+            run_cli(["eval", "--model", model, "--benchmarks", str(heldout), "--out", str(evals / name),
+                     "--backend", "hf", "--max-new-tokens", str(c.max_new_tokens), "--rollouts", str(base_rollouts)])
+        run_cli(["eval", "compare", *(str(evals / n) for n in models), "--out", str(evals / "synergy.md"),
+                 "--plot", str(evals / "synergy-plots")])
+        accs = {n: next(iter(_accuracy(evals / n).values())) for n in ("two-stage", "mix", "merged")}
+        return "held-out accuracy " + ", ".join(f"{k} {v:.1%}" for k, v in accs.items()) + \
+            f"; table by level and length in {evals / 'synergy.md'}"
 
     def summary(self, teacher_info: dict[str, Any]) -> None:
         table = Table(title="vrd demo: what each stage produced", show_lines=False)
