@@ -54,9 +54,13 @@ def test_interleaved_alternates_logs_phases_and_resumes(tiny_model_dir: Path, cu
     from vrd.trainers.combo import train_combo
 
     out = tmp_path / "inter"
-    train_combo(_cfg(tiny_model_dir, curated, out, strategy="interleaved", every=1, max_steps=3, save_steps=2))
+    train_combo(_cfg(tiny_model_dir, curated, out, strategy="interleaved", every=1, max_steps=3, save_steps=2,
+                     scheduler="constant"))
     assert [(p["step"], p["phase"]) for p in _phases(out)] == [(1, "sft"), (2, "rl"), (3, "sft")]
     logs = _train_logs(out)
+    # SFT steps run at --sft-lr, RL steps at --lr (the scheduler's rate is only scaled for the SFT step)
+    assert [r.get("sft/lr") for r in logs] == [pytest.approx(1e-3), None, pytest.approx(1e-3)]
+    assert all(r["learning_rate"] == pytest.approx(1e-4) for r in logs)
     assert [r["phase/sft"] for r in logs] == [1.0, 0.0, 1.0]
     assert all(math.isfinite(r["loss"]) for r in logs)
     assert "sft/nll" in logs[0] and "sft/nll" not in logs[1]
@@ -66,7 +70,8 @@ def test_interleaved_alternates_logs_phases_and_resumes(tiny_model_dir: Path, cu
     import shutil
 
     shutil.rmtree(out / "checkpoint-3", ignore_errors=True)
-    train_combo(_cfg(tiny_model_dir, curated, out, strategy="interleaved", every=1, max_steps=4, save_steps=2))
+    train_combo(_cfg(tiny_model_dir, curated, out, strategy="interleaved", every=1, max_steps=4, save_steps=2,
+                     scheduler="constant"))
     assert [(p["step"], p["phase"]) for p in _phases(out)] == [(1, "sft"), (2, "rl"), (3, "sft"), (4, "rl")]
 
 

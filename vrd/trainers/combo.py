@@ -143,7 +143,8 @@ class ComboGRPOTrainer(VrdGRPOTrainer):
         model.train()
         with self.compute_loss_context_manager():
             nll = self._sft_nll(model)
-        self._record("sft", **{"sft/nll": float(nll.detach())})
+        lr = float(self.optimizer.param_groups[0]["lr"]) if self.optimizer is not None else float("nan")
+        self._record("sft", **{"sft/nll": float(nll.detach()), "sft/lr": lr})
         loss = nll / self.current_gradient_accumulation_steps
         self.accelerator.backward(loss)
         return loss.detach()
