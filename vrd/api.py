@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - types only
+    from vrd.analysis.config import ShiftConfig
+    from vrd.analysis.report import ShiftReport
     from vrd.curate.config import CurateConfig, ExportConfig
     from vrd.curate.exporters.base import ExportResult
     from vrd.curate.report import CurationReport
@@ -103,6 +105,16 @@ def export(inputs: PathLike, out: PathLike, config: ExportConfig) -> ExportResul
                push_to_hub=config.push_to_hub)
 
 
+def shift_report(inputs: Sequence[PathLike], out: PathLike, config: ShiftConfig, *,
+                 log: Any = None) -> ShiftReport:
+    """How far each response dataset in `inputs` sits from `config.base_model`, and whether RL on
+    it would get signal; writes `out/report.html` and `out/metrics.json`."""
+    from vrd.analysis.report import shift_report as run
+
+    cfg = config.replace(out_dir=Path(out))
+    return run([Path(p) for p in ([inputs] if isinstance(inputs, str | os.PathLike) else inputs)], cfg, log=log)
+
+
 def evaluate(inputs: Sequence[str] | str | None, out: PathLike, config: EvalConfig, *,
              engine: Any = None, progress: Any = None) -> EvalResult:
     """Evaluate `config.model` on the benchmarks `inputs` (names or problem folders; None = the
@@ -132,4 +144,4 @@ def train_rl(inputs: PathLike | None, out: PathLike | None, config: VrdRLConfig)
     return TrainResult(out=path, metrics=path / "metrics.jsonl", config=cfg.to_dict())
 
 
-__all__: Sequence[str] = ("EvalResult", "TrainResult", "curate", "distill", "evaluate", "export", "prepare", "train_rl", "train_sft")
+__all__: Sequence[str] = ("EvalResult", "TrainResult", "curate", "distill", "evaluate", "export", "prepare", "shift_report", "train_rl", "train_sft")

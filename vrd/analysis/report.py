@@ -14,36 +14,20 @@ import math
 import os
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vrd.analysis import signal as signal_mod
+from vrd.analysis.config import ShiftConfig
 from vrd.analysis.style import histogram, length_stats, quantiles, style_stats, token_lengths
 from vrd.errors import ConfigError, DataError
 
 # Top-level keys of metrics.json; tests and downstream tools rely on them.
 METRIC_KEYS = ("base_model", "datasets", "signal")
 RANKING_RULE = "mean per-byte NLL under the base model (lower = closer); ties to 3 decimals broken by MMD²"
-
-
-@dataclass
-class ShiftConfig:
-    base_model: str
-    out_dir: Path
-    base_samples: Path | None = None
-    embedder: str | None = None
-    max_samples: int | None = 1000
-    batch_size: int = 8
-    template: str | None = None  # format template; None = from each dataset's manifest, else "math"
-    seed: int = 0
-    n_permutations: int = 200
-    device: str = "auto"
-    rule: signal_mod.SignalRule = field(default_factory=signal_mod.SignalRule)
-    rl_split: Path | None = None  # problems RL trains on: signal is computed on these ids only
-    format_weight: float = signal_mod.FORMAT_WEIGHT
 
 
 @dataclass
@@ -248,6 +232,8 @@ def shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
     say = log or (lambda _msg: None)
     if not datasets:
         raise ConfigError("give at least one dataset directory")
+    if cfg.out_dir is None:
+        raise ConfigError("missing required setting 'out_dir' (give --out)")
     paths = [Path(d) for d in datasets]
     names = dataset_names(paths)
     sets = [load_set(p, n, cfg) for p, n in zip(paths, names, strict=True)]
@@ -317,7 +303,7 @@ def shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
     if base_rows_all:
         say("computing signal availability from the base rollouts")
         rows_for_signal, computed_on = signal_rows(base_rows_all, cfg.rl_split)
-        sig = signal_mod.signal_report(rows_for_signal, cfg.rule, reward=signal_mod.RewardSpec(cfg.format_weight),
+        sig = signal_mod.signal_report(rows_for_signal, signal_mod.SignalRule(**cfg.rule_settings()), reward=signal_mod.RewardSpec(cfg.format_weight),
                                        seed=cfg.seed, computed_on=computed_on)
     else:
         sig = signal_mod.unavailable("no --base-samples given: signal availability needs the base model's rollouts")

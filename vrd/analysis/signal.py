@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from vrd.analysis.config import FORMAT_WEIGHT
 from vrd.difficulty import get_scheme
 from vrd.errors import ConfigError, DataError
 
-FORMAT_WEIGHT = 0.1  # EasyR1's math reward: 0.9 * accuracy + 0.1 * format
 N_BOOT = 400
 LOG_LO, LOG_HI = -7.0, 9.0  # bounds on log a, log b
 

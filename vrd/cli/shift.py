@@ -58,47 +58,22 @@ def print_ranking(report: Any) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add `shift-report` to the app."""
+    from vrd.analysis.config import ShiftConfig
+    from vrd.config import command_options
 
     @app.command("shift-report")
+    @command_options(ShiftConfig)
     def shift_report_cmd(
+        config: ShiftConfig,
         datasets: list[Path] = typer.Argument(..., help="Response dataset dirs (distill output or a curate split)."),
-        base_model: str = typer.Option(..., "--base-model", help="Alias, hub id or local dir of the base model."),
         out: Path = typer.Option(..., "--out", help="Output dir for report.html and metrics.json."),
-        base_samples: Path | None = typer.Option(
-            None, "--base-samples", help="The base model's own `--keep all` rollouts on the same problems."),
-        embedder: str | None = typer.Option(
-            None, "--embedder", help="sentence-transformers dir or hub id (default: bundled all-MiniLM-L6-v2)."),
-        max_samples: int = typer.Option(1000, "--max-samples", help="Rows scored per dataset (seeded sample); 0 = all."),
-        batch_size: int = typer.Option(8, "--batch-size", help="Rows per NLL forward pass (length-sorted)."),
-        template: str | None = typer.Option(
-            None, "--template", help="Template whose format compliance is measured (math | r1v | easyr1-math | easyr1-r1v | none | "
-                                    "PATH.jinja); default: from each manifest."),
-        group_size: int = typer.Option(10, "--group-size", help="Planned GRPO group size for the recommendation."),
-        max_all_wrong: float = typer.Option(0.5, "--max-all-wrong", help="Rule: SFT first above this all-wrong fraction."),
-        min_pass_rate: float = typer.Option(0.1, "--min-pass-rate", help="Rule: SFT first below this mean pass rate."),
-        rl_split: Path | None = typer.Option(
-            None, "--rl-split", help="Problems RL will train on (e.g. the curated rl split): signal is computed on "
-            "these ids of the base samples only."),
-        format_weight: float = typer.Option(0.1, "--format-weight", help="w in the RL reward (1-w)*acc + w*format."),
-        device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N]."),
-        seed: int = typer.Option(0, "--seed", help="Seed for sampling rows and permutation tests."),
     ) -> None:
         """Measure how far each dataset sits from the base model (NLL, embeddings, length, style)
         and whether GRPO on the base model would get signal. Writes report.html and metrics.json."""
         with user_errors():
-            from vrd.analysis.report import ShiftConfig, shift_report
-            from vrd.analysis.signal import SignalRule
+            import vrd
 
-            if template is not None:
-                from vrd.prompts import get_template
-
-                get_template(template)
-            cfg = ShiftConfig(
-                base_model=base_model, out_dir=out, base_samples=base_samples, embedder=embedder,
-                max_samples=max_samples or None, batch_size=batch_size, template=template, seed=seed, device=device,
-                rl_split=rl_split, format_weight=format_weight,
-                rule=SignalRule(group_size=group_size, max_all_wrong=max_all_wrong, min_mean_pass_rate=min_pass_rate),
-            )
-            report = shift_report(datasets, cfg, log=lambda msg: console.print(f"[dim]·[/] {msg}", highlight=False))
+            report = vrd.shift_report(datasets, out, config,
+                                      log=lambda msg: console.print(f"[dim]·[/] {msg}", highlight=False))
         print_ranking(report)
         console.print(f"report: {report.html_path}\nmetrics: {report.metrics_path}", highlight=False)
