@@ -1,8 +1,8 @@
 """The data contract: problem and response columns, and the on-disk layout.
 
 Every stage reads and writes the same layout (Parquet shards plus ``manifest.json``) so
-that each stage can be run, inspected and resumed on its own, and so that polars/duckdb
-can scan the text columns without decoding images.
+that each stage can be run, inspected and resumed on its own, and so that polars (or any
+Parquet reader) can scan the text columns without decoding images.
 """
 
 from __future__ import annotations
