@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import curate_fixtures as S
 import polars as pl
 import pytest
-import test_curate_support as S
 from typer.testing import CliRunner
 
 from vrd.curate.config import CurateConfig

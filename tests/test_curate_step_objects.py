@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import curate_fixtures as S
 import polars as pl
 import pytest
-import test_curate_support as S
 
 from vrd.curate.config import CurateConfig
 from vrd.curate.pipeline import curate

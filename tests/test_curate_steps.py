@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import curate_fixtures as S
 import numpy as np
 import polars as pl
 import pytest
-import test_curate_support as S
 
 from vrd.curate import decontam, dedup, difficulty, filters, minhash, splits
 from vrd.curate.config import REST, CurateConfig, parse_pass_rate, parse_splits
@@ -160,6 +160,27 @@ def test_selection_picks_one_response_per_problem(data: dict[str, Path], mode: s
         assert (merged["sample"] == merged["s0"]).all()
     else:
         assert chosen.equals(select(correct, mode, seed=3))  # deterministic given the seed
+
+
+def test_random_selection_is_uniform_over_candidates(data: dict[str, Path]) -> None:
+    """Over many seeds each candidate of a problem is picked about 1/k of the time: not "first", not "shortest"."""
+    rows, _, _ = load(data["responses"])
+    correct = rows.filter(pl.col("correct"))
+    k = correct.group_by("id").len().filter(pl.col("len") > 1)
+    assert k.height >= 2, "the fixture needs problems with several correct responses"
+    seeds = range(120)
+    picks = pl.concat([select(correct, "random", seed=s).select("id", "_row") for s in seeds])
+    counts = picks.join(k, on="id").group_by("id", "_row", "len").len("n")
+    # Every candidate of every multi-candidate problem is picked, at a rate near 1/k (binomial, 120 draws).
+    per_id = counts.group_by("id").agg(pl.len().alias("seen"), pl.col("len").first())
+    assert (per_id["seen"] == per_id["len"]).all()
+    share = counts["n"] / len(seeds)
+    expected = 1 / counts["len"]
+    sd = (expected * (1 - expected) / len(seeds)).sqrt()
+    assert ((share - expected).abs() < 4 * sd).all(), counts
+    firsts = [select(correct, "first").join(select(correct, "random", seed=s), on=["id", "_row"]).height
+              for s in range(10)]
+    assert min(firsts) < correct["id"].n_unique()  # some seed picks other than the first response
 
 
 def test_closest_selection_keeps_lowest_nll(data: dict[str, Path]) -> None:

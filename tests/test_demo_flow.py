@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 
@@ -20,6 +21,7 @@ def test_demo_runs_every_stage_and_reuses_the_teacher(tmp_path: Path, monkeypatc
     from vrd.demo.flow import Demo, DemoConfig, run_cli
     from vrd.demo.teacher import TeacherConfig, prepare_teacher
     from vrd.schema import read_rows
+    from vrd.verify import verify_response
 
     monkeypatch.setenv("VRD_CACHE", str(tmp_path / "cache"))
     teacher = TeacherConfig(hidden_size=64, num_layers=2, n_train=10, synth_seed=0, base_steps=10,
@@ -60,7 +62,18 @@ def test_demo_runs_every_stage_and_reuses_the_teacher(tmp_path: Path, monkeypatc
     assert any((out / "eval" / "synergy-plots").glob("*.png"))
     summary = json.loads((out / "demo-summary.json").read_text())
     assert summary["teacher"]["cached"] is False
-    assert 0.0 <= summary["teacher"]["heldout_accuracy"] <= 1.0
+    # The reported accuracy is the mean of the teacher's graded held-out responses, and each grade
+    # agrees with grading the stored response against the held-out problem's answer afresh.
+    heldout = {r["id"]: r for r in read_rows(out / "data" / "heldout")}
+    graded = [r for f in sorted((out / "eval" / "teacher" / "responses").rglob("*.parquet"))
+              for r in pq.read_table(f, columns=["id", "response", "correct"]).to_pylist()]
+    assert {r["id"] for r in graded} == set(heldout) and len(graded) == 4
+    for r in graded:
+        gold = heldout[r["id"]]
+        fresh = verify_response(r["response"], gold["answer"], choices=gold["choices"] or None,
+                                answer_type=gold["answer_type"])
+        assert fresh.correct == r["correct"], r["id"]
+    assert summary["teacher"]["heldout_accuracy"] == pytest.approx(sum(r["correct"] for r in graded) / len(graded))
 
     again = prepare_teacher(run_cli, tmp_path / "work-again", teacher, log=lambda _: None)
     assert again.cached and again.teacher == Path(summary["teacher"]["teacher"])

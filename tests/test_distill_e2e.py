@@ -33,7 +33,7 @@ def test_cli_distill_from_a_source_on_the_tiny_model(tiny_model_dir: Path, tmp_p
     out = tmp_path / "out"
     args = ["distill", "--teacher", str(tiny_model_dir), "--data", "synth", "--limit", "4", "--out", str(out),
             "--backend", "hf", "--samples", "2", "--keep", "all", "--max-new-tokens", "8", "--batch-size", "2",
-            "--temperature", "1.0", "--no-progress"]
+            "--temperature", "1.0", "--engine-option", "max_pixels=3136", "--no-progress"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "acceptance" in result.output and f"out: {out}" in result.output
@@ -48,7 +48,10 @@ def test_cli_distill_from_a_source_on_the_tiny_model(tiny_model_dir: Path, tmp_p
     assert sorted(r["sample"] for r in rows if r["id"] == rows[0]["id"]) == [0, 1]
     assert check_unique(out) == 8
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["distill"]["shards"]["all"]["engine"]["engine"] == "hf"
+    engine = manifest["distill"]["shards"]["all"]["engine"]
+    assert engine["engine"] == "hf"
+    # --engine-option reaches the engine as a number (YAML scalar), which bounds the image processor.
+    assert engine["max_pixels"] == 3136 and engine["min_pixels"] <= 3136
     assert manifest["distill"]["result_settings"]["data_id"].startswith("source:synth:")
 
     # Same command again: nothing left to do. A changed setting is refused with the difference named.
@@ -117,3 +120,11 @@ def test_ray_executor_actor_pool(tiny_model_dir: Path, synth_problems_dir: Path,
                                      "--out", str(out), "--backend", "hf", "--samples", "2", "--keep", "all",
                                      "--max-new-tokens", "4", "--limit", "4", "--no-progress"])
     assert local.exit_code == 0 and "4 done before" in local.output.replace("+", "")
+
+
+def test_unknown_engine_option_is_refused_by_name(tiny_model_dir: Path, tmp_path: Path) -> None:
+    args = ["distill", "--teacher", str(tiny_model_dir), "--data", "synth", "--limit", "1", "--out",
+            str(tmp_path / "out"), "--backend", "hf", "--engine-option", "max_pixel=3136", "--no-progress"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "unknown hf engine option 'max_pixel'" in result.output and "max_pixels" in result.output

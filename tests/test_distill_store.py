@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -141,7 +144,13 @@ def test_shard_partition_is_stable_disjoint_and_complete(tmp_path: Path) -> None
     assert sum(len(p) for p in parts) == len(ids)
     assert all(60 < len(p) < 140 for p in parts)
     # blake2b, not Python's salted hash(): the same in every process, pinned here.
-    assert [shard_of(f"geoqa/train/{i}", 4) for i in range(6)] == [shard_of(f"geoqa/train/{i}", 4) for i in range(6)]
+    here = [shard_of(f"geoqa/train/{i}", 4) for i in range(6)]
+    code = "from vrd.distill.sharding import shard_of; print([shard_of(f'geoqa/train/{i}', 4) for i in range(6)])"
+    for hash_seed in ("1", "2"):  # str hashes differ between these processes; shards must not
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        other = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert other.stdout.strip() == str(here)
+    assert len(set(here)) > 1
     assert shard_of("synth/train/0", 1000) == 288
     assert parse_shard("2/4") == (2, 4) and parse_shard(None) is None and shard_tag("1/3") == "s1of3"
     for bad in ("4/4", "-1/2", "a/b", "3"):

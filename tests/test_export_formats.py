@@ -6,9 +6,9 @@ import json
 import os
 from pathlib import Path
 
+import curate_fixtures as S
 import datasets
 import pytest
-import test_curate_support as S
 
 from vrd.curate import export
 from vrd.curate.config import CurateConfig

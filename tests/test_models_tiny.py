@@ -101,3 +101,20 @@ def test_one_pixel_budget_for_generation_and_training(tiny_model_dir: Path) -> N
              for p in (engine.processor, trained)]
     t, h, w = grids[0][0]
     assert grids[0] == grids[1] and h * w * 14 * 14 <= budget  # patches of 14 px: the image fits the budget
+
+
+def test_models_list_shows_every_alias_with_its_hub_id_and_gpus() -> None:
+    from vrd.models.teachers import TEACHERS, resolve_teacher
+
+    result = CliRunner().invoke(app, ["models", "list"])
+    assert result.exit_code == 0, result.output
+    rows = {}
+    for line in result.output.splitlines():
+        cells = [c.strip() for c in line.strip("│ ").split("│")]
+        if len(cells) == 4 and cells[0] in TEACHERS:
+            rows[cells[0]] = cells[1:]
+    assert set(rows) == set(TEACHERS)
+    for alias, (hub_id, family, gpus) in rows.items():
+        # What the table says is what `--teacher ALIAS` resolves to.
+        assert resolve_teacher(alias)[0] == hub_id
+        assert (family, int(gpus)) == (TEACHERS[alias].family, TEACHERS[alias].min_gpus)

@@ -39,11 +39,22 @@ def test_classifier_auc(gaussians) -> None:
     assert abs(classifier_auc(x, y)["auc"] - 0.5) < 0.2
 
 
-def test_embedding_distances_keys(gaussians) -> None:
-    x, y, _ = gaussians
-    out = embedding_distances(x, y, n_permutations=20)
-    assert {"mmd2", "mmd2_p_value", "frechet", "classifier_auc", "mauve", "n", "n_base"} <= set(out)
-    assert out["n"] == 60
+def test_embedding_distances_agree_with_each_measure_and_flag_only_the_shift(gaussians) -> None:
+    x, y, shifted = gaussians
+    same = embedding_distances(x, y, n_permutations=100, seed=3)
+    moved = embedding_distances(shifted, y, n_permutations=100, seed=3)
+    # The report's numbers are the measures' own, with the same seed.
+    mmd = mmd2_rbf(shifted, y, n_permutations=100, seed=3)
+    assert (moved["mmd2"], moved["mmd2_p_value"]) == (mmd["mmd2"], mmd["p_value"])
+    assert moved["frechet"] == frechet_distance(shifted, y)
+    assert moved["classifier_auc"] == classifier_auc(shifted, y, seed=3)["auc"]
+    assert (moved["n"], moved["n_base"], moved["mmd_permutations"]) == (60, 60, 100)
+    # A 0.6-sd mean shift in 16 dimensions: every measure sees it, none sees a shift between two draws
+    # of one distribution. Both Frechet estimates carry the same finite-sample bias (the second pair's
+    # distance is ~2.7, not 0), so their difference is near the shift's population value 16 * 0.6^2.
+    assert moved["mmd2_p_value"] < 0.02 < same["mmd2_p_value"]
+    assert moved["classifier_auc"] > 0.75 and abs(same["classifier_auc"] - 0.5) < 0.2
+    assert moved["frechet"] - same["frechet"] == pytest.approx(16 * 0.36, rel=0.25)
 
 
 def test_reflection_markers_are_counted_once() -> None:

@@ -23,11 +23,10 @@ def test_sft_with_two_cpu_processes(tiny_model_dir: Path, tmp_path: Path) -> Non
            "--save-steps", "1000", "--num-processes", "2"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=540)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    # Two ranks each loaded the model; with batch 2 x 2 ranks = 4, no accumulation is needed.
-    assert (proc.stdout + proc.stderr).count("Loading weights: 100%") == 2
     state = json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())
     assert state["global_step"] == 2
-    # 8 rows / (2 per device x 2 ranks) = 2 steps per epoch: one step is half an epoch.
+    # 8 rows / (2 per device x 2 ranks x no accumulation) = 2 steps per epoch: one step is half an
+    # epoch. One process (or accumulation) would make it a quarter: the ranks really shared the batch.
     assert [r["epoch"] for r in state["log_history"] if "loss" in r] == [0.5, 1.0]
     assert (out / "model.safetensors").is_file() and (out / "processor_config.json").is_file()
     run = json.loads((out / "vrd_train_config.json").read_text())["run"]

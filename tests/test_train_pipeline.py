@@ -91,7 +91,18 @@ def test_grpo_two_steps_logs_rewards(tiny_model_dir: Path, curated: Path, tmp_pa
         for key in ("reward", "rewards/accuracy/mean", "rewards/format/mean", "groups/zero_adv_frac",
                     "groups/all_wrong_frac", "frac_reward_zero_std", "kl"):
             assert key in r, key
-        assert 0.0 <= r["groups/zero_adv_frac"] <= 1.0
+        # The logged reward is the run's weighting of its two parts, (1-w)*accuracy + w*format, w=0.1.
+        assert r["reward"] == pytest.approx(0.9 * r["rewards/accuracy/mean"] + 0.1 * r["rewards/format/mean"],
+                                            abs=1e-6)
+        # 4 completions in groups of 2: vrd's group fractions are counts of 2 groups.
+        for key in ("groups/all_correct_frac", "groups/all_wrong_frac"):
+            assert r[key] in (0.0, 0.5, 1.0), key
+        assert r["groups/zero_adv_frac"] == r["groups/all_correct_frac"] + r["groups/all_wrong_frac"]
+        if r["rewards/accuracy/mean"] == 0.0:
+            assert r["groups/all_wrong_frac"] == 1.0
+        # A group whose total reward is constant (TRL's count) has constant accuracy (vrd's count):
+        # with weights 0.9/0.1 no accuracy change can be offset by format.
+        assert r["frac_reward_zero_std"] <= r["groups/zero_adv_frac"] + 1e-9
     assert (out / "model.safetensors").is_file() and (out / "processor_config.json").is_file()
 
 
