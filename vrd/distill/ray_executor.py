@@ -59,8 +59,8 @@ def _with_planned_tensor_parallel(config: DistillConfig, gpus: int) -> DistillCo
     many GPUs and the rest of the cluster holds replicas (an actor sees only its own GPUs)."""
     if config.resolved_backend() != "vllm":
         return config
-    from vrd.models.teachers import resolve_teacher
     from vrd.engines.vllm import gpu_memory_bytes, model_shape, plan_tensor_parallel
+    from vrd.models.teachers import resolve_teacher
 
     target, spec = resolve_teacher(config.teacher)
     heads, weight_bytes = model_shape(target, spec)
