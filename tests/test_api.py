@@ -10,6 +10,19 @@ from distill_fixtures import ScriptedEngine, config_for, make_problem
 import vrd
 
 
+def test_every_stage_is_a_top_level_function_with_one_shape() -> None:
+    import inspect
+
+    from vrd import api
+
+    for name in vrd.API:
+        fn = getattr(api, name)
+        assert callable(getattr(vrd, name)), name
+        params = list(inspect.signature(fn).parameters)
+        assert params[:3] == ["inputs", "out", "config"], (name, params)
+    assert set(vrd.API) <= set(dir(vrd))
+
+
 def test_stage_packages_are_the_api_functions() -> None:
     import importlib
 

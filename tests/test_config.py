@@ -71,7 +71,7 @@ def test_validation_runs_on_construction_and_replace() -> None:
 
 
 # Commands still being moved onto vrd.config (one per commit); must end empty.
-PENDING = {"verify", "reward-audit"}
+PENDING = {"verify"}
 
 
 def test_every_command_takes_config() -> None:

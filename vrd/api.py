@@ -28,7 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from vrd.eval.config import EvalConfig
     from vrd.sources.config import PrepareConfig
     from vrd.sources.prepare import PrepareResult
-    from vrd.trainers.config import VrdRLConfig, VrdSFTConfig
+    from vrd.trainers.audit import AuditResult
+    from vrd.trainers.config import AuditConfig, VrdRLConfig, VrdSFTConfig
 
 PathLike = str | os.PathLike
 
@@ -52,6 +53,15 @@ class EvalResult:
     @property
     def mean_accuracy(self) -> float | None:
         return self.results.get("mean_accuracy")
+
+
+@dataclass
+class AuditReport:
+    """A reward audit: the numbers, and the JSON and plot written."""
+
+    result: AuditResult
+    json: Path
+    plot: Path
 
 
 def _io(config: Any, inputs: PathLike | None, out: PathLike | None, *, inputs_field: str = "data",
@@ -144,4 +154,20 @@ def train_rl(inputs: PathLike | None, out: PathLike | None, config: VrdRLConfig)
     return TrainResult(out=path, metrics=path / "metrics.jsonl", config=cfg.to_dict())
 
 
-__all__: Sequence[str] = ("EvalResult", "TrainResult", "curate", "distill", "evaluate", "export", "prepare", "shift_report", "train_rl", "train_sft")
+def audit(inputs: PathLike, out: PathLike | None = None, config: AuditConfig | None = None) -> AuditReport:
+    """Does train reward still track held-out accuracy in the RL run `inputs`? Writes
+    `reward_audit.json` and `.png` to `out` (default: the run directory)."""
+    from vrd.trainers.audit import audit as run
+    from vrd.trainers.audit import write_report
+    from vrd.trainers.config import AuditConfig
+
+    cfg = config if config is not None else AuditConfig()
+    result = run(inputs, abs_tol=cfg.tolerance, alpha=cfg.alpha, seed=cfg.seed)
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    js, png = write_report(result, out if out is not None else inputs)
+    return AuditReport(result=result, json=Path(js), plot=Path(png))
+
+
+__all__: Sequence[str] = ("AuditReport", "EvalResult", "TrainResult", "audit", "curate", "distill", "evaluate",
+                          "export", "prepare", "shift_report", "train_rl", "train_sft")

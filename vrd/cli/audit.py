@@ -10,18 +10,21 @@ from vrd.cli.common import console, user_errors
 
 
 def register(app: typer.Typer) -> None:
+    from vrd.config import command_options
+    from vrd.trainers.config import AuditConfig
+
     @app.command("reward-audit")
+    @command_options(AuditConfig)
     def reward_audit(
+        config: AuditConfig,
         run_dir: Path = typer.Argument(..., help="A `vrd train rl` output (metrics.jsonl or trainer_state.json)."),
-        tolerance: float = typer.Option(0.01, "--tolerance",
-                                        help="Smallest accuracy / reward change counted as a rise (absolute)."),
     ) -> None:
         """Rank correlation of reward vs held-out accuracy, and the step where deceptive reward begins."""
         with user_errors():
-            from vrd.trainers.audit import audit, write_report
+            import vrd
 
-            result = audit(run_dir, abs_tol=tolerance)
-            js, png = write_report(result, run_dir)
+            report = vrd.audit(run_dir, None, config)
+            result, js, png = report.result, report.json, report.plot
         if result.spearman is None:
             rho = "n/a"
         else:

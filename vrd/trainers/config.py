@@ -310,6 +310,21 @@ def plan_batches(global_batch: int, batch_size: int, world: int, *, group: int =
     return BatchPlan(per_device, accum, global_batch, generation, world, note)
 
 
+@dataclass
+class AuditConfig(Config):
+    """How `vrd reward-audit` decides that reward stopped tracking held-out accuracy."""
+
+    tolerance: float = setting(0.01, help="Smallest accuracy / reward change counted as a rise (absolute).")
+    alpha: float = setting(0.05, help="Level of the onset test.", cli=False)
+    seed: int = setting(0, help="Seed of the bootstrap and null draws.")
+
+    def __post_init__(self) -> None:
+        if self.tolerance < 0:
+            raise ConfigError(f"--tolerance {self.tolerance}: must be >= 0")
+        if not 0.0 < self.alpha < 1.0:
+            raise ConfigError(f"alpha {self.alpha}: must be in (0, 1)")
+
+
 def load_config(cls: type[C], path: str | os.PathLike | None = None, **overrides: Any) -> C:
     """`cls.load(path, overrides)`, kept for callers that pass overrides as keywords."""
     return cls.load(path, overrides)
