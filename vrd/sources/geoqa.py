@@ -143,6 +143,12 @@ class GeoQA(Source):
                 answer = clean_answer(record["ground_truth"], field="ground_truth")
             else:
                 answer = clean_answer(record.get("answer"))
+            # "2√{3}", "9米", "240πcm^{2}" as LaTeX a grader reads; the original stays in meta
+            from vrd.verify.normalize import normalize_gold
+
+            gold = normalize_gold(answer)
+            if gold != answer:
+                meta["source_answer"], answer = answer, gold
             answer_type = infer_answer_type(answer)
         if record.get("solution") is not None:
             meta["source_solution"] = str(record["solution"])

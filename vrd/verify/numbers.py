@@ -122,7 +122,7 @@ def _parse_number(text: str) -> Number | None:
         value = float(plain)
         decimals = len(plain.split(".", 1)[1]) if "." in plain else 0
     elif _SCI.fullmatch(s):
-        value = float(s)
+        return None  # "1e-3": in LaTeX that may be 1·e^{-3}; math-verify reads it in context
     else:
         m = _SLASH.fullmatch(s) or _FRAC.fullmatch(s)
         if m:

@@ -1,0 +1,167 @@
+"""The `easyr1` reward is EasyR1's math / r1v reward exactly, and the registry drives it.
+
+EASYR1 rows are (response, gold, template, accuracy, format). The expected reward is EasyR1's
+`overall`: 0.9·accuracy + 0.1·format for the math family, 0.5·accuracy + 0.5·format for r1v
+(EasyR1's `r1v.py` default). The expected columns were produced by running EasyR1's own
+`examples/reward_function/math.py` and `r1v.py` (commit b44b311, with mathruler 0.1.0) on this
+table: all rows agree. mathruler is not a vrd dependency (its grader runs sympy's `parse_expr`,
+i.e. `eval`, on model text), so CI checks vrd against the recorded values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vrd.prompts import get_template, render_prompt
+from vrd.trainers.rewards import Grader, reward_functions, vrd_reward
+from vrd.verify import check_format, verify_batch
+from vrd.verify.formats import easyr1_math_format, easyr1_r1v_format
+from vrd.verify.reward import easyr1_answer, last_boxed_easyr1, score_batch
+
+T = "<think>\nThe triangle's angles sum to 180, so x = 180 - 50 - 60 = 70.\n</think>\n"
+EASYR1 = [
+    # --- math family: last \boxed{} graded, format <think>.*</think>.*\boxed{.*}.* after whitespace clean-up
+    ("The answer is 5.", "5", "math", 0, 0),
+    ("<think></think>\\boxed{5}", "5", "math", 1, 1),
+    (T + "So x is \\boxed{70}.", "70", "math", 1, 1),
+    (T + "So x is \\boxed{70^\\circ}.", "70", "math", 1, 1),
+    (T + "So x is \\boxed{71}.", "70", "math", 0, 1),
+    ("\\boxed{70}", "70", "math", 1, 0),
+    ("I think \\boxed{70} is right.", "70", "math", 1, 0),
+    (T + "The answer is 70.", "70", "math", 0, 0),
+    (" < think > reasoning < / think > \\boxed{70}", "70", "math", 1, 1),
+    ("<think>a</think>\\boxed{8} then later \\boxed{70}", "70", "math", 1, 1),
+    ("<think>a</think>\\boxed{70} then later \\boxed{8}", "70", "math", 0, 1),
+    ("<think>a</think>The answer: \\boxed{\\frac{1}{2}}", "0.5", "math", 1, 1),
+    ("<think>a</think>\\boxed{\\frac{1}{2}}", "\\frac{1}{2}", "math", 1, 1),
+    ("<think>a</think>\\boxed{2\\sqrt{3}}", "2\\sqrt{3}", "math", 1, 1),
+    ("<think>a</think>\\boxed{2\\sqrt{3}}", "\\sqrt{3}", "math", 0, 1),
+    ("<think>a</think>\\boxed{12", "12", "math", 0, 0),
+    ("Intro <think>a</think>\\boxed{12}", "12", "math", 1, 0),
+    ("<think>a</think><think>b</think>\\boxed{12}", "12", "math", 1, 1),
+    ("<think>a \\boxed{12}</think> so that is it", "12", "math", 1, 0),
+    ("<think>a</think>\\boxed{}", "12", "math", 0, 1),
+    ("<think>a</think>\\boxed{B}", "B", "math", 1, 1),
+    ("<think>a</think>\\boxed{C}", "B", "math", 0, 1),
+    ("<think>a</think>\\boxed{\\text{B}}", "B", "math", 1, 1),
+    ("<think>a</think>\\boxed{25\\%}", "25%", "math", 1, 1),
+    ("<think>a</think>\\boxed{1,000}", "1000", "math", 1, 1),
+    ("", "5", "math", 0, 0),
+    # --- r1v family: <think>.*?</think>\s*<answer>.*?</answer> on the raw text, answer from the first one-line tag
+    ("<think>a</think><answer>70</answer>", "70", "r1v", 1, 1),
+    ("<think>a</think>\n\n<answer> 70 </answer>", "70", "r1v", 1, 1),
+    ("<think>a</think><answer>71</answer>", "70", "r1v", 0, 1),
+    ("<think>a</think> x <answer>70</answer>", "70", "r1v", 1, 0),
+    ("<answer>70</answer>", "70", "r1v", 1, 0),
+    ("70", "70", "r1v", 1, 0),
+    ("<think>a</think><answer>70</answer>\n", "70", "r1v", 1, 0),
+    ("<think>a</think><answer>7\n0</answer>", "70", "r1v", 0, 1),
+    ("<think>a</think><answer></answer>", "70", "r1v", 0, 1),
+    ("<think>a</think><answer>\\frac{1}{2}</answer>", "0.5", "r1v", 1, 1),
+    ("<think>b</think><answer>8</answer><answer>70</answer>", "70", "r1v", 0, 1),
+]
+WEIGHT = {"math": 0.1, "r1v": 0.5}
+TEMPLATE = {"math": "easyr1-math", "r1v": "easyr1-r1v"}
+
+
+def test_table_size() -> None:
+    assert len(EASYR1) >= 30
+
+
+@pytest.fixture(scope="module")
+def scored() -> list:
+    items = [{"response": r, "answer": g, "template": TEMPLATE[f]} for r, g, f, _, _ in EASYR1]
+    return score_batch(items, reward="easyr1")
+
+
+@pytest.mark.parametrize("i", range(len(EASYR1)))
+def test_easyr1_reward_is_easyr1s(scored: list, i: int) -> None:
+    response, gold, family, accuracy, fmt = EASYR1[i]
+    got = scored[i]
+    assert (got.accuracy, got.format) == (accuracy, fmt), (response, gold, got.pred)
+    w = WEIGHT[family]
+    assert got.reward == pytest.approx((1 - w) * accuracy + w * fmt)
+
+
+def test_bare_sentence_gets_zero_and_empty_think_gets_one(scored: list) -> None:
+    assert scored[0].reward == 0.0 and scored[1].reward == 1.0
+
+
+def test_math_and_r1v_templates_map_to_the_easyr1_families() -> None:
+    assert get_template("math").easyr1 == "math" and get_template("easyr1-math").easyr1 == "math"
+    assert get_template("r1v").easyr1 == "r1v" and get_template("easyr1-r1v").easyr1 == "r1v"
+    assert score_batch([{"response": EASYR1[27][0], "answer": "70"}], template="r1v")[0].reward == 1.0
+
+
+def test_format_scans_agree_with_easyr1_regexes() -> None:
+    """The linear scans decide exactly what EasyR1's regexes decide (on a few hundred variations)."""
+    import itertools
+    import re
+
+    from vrd.verify.formats import easyr1_normalize
+
+    math_re = re.compile(r"<think>.*</think>.*\\boxed\{.*\}.*", re.DOTALL)
+    r1v_re = re.compile(r"<think>.*?</think>\s*<answer>.*?</answer>", re.DOTALL)
+    parts = ["<think>", "</think>", "<answer>", "</answer>", "\\boxed{", "}", " ", "\n", "x"]
+    for n in range(1, 5):
+        for combo in itertools.product(parts, repeat=n):
+            s = "".join(combo)
+            assert easyr1_math_format(s) == bool(math_re.fullmatch(easyr1_normalize(s))), s
+            assert easyr1_r1v_format(s) == bool(r1v_re.fullmatch(s)), s
+
+
+def test_easyr1_extraction_is_mathrulers() -> None:
+    assert last_boxed_easyr1("a \\boxed{1} b \\boxed{\\frac{2}{3}} c") == "\\frac{2}{3}"
+    assert last_boxed_easyr1("\\boxed{ 7 }") == "7"
+    assert last_boxed_easyr1("\\boxed{7") is None and last_boxed_easyr1("no box") is None
+    assert easyr1_answer("<think>x</think><answer> 5 </answer>", "r1v") == "5"
+    assert easyr1_answer("just 5", "r1v") == "just 5"
+
+
+def test_easyr1_is_the_trainer_default_and_vrd_is_selectable() -> None:
+    funcs, weights = reward_functions("math")
+    assert funcs[0].grader.reward == "easyr1" and weights == pytest.approx([0.9, 0.1])
+    assert reward_functions("r1v")[1] == pytest.approx([0.5, 0.5])
+    assert reward_functions("r1v", 0.1)[1] == pytest.approx([0.9, 0.1])
+    cols = {"prompts": ["q"] * 2, "completions": ["The answer is 5.", "<think></think>\\boxed{5}"],
+            "answer": ["5", "5"]}
+    assert vrd_reward(**cols) == pytest.approx([0.0, 1.0])
+    assert vrd_reward(**cols, reward="vrd") == pytest.approx([0.9, 0.9])  # vrd: phrase read; think must be non-empty
+    with pytest.raises(KeyError, match="unknown reward"):
+        Grader("math", "easyR1")
+
+
+def _user_template(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "mine.jinja"
+    path.write_text(text)
+    return str(path)
+
+
+def test_template_path_and_none_work_in_the_reward_and_the_monitor(tmp_path: Path) -> None:
+    boxed = _user_template(tmp_path, "{{ question }}\nPut the answer in \\boxed{}.")
+    assert get_template(boxed).format == "math" and get_template(boxed).easyr1 == "math"
+    reply = "<think>sum</think>\\boxed{70}"
+    for template in (boxed, "none"):
+        funcs, weights = reward_functions(template)
+        cols = {"prompts": ["q"], "completions": [reply], "answer": ["70"]}
+        assert funcs[0](**cols) == [1.0] and funcs[1](**cols) == [1.0]
+        # the held-out monitor grades with verify_batch under the run's template
+        result = verify_batch([{"response": reply, "answer": "70"}], template=template)[0]
+        assert result.correct and result.format_ok
+    tagged = _user_template(tmp_path, "{{ question }} Answer inside <answer> </answer>.")
+    assert get_template(tagged).format == "r1v" and get_template(tagged).answer_tag == "answer"
+    assert check_format("<think>a</think><answer>3</answer>", tagged)
+    assert not check_format("<think>a</think>\\boxed{3}", tagged)
+    assert check_format("anything at all", "none") and not check_format("", "none")
+
+
+def test_easyr1_templates_use_easyr1s_wording() -> None:
+    math = render_prompt({"question": "  What is x?  "}, "easyr1-math")
+    assert math == ("What is x? You FIRST think about the reasoning process as an internal monologue and then "
+                    "provide the final answer. The reasoning process MUST BE enclosed within <think> </think> tags. "
+                    "The final answer MUST BE put in \\boxed{}.")
+    r1v = render_prompt({"question": "What is x?", "choices": ["1", "2"]}, "easyr1-r1v")
+    assert r1v.startswith("What is x?\n\nOptions:\n(A) 1\n(B) 2 A conversation between User and Assistant.")
+    assert r1v.endswith("i.e., <think> reasoning process here </think><answer> answer here </answer>")
