@@ -54,7 +54,11 @@ _BOX_GAP = re.compile(
 )
 # Fallbacks: the last delimited maths, else the last number (with a unit or percent sign).
 _MATH_BLOCK = re.compile(r"\$\$([^$]{1,500})\$\$|\$((?:[^$\\]|\\.){1,500})\$|\\\(([^\n]{1,500}?)\\\)|\\\[(.{1,500}?)\\\]", re.S)
-_LAST_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:\s?/\s?\d+(?:\.\d+)?)?\s?(?:%|\\%|°|\^\\circ)?")
+_LAST_NUMBER = re.compile(
+    r"(?:-?\d+(?:\.\d+)?\s?)?(?:√\s?(?:\{\d+\}|\d+)|\\sqrt\{\d+\})(?:\s?(?:π|\\pi))?"  # 2√{15}, 3\sqrt{2}
+    r"|-?\d+(?:\.\d+)?\s?(?:π|\\pi)"  # 25π
+    r"|-?\d[\d,]*(?:\.\d+)?(?:\s?/\s?\d+(?:\.\d+)?)?\s?(?:%|\\%|°|\^\\circ)?"
+)
 _APPROX = re.compile(r"\s*(?:\\approx|≈)\s*")
 _NAME_ONLY = re.compile(r"[A-Za-z\\{}_ ]{1,20}")
 
