@@ -19,7 +19,7 @@ from vrd.verify.extract import extract_answer
 from vrd.verify.formats import check_format
 from vrd.verify.grade import DEFAULT_TIMEOUT, fast_grade, normalize_type
 from vrd.verify.normalize import normalize_math
-from vrd.verify.numbers import plain_text_decimal
+from vrd.verify.numbers import expand_scientific, plain_text_decimal
 from vrd.verify.pool import Outcome, Task, run_tasks
 
 
@@ -73,7 +73,7 @@ def _prepare(
     if decided is not None:
         result.correct = decided
         return result, None
-    return result, Task(None, normalize_math(str(pred)), normalize_math(gold))
+    return result, Task(None, expand_scientific(normalize_math(str(pred))), expand_scientific(normalize_math(gold)))
 
 
 def _settle(result: VerifyResult, outcome: Outcome) -> None:

@@ -16,7 +16,7 @@ from vrd.contract import ANSWER_TYPES, LETTERS
 from vrd.verify.answer_types import infer_answer_type, normalize_type
 from vrd.verify.choices import MATH_MARK, latex_key, letter_of, normalize_text
 from vrd.verify.normalize import normalize_math
-from vrd.verify.numbers import numbers_equal, parse_number
+from vrd.verify.numbers import expand_scientific, numbers_equal, parse_number
 from vrd.verify.scan import clean_span, max_brace_depth
 
 DEFAULT_TIMEOUT = 5.0
@@ -47,7 +47,7 @@ def fast_grade(
             return letter_of(pred, choices) == gold_letter
         kind = infer_answer_type(gold)  # a "choice" gold that names no option: grade by content
     pred, gold = normalize_math(pred), normalize_math(gold)
-    p_span, g_span = clean_span(pred), clean_span(gold)
+    p_span, g_span = expand_scientific(clean_span(pred)), expand_scientific(clean_span(gold))
     if latex_key(p_span) == latex_key(g_span):
         return True
     g, p = parse_number(g_span), parse_number(p_span)
@@ -76,7 +76,7 @@ def grade(
     from vrd.verify.cache import RESULTS
     from vrd.verify.pool import Task, run_tasks
 
-    key = (normalize_math(str(pred)), normalize_math(str(gold)))
+    key = (expand_scientific(normalize_math(str(pred))), expand_scientific(normalize_math(str(gold))))
     cached = RESULTS.get(key)
     if cached is not None:
         return cached

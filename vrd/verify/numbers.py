@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 
 MAX_NUMBER_CHARS = 80
@@ -77,6 +78,19 @@ def plain_text_decimal(span: str, context: str) -> str:
     if at < 0 or "{" in before or "$" in before.replace("\\$", "") or "\\(" in before:
         return span
     return s.replace(",", ".")
+
+
+def expand_scientific(span: str) -> str:
+    """An answer that is only `2.5e3` / `1E-4` is that decimal number. Inside LaTeX `e` may be
+    Euler's number, so math-verify reads `2.5e3` as 2.5·e³; a whole answer written this way is
+    the programmer's notation, and is rewritten before either grader sees it."""
+    s = span.strip()
+    if len(s) > 40 or not _SCI.fullmatch(s):
+        return span
+    if abs(Decimal(s).adjusted()) > 30:
+        return span  # past what a written answer means; left for math-verify as written
+    text = format(Decimal(s), "f")  # exact: 1.5e-7 -> 0.00000015
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def parse_number(text: str | None) -> Number | None:
