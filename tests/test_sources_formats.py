@@ -252,7 +252,7 @@ def test_geometry3k_plain_revision_stable_ids(tmp_path: Path) -> None:
     prepare("geometry3k", tmp_path / "b", path=str(src), progress=False)
     a, b = read_rows(tmp_path / "a"), read_rows(tmp_path / "b")
     assert [r["id"] for r in a] == ["geometry3k/train/0", "geometry3k/train/1"] == [r["id"] for r in b]
-    assert [(r["answer"], r["answer_type"]) for r in a] == [("16.5", "number"), ("\\frac{5}{2}", "expression")]
+    assert [(r["answer"], r["answer_type"]) for r in a] == [("16.5", "number"), ("\\frac{5}{2}", "number")]
     assert (tmp_path / "a" / "data-00000.parquet").read_bytes() == (tmp_path / "b" / "data-00000.parquet").read_bytes()
 
 
@@ -329,7 +329,7 @@ def test_generic_jsonl_with_mapping(tmp_path: Path) -> None:
     assert rows["mine/train/q1"]["question"] == "<image>\nHow many sides does the shape have?"
     assert (rows["mine/train/q1"]["answer"], rows["mine/train/q1"]["answer_type"]) == ("4", "number")
     assert (rows["mine/train/q2"]["answer"], rows["mine/train/q2"]["choices"]) == ("B", ["Red", "Green", "Blue"])
-    assert rows["mine/train/q4"]["images"] == [] and rows["mine/train/q4"]["answer_type"] == "expression"
+    assert rows["mine/train/q4"]["images"] == [] and rows["mine/train/q4"]["answer_type"] == "number"
     assert json.loads(rows["mine/train/q1"]["meta"])["difficulty"] == "easy"
     assert read_jsonl(result.rejects_path)[0]["native_id"] == "q3"
 

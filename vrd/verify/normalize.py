@@ -29,20 +29,21 @@ _LATIN_UNIT = re.compile(
 _CN_UNIT = re.compile("(?:" + "|".join(sorted(_CN_UNITS, key=len, reverse=True)) + r")\s*$")
 
 
-def normalize_math(text: str) -> str:
+def normalize_math(text: str, *, degrees: bool = True) -> str:
     """Unicode maths as LaTeX: radicals, π, ×, ·, ≤, ≥, ≠, °, superscripts, full-width punctuation."""
     if not text or len(text) > MAX_NORMALIZE_CHARS or text.isascii():
         return text
     s = _ROOT.sub(lambda m: "\\sqrt{" + next(g for g in m.groups() if g is not None) + "}", text)
     for old, new in _SYMBOLS:
-        s = s.replace(old, new)
+        if degrees or old != "°":
+            s = s.replace(old, new)
     return s.replace("  ", " ").strip()
 
 
 def normalize_gold(answer: str) -> str:
     """A gold answer as LaTeX without a trailing unit: `2√{3}` -> `2\\sqrt{3}`, `9米` -> `9`,
     `240πcm^{2}` -> `240\\pi`. A gold that is only a unit or only words comes back unchanged."""
-    s = normalize_math(str(answer).strip())
+    s = normalize_math(str(answer).strip(), degrees=False)  # "145°" reads as it is everywhere
     if len(s) > MAX_NORMALIZE_CHARS:
         return str(answer)
     for _ in range(2):
