@@ -150,7 +150,7 @@ def test_math500_text_only(fixture_paths) -> None:
     bench = load("math500", fixture_paths)
     assert bench.problems[0]["id"] == "math500/test/test/prealgebra/1.json"
     assert all(r["images"] == [] and r["choices"] == [] for r in bench.problems)
-    assert [r["answer_type"] for r in bench.problems] == ["number", "expression", "number", "expression"]
+    assert [r["answer_type"] for r in bench.problems] == ["number", "number", "number", "expression"]
     assert [meta(r)["difficulty"] for r in bench.problems] == [1, 2, 2, 5]
 
 
