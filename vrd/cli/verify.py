@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from vrd.cli.common import console, user_errors
-from vrd.errors import ConfigError
 
 
 def _line_numbers(path: Path) -> list[int]:
@@ -58,35 +57,25 @@ def verify_file(
 
 def register(app: typer.Typer) -> None:
     """Add `vrd verify` to the app."""
+    from vrd.config import command_options
+    from vrd.verify.config import VerifyConfig
 
     @app.command("verify")
+    @command_options(VerifyConfig)
     def verify(
+        config: VerifyConfig,
         in_path: Path = typer.Argument(..., metavar="IN.jsonl", help="Rows with answer, response, optional choices, answer_type."),
         out: Path = typer.Option(..., "--out", "-o", help="Where to write the rows with pred, correct, format_ok."),
-        template: str = typer.Option("math", "--template",
-                                     help="Template whose format to check: math | r1v | easyr1-math | easyr1-r1v | "
-                                          "none | PATH.jinja."),
-        reward: str | None = typer.Option(None, "--reward", help="Also write a `reward` column: easyr1 | vrd."),
-        workers: int = typer.Option(0, "--workers", help="Worker processes for LaTeX grading (0 = all cores)."),
-        timeout: float = typer.Option(5.0, "--timeout", help="Seconds allowed per item before it counts as wrong."),
     ) -> None:
         """Grade responses against gold answers; print how many are correct and well formatted."""
         with user_errors():
-            from vrd.prompts import get_template
-            from vrd.verify.reward import check_reward
-
-            get_template(template)
-            if reward is not None:
-                check_reward(reward)
-            if timeout <= 0:
-                raise ConfigError(f"--timeout must be positive, got {timeout}")
-            counts = verify_file(in_path, out, template=template, workers=workers or None, timeout=timeout,
-                                 reward=reward)
+            counts = verify_file(in_path, out, template=config.template, workers=config.workers or None,
+                                 timeout=config.timeout, reward=config.reward)
         n = counts["rows"]
         pct = (lambda k: f"{100 * counts[k] / n:.1f}%") if n else (lambda k: "-")
         console.print(
             f"rows {n} · correct {counts['correct']} ({pct('correct')}) · "
             f"format ok {counts['format_ok']} ({pct('format_ok')}) · timed out {counts['timed_out']}"
-            + (f" · mean reward ({reward}) {counts['reward'] / n:.3f}" if reward is not None and n else "")
+            + (f" · mean reward ({config.reward}) {counts['reward'] / n:.3f}" if config.reward is not None and n else "")
         )
         console.print(f"wrote {out}")
