@@ -76,7 +76,7 @@ def fake() -> Iterator[tuple[str, Script]]:
                         payload = _choices(body, k)
                     data = json.dumps(payload).encode()
                 else:
-                    data = json.dumps({"error": {"message": f"status {status}"}}).encode()
+                    data = json.dumps({"error": {"message": step.get("message", f"status {status}")}}).encode()
                 self.send_response(status)
                 for name, value in step.get("headers", {}).items():
                     self.send_header(name, value)
@@ -324,3 +324,22 @@ def test_aborted_choice_is_an_error(fake: tuple[str, Script]) -> None:
     msg = {"role": "assistant", "content": "partial"}
     script.steps = [{"status": 200, "json": {"choices": [{"index": 0, "message": msg, "finish_reason": "abort"}]}}]
     assert _engine(url).generate(REQ, ONE)[0][0].finish_reason == "error"
+
+
+def test_a_server_that_refuses_the_extras_gets_them_no_more(fake: tuple[str, Script]) -> None:
+    """`transformers serve` answers 422 to top_k / repetition_penalty; at neutral values they are dropped."""
+    from vrd.errors import ConfigError
+
+    url, script = fake
+    refuse = {"status": 422, "message": "Unexpected fields in the request: {'repetition_penalty', 'top_k'}"}
+    script.steps = [refuse, {"status": 200}, {"status": 200}]
+    eng = _engine(url)
+    out = eng.generate(REQ, SamplingParams(n=1, max_new_tokens=8))
+    assert out[0][0].finish_reason == "stop" and eng.stats["sampling_extras_dropped"] == 1
+    assert "top_k" in script.calls[0]["body"] and "top_k" not in script.calls[1]["body"]
+    eng.generate(REQ, SamplingParams(n=1, max_new_tokens=8))
+    assert "repetition_penalty" not in script.calls[2]["body"]
+    script.steps = [refuse]
+    with pytest.raises(ConfigError, match="repetition_penalty=1.05 cannot be applied"):
+        _engine(url).generate(REQ, SamplingParams(n=1, max_new_tokens=8, repetition_penalty=1.05))
+    assert not _engine(url, send_generation_config=True).send_sampling_extras  # it takes them in generation_config

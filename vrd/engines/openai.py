@@ -28,12 +28,21 @@ from urllib.parse import urlsplit, urlunsplit
 
 from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
 from vrd.engines.images import to_data_url
-from vrd.errors import VrdError
+from vrd.errors import ConfigError, VrdError
 from vrd.models.teachers import resolve_teacher
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUS = frozenset({408, 409, 425, 429}) | frozenset(range(500, 600))
+SAMPLING_EXTRAS = ("top_k", "repetition_penalty")  # vLLM / SGLang extensions of the chat API
+
+
+class RejectedRequest(VrdError):
+    """The server answered a request with a 4xx it will answer again (not retried)."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class OpenAIEngine(Engine):
@@ -85,9 +94,11 @@ class OpenAIEngine(Engine):
         self.send_generation_config = bool(send_generation_config)
         # top_k / repetition_penalty are vLLM and SGLang extensions the hosted OpenAI API rejects; a
         # self-hosted server that is not told them fills them from the checkpoint's generation config.
+        # `transformers serve` takes them inside generation_config instead, and refuses them at the top level.
         host = (urlsplit(self.base_url).hostname or "").lower()
-        self.send_sampling_extras = (not host.endswith("openai.com")) if send_sampling_extras is None \
-            else bool(send_sampling_extras)
+        self._extras_auto = send_sampling_extras is None
+        self.send_sampling_extras = (not host.endswith("openai.com") and not self.send_generation_config) \
+            if send_sampling_extras is None else bool(send_sampling_extras)
         self.extra_body = dict(extra_body or {})
         self.tokenizer_name = tokenizer
         self.on_error = on_error
@@ -251,8 +262,35 @@ class OpenAIEngine(Engine):
                 gen.update(temperature=float(params.temperature), top_p=float(params.top_p), top_k=int(params.top_k))
             body["generation_config"] = json.dumps(gen)
         body.update(self.extra_body)
-        data = await self._post(client, sem, "/chat/completions", body)
+        try:
+            data = await self._post(client, sem, "/chat/completions", body)
+        except RejectedRequest as exc:
+            if not self._drop_sampling_extras(exc, params):
+                raise
+            body = {k: v for k, v in body.items() if k not in SAMPLING_EXTRAS or k in self.extra_body}
+            data = await self._post(client, sem, "/chat/completions", body)
         return self._parse(data, n)
+
+    def _drop_sampling_extras(self, exc: RejectedRequest, params: SamplingParams) -> bool:
+        """A server that refuses top_k / repetition_penalty (`transformers serve`, strict OpenAI clones).
+
+        At their neutral values they are dropped for the rest of the run (said once): such a server
+        has no checkpoint defaults to fill them with. A run that asked for other values is refused.
+        """
+        if not self._extras_auto or not any(k in exc.detail for k in SAMPLING_EXTRAS):
+            return False
+        if (params.top_k and not params.greedy) or params.repetition_penalty != 1.0:
+            raise ConfigError(
+                f"{exc} — this server does not take top_k / repetition_penalty, so top_k={params.top_k} and "
+                f"repetition_penalty={params.repetition_penalty} cannot be applied; use a vLLM or SGLang server, "
+                "or send_generation_config=true for `transformers serve`") from exc
+        with self._lock:
+            if self.send_sampling_extras:
+                self.send_sampling_extras = False
+                self.stats["sampling_extras_dropped"] += 1
+                log.warning("%s: the server refuses top_k / repetition_penalty; sending them no more "
+                            "(they are at their neutral values)", redact_url(self.base_url))
+        return True
 
     async def _post(self, client: Any, sem: asyncio.Semaphore, path: str, body: dict[str, Any]) -> dict[str, Any]:
         import httpx
@@ -281,7 +319,7 @@ class OpenAIEngine(Engine):
                             raise VrdError(f"{url}: response is not JSON: {resp.text[:200]!r}") from exc
                     problem = f"HTTP {status}: {_snippet(resp)}"
                     if status not in RETRY_STATUS:
-                        raise VrdError(f"{url}: {problem}")
+                        raise RejectedRequest(f"{url}: {problem}", detail=_snippet(resp))
                     retry_after = parse_retry_after(resp.headers.get("retry-after"))
             self.stats[f"retry_{status or 'transport'}"] += 1
             if attempt >= self.max_retries:

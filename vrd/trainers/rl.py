@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +45,43 @@ def collapse_image_runs(ids: list[int], image_token_id: int) -> list[int]:
     return out
 
 
+# Images a rollout prompt may carry in colocated vLLM (the vllm engine's default too).
+COLOCATED_MAX_IMAGES = 4
+
+
+@contextlib.contextmanager
+def colocated_vllm_limits(max_images: int = COLOCATED_MAX_IMAGES) -> Iterator[None]:
+    """While TRL builds its colocated `vllm.LLM`, give it multimodal limits: images only, no video.
+
+    TRL 1.16 passes no `limit_mm_per_prompt`, so vLLM budgets encoder memory and profiling for
+    video inputs a math RL run never sends. TRL looks `LLM` up in its own module when it builds
+    the engine, so it is wrapped there for the duration of `GRPOTrainer.__init__`.
+    """
+    import trl.generation.vllm_generation as generation
+
+    original = getattr(generation, "LLM", None)
+    if original is None:  # vllm is not installed; TRL will not build an engine
+        yield
+        return
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("limit_mm_per_prompt", {"image": max_images, "video": 0})
+        return original(*args, **kwargs)
+
+    generation.LLM = build
+    try:
+        yield
+    finally:
+        generation.LLM = original
+
+
 class VrdGRPOTrainer(CheckpointMixin, GRPOTrainer):
     """GRPOTrainer + zero-advantage-group logging, optional dynamic sampling, VLM vLLM fix."""
 
     def __init__(self, *args: Any, dynamic_sampling: bool = False, accuracy_reward_index: int = 0,
                  **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        with colocated_vllm_limits():
+            super().__init__(*args, **kwargs)
         self.dynamic_sampling = dynamic_sampling
         self.accuracy_reward_index = accuracy_reward_index
         self._last_rewards_per_func: Any = None
