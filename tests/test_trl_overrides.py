@@ -64,3 +64,19 @@ def test_installed_trl_is_inside_the_pinned_range() -> None:
     text = (Path(__file__).parents[1] / "pyproject.toml").read_text()
     spec = re.search(r'^\s*"trl([^"]*)",', text, re.M).group(1)
     assert Version(version("trl")) in SpecifierSet(spec), (spec, version("trl"))
+
+
+def test_colocated_vllm_gets_image_only_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    import trl.generation.vllm_generation as generation
+
+    from vrd.trainers.rl import colocated_vllm_limits
+
+    source = inspect.getsource(generation.VLLMGeneration)
+    assert "= LLM(" in source and "limit_mm_per_prompt" not in source  # TRL builds it without limits
+    seen: list[dict] = []
+    monkeypatch.setattr(generation, "LLM", lambda **kw: seen.append(kw), raising=False)
+    recorder = generation.LLM
+    with colocated_vllm_limits(2):
+        generation.LLM(model="m", max_model_len=100)
+    assert seen == [{"model": "m", "max_model_len": 100, "limit_mm_per_prompt": {"image": 2, "video": 0}}]
+    assert generation.LLM is recorder
