@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from vrd.distill.config import DistillConfig, diff_settings
 from vrd.distill.sharding import shard_tag
 from vrd.errors import VrdError
-from vrd.outputs import FileLock, OutputLockedError, check_out
+from vrd.outputs import FileLock, OutputLockedError, check_out, fsync_path
 from vrd.schema import SchemaError, read_manifest, shard_files, write_manifest, write_shard
 
 PART_PREFIX = "part-"
@@ -69,14 +69,6 @@ class ProblemRecord:
     generated: int  # completions drawn, errors included
     kept: int
     status: str = "ok"  # "ok" | "rejected" (bad input: done, nothing to sample)
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _append_line(path: Path, record: Mapping[str, Any]) -> None:
@@ -285,8 +277,8 @@ class ShardStore:
         if rows:
             name = f"{PART_PREFIX}{self.tag}-{self._seq:06d}-{uuid.uuid4().hex[:8]}.parquet"
             path = write_shard(rows, self.out / name, kind="responses")
-            _fsync_path(path)
-            _fsync_path(self.out)
+            fsync_path(path)
+            fsync_path(self.out)
             self._seq += 1
         if problems:
             done_dir = self.out / DONE_DIR

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from vrd.errors import MissingInputError, VrdError
+from vrd.outputs import fsync_path
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +57,6 @@ def run_identity(cfg: Any) -> dict[str, Any]:
     return {"hash": digest, "settings": settings}
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_json_durable(path: Path, value: Any) -> None:
     """tmp + fsync + rename + fsync(dir): the file is whole or absent, even after a power cut."""
     tmp = path.with_name(path.name + ".tmp")
@@ -72,14 +65,14 @@ def write_json_durable(path: Path, value: Any) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync(path.parent)
+    fsync_path(path.parent)
 
 
 def mark_complete(folder: Path, identity: dict[str, Any], step: int) -> None:
     """Make every file of a saved checkpoint durable, then write the mark that says it is whole."""
     for f in sorted(folder.rglob("*")):
         if f.is_file():
-            _fsync(f)
+            fsync_path(f)
     write_json_durable(folder / CHECKPOINT_MARK, {"run": identity["hash"], "step": step,
                                                   "settings": identity["settings"]})
 
