@@ -84,9 +84,7 @@ def _inside(child: Path, parent: Path) -> bool:
 
 def check_out(out: str | os.PathLike, producer: str, inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
     """Refuse an `--out` this writer must not write (see the module docstring); returns it as a Path."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: --out is a file; give a directory (new, or an earlier `vrd {producer}` output)")
+    out = require_out_dir(out)
     resolved = out.resolve()
     for given in inputs:
         if given is None or str(given) == "":
@@ -108,6 +106,17 @@ def check_out(out: str | os.PathLike, producer: str, inputs: Iterable[str | os.P
         elif FAMILIES.get(found) != FAMILIES.get(producer, producer):
             raise OutputError(f"{out}: holds a `{found}` dataset; `vrd {producer}` will not write into it "
                               "(readers would mix the two). Choose another --out")
+    return out
+
+
+def require_out_dir(out: str | os.PathLike, flag: str = "--out") -> Path:
+    """Refuse, before any work, an output path that is an existing file (or lies under one)."""
+    out = Path(out)
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise OutputError(f"{out}: {flag} must be a directory, but {p} is a file")
+            break
     return out
 
 

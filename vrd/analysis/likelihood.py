@@ -80,7 +80,18 @@ def _decode_images(row: Mapping[str, Any]) -> list[Any]:
     return [load_image(v) for v in (row.get("images") or [])]
 
 
-def encode_row(processor: Any, row: Mapping[str, Any], end_text: str, *, count_end: bool = True) -> _Encoded:
+def context_length(model: Any, default: int = 32768) -> int:
+    """The longest sequence the model was built for (its text config's position limit)."""
+    config = getattr(model, "config", None)
+    for holder in (getattr(config, "text_config", None), config):
+        value = getattr(holder, "max_position_embeddings", None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return default
+
+
+def encode_row(processor: Any, row: Mapping[str, Any], end_text: str, *, count_end: bool = True,
+               max_length: int | None = None) -> _Encoded:
     """Prompt through the processor (expands image tokens), response through the tokenizer.
 
     Tokenizing the two apart keeps the prompt/response boundary exact: the chat template's
@@ -101,6 +112,15 @@ def encode_row(processor: Any, row: Mapping[str, Any], end_text: str, *, count_e
     stop = count_end and row.get("finish_reason") != "length"
     response_text = (row.get("response") or "") + (end_text if stop else "")
     response_ids = tokenizer(response_text, add_special_tokens=False)["input_ids"]
+    truncated = False
+    if max_length is not None and len(prompt_ids) + len(response_ids) > max_length:
+        # A response past the model's context would need a logits tensor of that length
+        # (a 1 MB response asked for ~945 GB): score its first part and say so.
+        room = max_length - len(prompt_ids)
+        if room < 1:
+            raise ValueError(f"the prompt alone is {len(prompt_ids)} tokens, over the model's context of "
+                             f"{max_length}")
+        response_ids, truncated = list(response_ids)[:room], True
     mm = enc.get("mm_token_type_ids")
     return _Encoded(
         input_ids=prompt_ids + list(response_ids),
@@ -108,6 +128,7 @@ def encode_row(processor: Any, row: Mapping[str, Any], end_text: str, *, count_e
         mm_token_type_ids=(mm[0].tolist() + [0] * len(response_ids)) if mm is not None else None,
         pixel_values=enc.get("pixel_values"),
         image_grid_thw=enc.get("image_grid_thw"),
+        extra={"truncated": truncated} if truncated else {},
     )
 
 
@@ -231,6 +252,7 @@ def score_nll(
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
     run_device = str(next(model_obj.parameters()).device)
     end_text = end_of_turn_text(processor)
+    max_length = context_length(model_obj)
     batches = plan_batches(_sort_keys(tokenizer, rows), batch_size, sort_by_length)
     results: list[dict[str, Any] | None] = [None] * len(rows)
 
@@ -246,14 +268,20 @@ def score_nll(
             encoded: list[tuple[int, _Encoded]] = []
             for i in batch:
                 try:
-                    encoded.append((i, encode_row(processor, rows[i], end_text, count_end=count_end)))
+                    encoded.append((i, encode_row(processor, rows[i], end_text, count_end=count_end,
+                                                  max_length=max_length)))
                 except (OSError, ValueError, TypeError, KeyError) as exc:  # bad data, not a bug: set aside
                     results[i] = _failed(rows[i].get("response") or "", f"{type(exc).__name__}: {exc}")
             if encoded:
                 inputs, targets, keep = _collate([e for _, e in encoded], pad_id, run_device)
                 sums = _forward_nll(model_obj, inputs, targets, keep)
                 for (i, e), s in zip(encoded, sums, strict=True):
-                    results[i] = _result(float(s), e.n_scored, rows[i].get("response") or "")
+                    scored_text = rows[i].get("response") or ""
+                    if e.extra.get("truncated"):  # per-byte figures over the part that was scored
+                        scored_text = tokenizer.decode(e.input_ids[len(e.input_ids) - e.n_scored:])
+                    results[i] = _result(float(s), e.n_scored, scored_text)
+                    if e.extra.get("truncated"):
+                        results[i]["truncated"] = True
             if bar is not None:
                 bar.advance(task, len(batch))
             if on_batch is not None:

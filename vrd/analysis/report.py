@@ -135,6 +135,7 @@ def likelihood_metrics(rows: Sequence[Mapping[str, Any]], scores: Sequence[Mappi
     return {
         "n_scored": len(scores) - len(errors),
         "n_failed": len(errors),
+        "n_truncated": sum(1 for s in scores if s.get("truncated")),
         "failures": errors[:20],
         "nll_per_token_mean": _mean(per_tok),
         "nll_per_byte_mean": mean_byte,
@@ -228,8 +229,13 @@ def shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
     """Compute every metric for every dataset and write metrics.json + report.html."""
     from vrd.analysis.likelihood import score_nll
     from vrd.models.loading import load_model_and_processor
+    from vrd.outputs import require_out_dir
 
     say = log or (lambda _msg: None)
+    require_out_dir(cfg.out_dir)  # before minutes of scoring, not after
+    from vrd.models.loading import check_device
+
+    check_device(cfg.device)
     if not datasets:
         raise ConfigError("give at least one dataset directory")
     if cfg.out_dir is None:
@@ -254,6 +260,9 @@ def shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
     for s in sets:
         say(f"scoring NLL of {s.name} ({len(s.rows)} of {s.n_total} rows)")
         scores[s.name] = score_nll((model, processor), s.rows, batch_size=cfg.batch_size, progress=log is not None)
+        n_cut = sum(1 for r in scores[s.name] if r.get("truncated"))
+        if n_cut:
+            say(f"{s.name}: {n_cut} response(s) longer than the model's context were scored on their first part")
     reference: dict[str, Any] | None = None
     base_lengths: list[int] | None = None
     if base_rows:

@@ -41,5 +41,5 @@ def register(app: typer.Typer) -> None:
                 where.append(f"epoch {result.onset_epoch:.2f}")
             if result.onset_samples is not None:
                 where.append(f"{result.onset_samples:,.0f} samples seen")
-            console.print(f"[bold red]deceptive-reward onset: {', '.join(where)}[/] - {result.reason}")
+            console.print(f"deceptive-reward onset: {', '.join(where)} - {result.reason}")
         console.print(f"wrote {js} and {png}")

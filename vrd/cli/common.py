@@ -10,8 +10,10 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-console = Console(stderr=False)
-err_console = Console(stderr=True)
+# Markup off: what is printed holds user text (paths, dataset names, model output), and a path
+# such as `runs/[/]x` would raise MarkupError or `[blink red]` would vanish from the message.
+console = Console(stderr=False, markup=False)
+err_console = Console(stderr=True, markup=False)
 
 # Exit code for an error the user can fix (bad flag, bad input, missing file).
 USER_ERROR_EXIT = 2

@@ -11,13 +11,13 @@ from vrd.cli.common import console, err_console, user_errors
 
 
 def _report(result: Any) -> None:
-    console.print(f"wrote [bold]{result.n_problems}[/] problems ({result.source}/{result.split}) to "
-                  f"[bold]{result.out}[/]")
+    console.print(f"wrote {result.n_problems} problems ({result.source}/{result.split}) to "
+                  f"{result.out}")
     read = getattr(result, "input", None) or {}
     if read.get("files"):
         console.print(f"read {_files(read)}", highlight=False, markup=False)
     if result.n_rejects:
-        err_console.print(f"[yellow]{result.n_rejects} record(s) rejected[/] -> {result.rejects_path}")
+        err_console.print(f"{result.n_rejects} record(s) rejected -> {result.rejects_path}")
         for reason, count in sorted(result.reject_reasons.items(), key=lambda kv: -kv[1])[:5]:
             err_console.print(f"  {count:>6}  {reason}", highlight=False, markup=False)
     else:
@@ -34,7 +34,7 @@ def _files(summary: dict[str, Any]) -> str:
 
 def print_inspection(report: Any) -> None:
     """The inspect report as a few plain lines per split."""
-    console.print(f"{report.path}: source [bold]{report.source}[/] ({report.guessed_from})", highlight=False)
+    console.print(f"{report.path}: source {report.source} ({report.guessed_from})", highlight=False)
     for s in report.splits:
         if s.error:
             console.print(f"  split {s.split}: cannot be read: {s.error}", highlight=False, markup=False)

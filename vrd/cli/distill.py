@@ -31,8 +31,8 @@ def _print_summary(summary: Any) -> None:
     if summary.moved_to:
         console.print(f"the previous run (different config) was moved to {summary.moved_to}")
     if summary.problems_failed:
-        console.print(f"[yellow]{summary.problems_failed} problem(s) hit engine errors and were left for a rerun; "
-                      f"see {summary.out}/rejects.jsonl[/]")
+        console.print(f"{summary.problems_failed} problem(s) hit engine errors and were left for a rerun; "
+                      f"see {summary.out}/rejects.jsonl")
     console.print(f"out: {summary.out}")
 
 
@@ -53,6 +53,11 @@ def register(app: typer.Typer) -> None:
                 summary = vrd.distill(config.data, config.out, config)
             except DistillInterrupted as stop:
                 _print_summary(stop.summary)
-                err_console.print(f"[yellow]{stop}[/]")
+                err_console.print(stop)
                 raise typer.Exit(code=130) from None
         _print_summary(summary)
+        if summary.problems_failed and summary.problems_done == 0:
+            # Every problem this run tried failed (an unreachable server, a bad key): not a success.
+            err_console.print(f"error: all {summary.problems_failed} problem(s) failed with engine errors and "
+                              f"nothing was produced; see {summary.out}/rejects.jsonl")
+            raise typer.Exit(code=1)

@@ -45,7 +45,7 @@ def _register_run() -> None:
             from vrd.eval.results import results_table
 
             def progress(name: str, done: int, total: int) -> None:
-                console.print(f"[dim]{name}: {done}/{total} problems[/]", highlight=False)
+                console.print(f"{name}: {done}/{total} problems", highlight=False)
 
             results = vrd.evaluate(None, out, cfg, progress=progress).results
             console.print(results_table(results, breakdown=breakdown))
@@ -59,10 +59,10 @@ def _register_run() -> None:
             notes = {b["pass_rate_bins_info"]["note"] for b in results["benchmarks"].values()
                      if b.get("pass_rate_bins_info") and not b["pass_rate_bins_info"].get("independent", True)}
             for note in sorted(notes):
-                console.print(f"[yellow]difficulty levels:[/] {note}", highlight=False)
+                console.print(f"difficulty levels: {note}", highlight=False)
             rejected = {n: b["rejected"] for n, b in results["benchmarks"].items() if b.get("rejected")}
             if rejected:
-                console.print(f"[yellow]rejected records (not evaluated):[/] {rejected}", highlight=False)
+                console.print(f"rejected records (not evaluated): {rejected}", highlight=False)
 
 
 _register_run()

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
 
             kw = config.spec_kw()
             alphas = config.alpha
-            say = lambda msg: console.print(f"[dim]{msg}[/]", highlight=False)  # noqa: E731
+            say = lambda msg: console.print(msg, highlight=False)  # noqa: E731
             if alphas and (len(alphas) > 1 or config.eval_benchmarks):
                 eval_config = None
                 if config.eval_benchmarks:
@@ -49,4 +49,4 @@ def register(app: typer.Typer) -> None:
             else:
                 spec = MergeSpec(models=list(models), weights=list(config.weights), **kw)
             folder = merge_models(spec, out, overwrite=config.overwrite, progress=say)
-            console.print(f"saved merged model + processor to [bold]{folder}[/]")
+            console.print(f"saved merged model + processor to {folder}")

@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 
         with user_errors():
             path = build_tiny_model(out, seed=config.seed)
-        console.print(f"tiny Qwen2.5-VL written to [bold]{path}[/]")
+        console.print(f"tiny Qwen2.5-VL written to {path}")
 
     @models.command("list")
     def list_teachers() -> None:

@@ -46,14 +46,16 @@ def print_ranking(report: Any) -> None:
     sig = metrics["signal"]
     if sig.get("available"):
         color = "red" if sig["recommendation"] == "SFT first" else "green"
-        console.print(f"[bold {color}]{sig.get('verdict_line') or sig['recommendation']}[/] — {sig['reason']}",
+        from rich.text import Text
+
+        console.print(Text.assemble((sig.get("verdict_line") or sig["recommendation"], f"bold {color}"),
+                                    f" — {sig['reason']}"), highlight=False)
+        console.print(f"computed on {sig.get('computed_on')}; reward {sig.get('reward')}: "
+                      f"format-only signal {_fmt(sig['at_group_size'].get('format_only_signal'), 2)}",
                       highlight=False)
-        console.print(f"[dim]computed on {sig.get('computed_on')}; reward {sig.get('reward')}: "
-                      f"format-only signal {_fmt(sig['at_group_size'].get('format_only_signal'), 2)}[/]",
-                      highlight=False)
-        console.print(f"[dim]rule: {sig['rule']['text']}[/]", highlight=False)
+        console.print(f"rule: {sig['rule']['text']}", highlight=False)
     else:
-        console.print(f"[dim]signal availability: {sig['reason']}[/]", highlight=False)
+        console.print(f"signal availability: {sig['reason']}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -74,6 +76,6 @@ def register(app: typer.Typer) -> None:
             import vrd
 
             report = vrd.shift_report(datasets, out, config,
-                                      log=lambda msg: console.print(f"[dim]·[/] {msg}", highlight=False))
+                                      log=lambda msg: console.print(f"· {msg}", highlight=False))
         print_ranking(report)
         console.print(f"report: {report.html_path}\nmetrics: {report.metrics_path}", highlight=False)

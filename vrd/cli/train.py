@@ -26,7 +26,7 @@ def _done(out: Path) -> None:
     import os
 
     if os.environ.get("RANK", "0") == "0":
-        console.print(f"saved model + processor to [bold]{out}[/]; metrics in {out / 'metrics.jsonl'}")
+        console.print(f"saved model + processor to {out}; metrics in {out / 'metrics.jsonl'}")
 
 
 def register(app: typer.Typer) -> None:

@@ -21,15 +21,28 @@ def verify_file(
 ) -> dict[str, float]:
     """Verify every row of a JSONL file and write the rows back with `pred`, `correct`, `format_ok`
     (and `reward` when a reward is named)."""
+    from vrd.contract import ANSWER_TYPES
+    from vrd.errors import ConfigError, MissingInputError
     from vrd.schema import SchemaError, read_jsonl, write_jsonl
     from vrd.verify import verify_batch
+    from vrd.verify.answer_types import normalize_type
 
+    if not in_path.exists():
+        raise MissingInputError(f"{in_path}: no such file")
+    if not in_path.is_file():
+        raise ConfigError(f"{in_path}: is a directory; give a JSONL file of rows to verify")
+    if out_path.is_dir():
+        raise ConfigError(f"{out_path}: --out is a directory; give the JSONL file to write")
     rows = read_jsonl(in_path)
     lines = _line_numbers(in_path)
     for i, row in enumerate(rows):
         for field in ("answer", "response"):
             if field not in row or (field == "answer" and row[field] is None):
                 raise SchemaError(f"line {lines[i]}: missing field '{field}'", path=in_path)
+        answer_type = row.get("answer_type")
+        if answer_type is not None and normalize_type(answer_type) is None:
+            raise SchemaError(f"line {lines[i]}: field 'answer_type' must be one of {', '.join(ANSWER_TYPES)} "
+                              f"(or a known alias), got {answer_type!r}", path=in_path)
         choices = row.get("choices")
         if choices is not None and not isinstance(choices, list):
             raise SchemaError(f"line {lines[i]}: field 'choices' must be a list, got {type(choices).__name__}",

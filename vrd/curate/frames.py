@@ -45,6 +45,39 @@ class Shards:
             yield int(f), rows[pos] - self.starts[f], pos
 
 
+def _kind_of(t: pa.DataType) -> str:
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "string"
+    if pa.types.is_integer(t):
+        return "integer"
+    if pa.types.is_floating(t):
+        return "number"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return "list"
+    if pa.types.is_null(t):
+        return "null"
+    return str(t)
+
+
+def _check_types(path: Path) -> None:
+    """Refuse, before any work, a contract column stored with the wrong type (a number as text,
+    text as raw bytes that may not be UTF-8): curate would otherwise fail at the very end."""
+    from vrd.schema import arrow_schema
+
+    expected = arrow_schema("responses")
+    schema = pq.read_schema(path)
+    for name in expected.names:
+        if name not in schema.names:
+            continue
+        want, got = _kind_of(expected.field(name).type), _kind_of(schema.field(name).type)
+        if got == want or got == "null" or (want == "number" and got == "integer"):
+            continue
+        hint = " (text must be UTF-8 strings)" if "binary" in got else ""
+        raise SchemaError(f"has type {schema.field(name).type}, expected {want}{hint}", path=path, column=name)
+
+
 def open_shards(in_dir: str | os.PathLike) -> Shards:
     files = shard_files(in_dir)
     counts, names = [], None
@@ -56,6 +89,8 @@ def open_shards(in_dir: str | os.PathLike) -> Shards:
         counts.append(meta.num_rows)
         file_names = set(meta.schema.to_arrow_schema().names)
         names = file_names if names is None else names & file_names
+    for f in files:
+        _check_types(f)
     for col in REQUIRED:
         if col not in (names or set()):
             missing_in = next(f for f in files if col not in pq.read_schema(f).names)

@@ -95,7 +95,7 @@ class Demo:
     def __init__(self, out: Path, config: DemoConfig | None = None, console: Console | None = None) -> None:
         self.out = Path(out)
         self.config = config or DemoConfig()
-        self.console = console or Console()
+        self.console = console or Console(markup=False)  # paths and model output are printed as they are
         self.stages: list[Stage] = []
 
     def stage(self, name: str, output: Path, action: Callable[[], str]) -> None:
@@ -104,11 +104,14 @@ class Demo:
         produced = action()
         seconds = time.time() - started
         self.stages.append(Stage(name, seconds, output, produced))
-        self.console.print(f"[green]done[/] in {seconds:.1f}s: {produced}")
+        self.console.print(f"done in {seconds:.1f}s: {produced}")
 
     def run(self) -> list[Stage]:
         import warnings
 
+        from vrd.outputs import require_out_dir
+
+        require_out_dir(self.out)
         import datasets
 
         # The commands' own progress bars and tables are enough for a readable demo; library
@@ -138,7 +141,7 @@ class Demo:
                      str(o / "eval" / "teacher"), "--backend", "hf", "--max-new-tokens", str(c.max_new_tokens)])
             acc = _accuracy(o / "eval" / "teacher")
             teacher_info["heldout_accuracy"] = next(iter(acc.values()))
-            self.console.print(f"[bold]tiny teacher solves {teacher_info['heldout_accuracy']:.1%} of held-out "
+            self.console.print(f"tiny teacher solves {teacher_info['heldout_accuracy']:.1%} of held-out "
                                "synth problems[/] (greedy)")
             how = "reused from cache" if art.cached else f"trained in {art.info.get('train_seconds', 0):.0f}s"
             return f"teacher {how}; held-out accuracy {teacher_info['heldout_accuracy']:.1%}"
@@ -298,7 +301,7 @@ class Demo:
             table.add_row(f"{i}. {s.name}", f"{s.seconds:.0f}", s.produced, str(where))
         self.console.print(table)
         total = sum(s.seconds for s in self.stages)
-        self.console.print(f"total {total:.0f}s. Shift report: [bold]{self.out / 'shift-report' / 'report.html'}[/]")
+        self.console.print(f"total {total:.0f}s. Shift report: {self.out / 'shift-report' / 'report.html'}")
         (self.out / "demo-summary.json").write_text(json.dumps({
             "stages": [{"name": s.name, "seconds": round(s.seconds, 1), "produced": s.produced,
                         "output": str(s.output)} for s in self.stages],

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
 from vrd.engines.images import to_data_url
-from vrd.errors import ConfigError, VrdError
+from vrd.errors import ConfigError, VrdError, unknown_name
 from vrd.models.teachers import resolve_teacher
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,12 @@ class OpenAIEngine(Engine):
                 "the openai engine reads its key from the environment only: set OPENAI_API_KEY "
                 "(or name another variable with api_key_env), do not pass api_key"
             )
+        if options:  # a typo'd or another engine's option would otherwise be silently ignored
+            import inspect
+
+            known = [p for p in inspect.signature(OpenAIEngine.__init__).parameters
+                     if p not in ("self", "model", "options")]
+            raise unknown_name("openai engine option", sorted(options)[0], known)
         if on_error not in ("raise", "mark"):
             raise VrdError(f"openai engine: on_error must be 'raise' or 'mark', got {on_error!r}")
         super().__init__(model, **options)

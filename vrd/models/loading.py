@@ -7,10 +7,11 @@ missing model always gives the same actionable error instead of a hub stack trac
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-from vrd.errors import ModelNotFoundError
+from vrd.errors import ConfigError, EnvironmentNotReadyError, ModelNotFoundError
 from vrd.models.teachers import resolve_teacher
 
 
@@ -20,10 +21,30 @@ def resolve_model(name_or_path: str | os.PathLike) -> str:
     return target
 
 
+DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def check_device(device: str) -> str:
+    """A device torch can use here: auto | cpu | cuda[:N] | mps; refused before any model loads."""
+    import torch
+
+    if not isinstance(device, str) or not DEVICE_RE.match(device):
+        raise ConfigError(f"--device must be auto, cpu, cuda, cuda:N or mps, got {device!r}")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise EnvironmentNotReadyError(f"--device {device}: no CUDA GPU is available here (use --device cpu)")
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise EnvironmentNotReadyError("--device mps: Apple's MPS backend is not available here")
+    return device
+
+
 def pick_device(device: str = "auto") -> str:
     import torch
 
-    if device != "auto":
+    if check_device(device) != "auto":
         return device
     if torch.cuda.is_available():
         return "cuda"

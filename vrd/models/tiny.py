@@ -163,6 +163,9 @@ def build_tiny_model(
     **overrides: Any,
 ) -> Path:
     """Write a random tiny Qwen2.5-VL (model + processor) to `out_dir`; same seed, same bytes."""
+    from vrd.outputs import require_out_dir
+
+    require_out_dir(out_dir)
     import torch
     from transformers import (
         Qwen2_5_VLConfig,

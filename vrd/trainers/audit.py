@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from vrd.errors import MissingInputError, VrdError
+from vrd.errors import ConfigError, DataError, MissingInputError, VrdError
 
 REWARD_KEYS = ("reward", "train/reward")
 ACCURACY_KEYS = ("eval_accuracy", "eval/accuracy")
@@ -95,9 +95,14 @@ def _records(run_dir: Path) -> tuple[list[dict[str, Any]], Path]:
     for state in candidates:
         if state.is_file():
             try:
-                history = json.loads(state.read_text()).get("log_history", [])
+                value = json.loads(state.read_text(encoding="utf-8"))
             except json.JSONDecodeError as exc:
-                raise VrdError(f"{state}: not valid JSON ({exc.msg})") from exc
+                raise DataError(f"not valid JSON ({exc.msg})", path=state) from exc
+            except UnicodeDecodeError as exc:
+                raise DataError("not UTF-8 text", path=state) from exc
+            history = value.get("log_history", []) if isinstance(value, dict) else None
+            if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
+                raise DataError("expected an object whose `log_history` is a list of objects", path=state)
             return list(history), state
     raise MissingInputError(f"{run_dir}: no metrics.jsonl and no trainer_state.json (is this a `vrd train` output?)")
 
@@ -309,6 +314,10 @@ def find_onset(steps: np.ndarray, reward: np.ndarray, accuracy: np.ndarray, *, a
 
 def audit(run_dir: str | os.PathLike, *, abs_tol: float = 0.01, alpha: float = 0.05, seed: int = 0) -> AuditResult:
     from scipy.stats import spearmanr
+
+    if isinstance(abs_tol, bool) or not isinstance(abs_tol, (int, float)) or not math.isfinite(abs_tol) \
+            or not 0 <= abs_tol < 1:
+        raise ConfigError(f"--tolerance must be an accuracy difference in [0, 1), got {abs_tol!r}")
 
     from vrd.stats import spearman_ci
     from vrd.trainers.rl_signal import signal_series

@@ -83,7 +83,8 @@ def _normalize_turns(messages: list[Mapping[str, Any]], n_images: int) -> list[d
 
 
 def _has_tables(d: Path) -> bool:
-    return d.is_dir() and any(p.suffix in TABLE_SUFFIXES for p in d.iterdir() if p.is_file())
+    """Whether `d` holds data files itself (a curate root's manifest.json or curation.json is not data)."""
+    return d.is_dir() and bool(_table_files(d))
 
 
 def _table_files(d: Path) -> list[Path]:

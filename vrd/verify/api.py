@@ -20,7 +20,7 @@ from vrd.verify.formats import check_format
 from vrd.verify.grade import DEFAULT_TIMEOUT, fast_grade, normalize_type
 from vrd.verify.normalize import normalize_math
 from vrd.verify.numbers import expand_scientific, plain_text_decimal
-from vrd.verify.pool import Outcome, Task, run_tasks
+from vrd.verify.pool import Outcome, Task, check_timeout, check_workers, run_tasks
 
 
 @dataclass
@@ -122,6 +122,8 @@ def verify_batch(
     same (prediction, gold) are graded once. A `stats` dict, when given, receives `slow_items`
     (tasks sent to math-verify), `timed_out` (items) and `slowest_item_s`.
     """
+    check_timeout(timeout)  # before any work: a bad bound must not grade half a batch
+    check_workers(workers)
     results: list[VerifyResult | None] = [None] * len(items)
     waiting: dict[tuple[str, str], list[int]] = {}
     slowest, n_slow, n_timed_out = 0.0, 0, 0

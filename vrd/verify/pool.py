@@ -53,6 +53,16 @@ class Outcome:
     seconds: float = 0.0  # time the task held its worker
 
 
+def _death_watch() -> list[str]:
+    """The parent pid for the worker to die with (see worker._die_with_parent), main thread only.
+
+    Linux ties PR_SET_PDEATHSIG to the thread that forked, not the process: a worker started
+    by a short-lived thread (a thread pool calling verify_response) would be killed when that
+    thread ends, so those workers rely on their pipe closing instead.
+    """
+    return [str(os.getpid())] if threading.current_thread() is threading.main_thread() else []
+
+
 class Worker:
     """One worker process and the tasks sent to it, oldest first."""
 
@@ -64,7 +74,8 @@ class Worker:
         self._stderr = tempfile.TemporaryFile()
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "vrd.verify.worker", str(to_child_r), str(from_child_w)],
+                [sys.executable, "-m", "vrd.verify.worker", str(to_child_r), str(from_child_w),
+                 *_death_watch()],
                 pass_fds=(to_child_r, from_child_w),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -211,6 +222,29 @@ def _shutdown() -> None:
         _POOL.shutdown()
 
 
+MAX_TIMEOUT_S = 3600.0  # an item that needs more than an hour is wrong; larger values overflow poll()
+
+
+def check_timeout(timeout: float) -> float:
+    """A per-item timeout in (0, MAX_TIMEOUT_S]: nan would grade slow items wrong, inf/1e12 overflow."""
+    import math
+
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or math.isnan(timeout) \
+            or not 0 < timeout <= MAX_TIMEOUT_S:
+        raise ConfigError(f"--timeout must be a positive number of seconds, at most {MAX_TIMEOUT_S:g}, got {timeout!r}")
+    return float(timeout)
+
+
+def check_workers(workers: int | None) -> int:
+    """Worker processes to use: at most one per core (more only add memory and contention)."""
+    cores = default_workers()
+    if workers is None or workers == 0:
+        return cores
+    if workers < 0:
+        raise ConfigError(f"--workers must be >= 0 (0 = one per core), got {workers}")
+    return min(int(workers), cores)
+
+
 def default_workers() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -227,9 +261,8 @@ def run_tasks(
     no worker is started until the first task arrives. The bound runs from when a ready worker
     can start the task, so it excludes a worker's own start-up (about half a second, once).
     """
-    if timeout <= 0:
-        raise ConfigError(f"timeout must be positive, got {timeout}")
-    n_workers = max(1, workers or default_workers())
+    check_timeout(timeout)
+    n_workers = check_workers(workers)
     source = iter(tasks)
     pending: deque[Task] = deque()
     exhausted = False

@@ -67,7 +67,26 @@ def serve(rx: Connection, tx: Connection) -> None:
         tx.send((task_id, status, value, time.monotonic()))
 
 
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel to SIGKILL this worker when its parent dies (SIGTERM, kill -9, crash).
+
+    The parent's atexit cleanup does not run on a signal, and a worker busy in sympy's C code
+    never reads the closed pipe, so without this a killed `vrd verify` leaves orphans running.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(0)
+
+
 def main(argv: list[str]) -> None:
+    if len(argv) > 3:
+        _die_with_parent(int(argv[3]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     # Keep stray prints from sympy or math-verify off anything the parent reads.
     devnull = os.open(os.devnull, os.O_WRONLY)
