@@ -26,7 +26,8 @@ class VerifyConfig(Config):
             from vrd.verify.reward import check_reward
 
             check_reward(self.reward)
-        if self.timeout <= 0:
-            raise ConfigError(f"--timeout must be positive, got {self.timeout}")
+        from vrd.verify.pool import check_timeout
+
+        check_timeout(self.timeout)  # nan, inf and 1e12 too, not just <= 0
         if self.workers < 0:
             raise ConfigError(f"--workers must be >= 0 (0 = all cores), got {self.workers}")
