@@ -202,7 +202,7 @@ def run_distill(config: DistillConfig, *, engine: Engine | None = None,
 
                         engine_info = run_ray(config, todo, commit)
                     elif todo:
-                        engine_info = _describe(engine)
+                        engine_info = dict(engine.describe())
                         for batch in _batches(todo, config.batch_size):
                             commit(distill_batch(engine, batch, config))
                 status = "complete" if commit.failed == 0 else "incomplete"
@@ -229,11 +229,3 @@ def run_distill(config: DistillConfig, *, engine: Engine | None = None,
     if status == "interrupted":
         raise DistillInterrupted(summary)
     return summary
-
-
-def _describe(engine: Engine) -> dict[str, Any]:
-    """The engine's own JSON-safe settings (never secrets) for the manifest."""
-    describe = getattr(engine, "describe", None)
-    if callable(describe):
-        return dict(describe())
-    return {"engine": engine.name, "model": str(engine.model)}

@@ -117,6 +117,10 @@ class Engine(abc.ABC):
     def generate(self, requests: list[GenerationRequest], params: SamplingParams) -> list[list[Completion]]:
         """Return `params.n` completions for each request, in request order."""
 
+    def describe(self) -> dict[str, Any]:
+        """JSON-safe settings for a run's manifest (never secrets); backends add their own."""
+        return {"engine": self.name, "model": str(self.model)}
+
     def close(self) -> None:  # noqa: B027 - an optional hook, not an abstract method
         """Release GPUs, servers or sessions. Safe to call twice."""
 
