@@ -1,6 +1,13 @@
 """Benchmark: vrd's verify_batch against math-verify's parse + verify called serially.
 
-    python bench/verify.py --n 100000 [--workers N] [--timeout S] [--seed S]
+    python bench/verify.py --n 20000 [--workers N] [--timeout S] [--seed S] [--no-conformance]
+
+Speed is measured cold: every (answer, gold) pair is distinct (no verdict can come from a cache),
+vrd's result cache is emptied first, and both sides grade the same pairs in the same run.
+Conformance is printed beside it: agreement with the verdicts math-verify's own test suite
+asserts (tests/data/mathverify_cases.jsonl) for vrd and for math-verify's defaults, vrd's false
+positives there, and the fast path's "correct" verdicts on the bench pairs that math-verify
+calls wrong (should be zero).
 
 Pairs imitate rejection sampling: problems (a mix of multiple choice, plain numbers and LaTeX
 expressions) with several sampled responses each, written the way Qwen2.5-VL and R1-V style
@@ -16,8 +23,9 @@ import logging
 import os
 import random
 import time
+from pathlib import Path
 
-from vrd.distill.templates import LETTERS
+from vrd.contract import LETTERS
 
 FILLER = [
     "Let me look at the figure carefully.",
@@ -106,11 +114,15 @@ def _wrap(rng: random.Random, answer: str, r1v: bool) -> str:
     return f"<think>\n{thought}\n</think>\nSo the answer is {answer}."
 
 
-def make_pairs(n: int, seed: int = 0, samples_per_problem: int = 8) -> list[dict]:
-    """`n` (gold, response) items: problems with `samples_per_problem` sampled responses each."""
+def make_pairs(n: int, seed: int = 0, samples_per_problem: int = 8, distinct: bool = True) -> list[dict]:
+    """`n` (gold, response) items: problems with `samples_per_problem` sampled responses each.
+
+    With `distinct`, no (answer, gold) pair repeats, so no verdict can be served from a cache."""
     rng = random.Random(seed)
     items: list[dict] = []
-    while len(items) < n:
+    seen: set[tuple[str, str, tuple[str, ...]]] = set()
+    tries = 0
+    while len(items) < n and tries < 50 * n:
         roll = rng.random()
         choices: list[str] = []
         if roll < 0.35:
@@ -121,8 +133,13 @@ def make_pairs(n: int, seed: int = 0, samples_per_problem: int = 8) -> list[dict
             gold, right, wrong = _latex_problem(rng)
         r1v = rng.random() < 0.3
         for _ in range(min(samples_per_problem, n - len(items))):
+            tries += 1
             expected = rng.random() < 0.6
             answer = rng.choice(right) if expected else rng.choice(wrong)
+            key = (answer, gold, tuple(choices))
+            if distinct and key in seen:
+                continue
+            seen.add(key)
             items.append({
                 "expected": expected,
                 "answer": gold,
@@ -148,7 +165,9 @@ def run_math_verify(items: list[dict]) -> tuple[float, float, list[bool]]:
 
 def run_vrd(items: list[dict], workers: int | None, timeout: float) -> tuple[float, dict, list[bool]]:
     from vrd.verify import prewarm, verify_batch
+    from vrd.verify.cache import RESULTS
 
+    RESULTS.clear()
     prewarm(workers)  # start-up is paid once per process, not per batch; keep it out of the rate
     stats: dict = {}
     start = time.perf_counter()
@@ -156,17 +175,65 @@ def run_vrd(items: list[dict], workers: int | None, timeout: float) -> tuple[flo
     return time.perf_counter() - start, stats, [r.correct for r in results]
 
 
+def fast_path_false_positives(items: list[dict]) -> tuple[int, int]:
+    """(fast-path "correct" verdicts on non-choice items, those math-verify calls wrong).
+
+    Option letters are vrd's to grade (math-verify does not know the options), so only number
+    and LaTeX items are checked, on the strings the fast path read."""
+    from math_verify import parse, verify
+
+    from vrd.verify import extract_answer, fast_grade
+    from vrd.verify.numbers import expand_scientific
+    from vrd.verify.scan import clean_span
+
+    n_true = wrong = 0
+    for item in items:
+        if item["choices"]:
+            continue
+        pred = extract_answer(item["response"])
+        if fast_grade(pred, item["answer"]) is True:
+            n_true += 1
+            read = expand_scientific(clean_span(pred or ""))
+            if not verify(parse(f"${expand_scientific(item['answer'])}$"), parse(f"${read}$")):
+                wrong += 1
+    return n_true, wrong
+
+
+def conformance(workers: int | None) -> dict:
+    """vrd and math-verify's defaults against the verdicts math-verify's own tests assert."""
+    import json
+
+    from math_verify import parse, verify
+
+    from vrd.verify import verify_batch
+
+    path = Path(__file__).resolve().parents[1] / "tests" / "data" / "mathverify_cases.jsonl"
+    cases = [json.loads(line) for line in path.open()]
+    vrd = [r.correct for r in verify_batch([{"response": c["pred"], "answer": c["gold"]} for c in cases],
+                                           workers=workers, timeout=20.0)]
+    mv = [bool(verify(parse(c["gold"]), parse(c["pred"]))) for c in cases]
+    return {
+        "n": len(cases),
+        "vrd": sum(v == c["expected"] for v, c in zip(vrd, cases, strict=True)),
+        "math-verify": sum(m == c["expected"] for m, c in zip(mv, cases, strict=True)),
+        "vrd_fp": sum(v and not c["expected"] and not c["note"] for v, c in zip(vrd, cases, strict=True)),
+        "vrd_fp_noted": sum(v and not c["expected"] and bool(c["note"]) for v, c in zip(vrd, cases, strict=True)),
+        "mv_fp": sum(m and not c["expected"] for m, c in zip(mv, cases, strict=True)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=100_000, help="number of (gold, response) pairs")
+    parser.add_argument("--n", type=int, default=20_000, help="number of distinct (gold, response) pairs")
     parser.add_argument("--workers", type=int, default=None, help="vrd worker processes (default: all cores)")
     parser.add_argument("--timeout", type=float, default=5.0, help="vrd's per-item bound in seconds")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-conformance", action="store_true", help="skip the math-verify test-suite table")
     args = parser.parse_args()
 
     items = make_pairs(args.n, args.seed)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"pairs: {len(items)} · cores: {cores} · vrd timeout: {args.timeout}s")
+    print(f"pairs: {len(items)} distinct (cold: no cache hits) · cores: {cores} · vrd timeout: {args.timeout}s")
 
     vrd_s, stats, vrd_ok = run_vrd(items, args.workers, args.timeout)
     mv_s, mv_slowest, mv_ok = run_math_verify(items)
@@ -186,6 +253,14 @@ def main() -> None:
         right = sum(v == t for v, t in zip(verdicts, truth, strict=True)) / len(items)
         print(f"{name:12s} verdicts matching how each pair was generated: {right:.2%}")
     print(f"verdict agreement vrd vs math-verify: {agree:.1%}")
+    n_true, wrong = fast_path_false_positives(items)
+    print(f"fast-path 'correct' verdicts on number/LaTeX pairs: {n_true}; math-verify calls wrong: {wrong}")
+    if not args.no_conformance:
+        c = conformance(args.workers)
+        print(f"conformance on math-verify's own tests ({c['n']} cases): vrd agrees {c['vrd']}, "
+              f"math-verify defaults agree {c['math-verify']}; pairs asserted wrong graded correct: "
+              f"vrd {c['vrd_fp']} (+{c['vrd_fp_noted']} whose 'wrong' needs a non-default setting), "
+              f"math-verify {c['mv_fp']}")
 
 
 if __name__ == "__main__":

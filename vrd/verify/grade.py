@@ -6,6 +6,8 @@ exactly as math-verify would: option letters, two plain numbers (integers exactl
 the same LaTeX up to spacing, and word answers. Text normalisation never decides maths: an
 answer with a bracket, relation, operator or command goes to math-verify in a worker process
 under a hard time bound (`vrd.verify.pool`) unless it is the gold letter for letter.
+`at_gold_precision` is vrd's one rule beyond math-verify (a gold written as a 2+-place decimal is
+taken as rounded); it is kept apart from the fast path so the fast path stays math-verify's.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from vrd.contract import ANSWER_TYPES, LETTERS
 from vrd.verify.answer_types import infer_answer_type, normalize_type
 from vrd.verify.choices import MATH_MARK, latex_key, letter_of, normalize_text
 from vrd.verify.normalize import normalize_math
-from vrd.verify.numbers import expand_scientific, numbers_equal, parse_number
+from vrd.verify.numbers import MAX_DIGITS, expand_scientific, numbers_equal, parse_number
 from vrd.verify.scan import clean_span, max_brace_depth
 
 DEFAULT_TIMEOUT = 5.0
@@ -61,6 +63,22 @@ def fast_grade(
     return None
 
 
+def at_gold_precision(pred: str | None, gold: str) -> bool:
+    """vrd's one rule beyond math-verify: a gold decimal written with two or more places is taken
+    as rounded, so a more precise prediction that rounds to it is right (`10.5714` for `10.57`),
+    as MathVista-style benchmarks round their golds. Integers stay exact (`14917` is not `14916`)
+    and math-verify alone would compare at 6 places. Plain numbers only, in-process."""
+    if pred is None:
+        return False
+    g = parse_number(clean_span(str(gold)))
+    if g is None or g.percent or not 2 <= g.decimals < MAX_DIGITS:
+        return False
+    p = parse_number(clean_span(str(pred)))
+    if p is None or p.percent or p.decimals <= g.decimals or p.decimals >= MAX_DIGITS:
+        return False
+    return round(p.value, g.decimals) == round(g.value, g.decimals)
+
+
 def grade(
     pred: str | None,
     gold: str,
@@ -70,6 +88,8 @@ def grade(
     timeout: float | None = None,
 ) -> bool:
     """Whether `pred` matches `gold`. Incorrect on timeout (at most `timeout` seconds, default 5)."""
+    if at_gold_precision(pred, gold):
+        return True
     decided = fast_grade(pred, gold, answer_type, choices)
     if decided is not None:
         return decided
