@@ -75,3 +75,53 @@ def test_style_and_lengths() -> None:
     lengths = length_stats([10, 20, 30], base_lengths=[10, 20, 30])
     assert lengths["wasserstein_to_base"] == pytest.approx(0.0)
     assert length_stats([20, 30, 40], base_lengths=[10, 20, 30])["wasserstein_to_base"] == pytest.approx(10.0)
+
+
+def _clustered(rng: np.random.Generator, problems: int = 30, rollouts: int = 4, dim: int = 16):
+    def one(tag: str):
+        centres = rng.normal(0, 1.0, size=(problems, dim))
+        x = np.repeat(centres, rollouts, axis=0) + rng.normal(0, 0.5, size=(problems * rollouts, dim))
+        return x, [f"{tag}{j}" for j in range(problems) for _ in range(rollouts)]
+
+    (x, gx), (y, gy) = one("a"), one("b")
+    return x, y, gx, gy
+
+
+def test_grouped_tests_hold_their_level_on_clustered_nulls() -> None:
+    # two samples of one distribution, 30 problems x 4 correlated rollouts each: rows are not i.i.d.
+    rng = np.random.default_rng(1)
+    iid = grouped = 0
+    aucs_iid, aucs_grouped = [], []
+    for seed in range(12):
+        x, y, gx, gy = _clustered(rng)
+        iid += mmd2_rbf(x, y, n_permutations=100, seed=seed)["p_value"] <= 0.05
+        grouped += mmd2_rbf(x, y, n_permutations=100, seed=seed, groups_x=gx, groups_y=gy)["p_value"] <= 0.05
+        aucs_iid.append(classifier_auc(x, y, seed=seed)["auc"])
+        aucs_grouped.append(classifier_auc(x, y, seed=seed, groups_x=gx, groups_y=gy)["auc"])
+    assert iid >= 9 and grouped <= 3
+    assert np.mean(aucs_iid) > 0.6 and np.mean(aucs_grouped) < 0.56
+
+
+def test_paired_problems_are_swapped_within_problem_and_a_real_shift_is_found() -> None:
+    rng = np.random.default_rng(2)
+    centres = np.repeat(rng.normal(0, 1.0, size=(30, 16)), 4, axis=0)
+    gx = [f"p{j}" for j in range(30) for _ in range(4)]
+    x = centres + rng.normal(0, 0.5, size=centres.shape)
+    y = centres + rng.normal(0, 0.5, size=centres.shape)  # the same problems answered again
+    same = mmd2_rbf(x, y, n_permutations=100, groups_x=gx, groups_y=gx, n_boot=50)
+    assert same["unit"] == "problem" and same["p_value"] > 0.05
+    assert same["ci95"][0] <= same["mmd2"] <= same["ci95"][1]
+    moved = mmd2_rbf(x + 1.0, y, n_permutations=100, groups_x=gx, groups_y=gx)
+    assert moved["p_value"] < 0.05
+
+
+def test_debiased_frechet_does_not_depend_on_sample_size() -> None:
+    from vrd.analysis.distances import frechet_debiased
+
+    rng = np.random.default_rng(3)
+    small = [frechet_debiased(rng.normal(size=(50, 8)), rng.normal(size=(50, 8)), seed=s) for s in range(10)]
+    big = frechet_debiased(rng.normal(size=(800, 8)), rng.normal(size=(800, 8)), n_boot=20)
+    raw_small = np.mean([s["frechet_raw"] for s in small])
+    assert raw_small > 0.25  # the plain estimate at n = 50 is biased well away from the true 0
+    assert abs(np.mean([s["frechet"] for s in small])) < 0.1 and abs(big["frechet"]) < 0.05
+    assert big["n"] == [800, 800] and big["ci95"][0] <= big["frechet"] + 1e-9

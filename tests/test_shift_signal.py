@@ -150,3 +150,18 @@ def test_zero_advantage_under_the_reward_counts_format_signal() -> None:
     # an accuracy-only reward sees no format signal
     acc_only = eb_agreement(list(problem_outcomes(rows, RewardSpec(0.0)).values()), 2, n_boot=0)
     assert acc_only["zero_advantage_reward"] == pytest.approx(1.0) and acc_only["format_only_signal"] == 0.0
+
+
+def test_signal_on_the_rl_split_only(monkeypatch, tmp_path) -> None:
+    import vrd.schema
+    from vrd.analysis.report import signal_rows
+    from vrd.errors import DataError
+
+    rows = _rows("p1", 4, 0) + _rows("p2", 4, 4) + _rows("p3", 4, 2)
+    monkeypatch.setattr(vrd.schema, "read_rows", lambda path, kind=None: [{"id": "p1"}, {"id": "p3"}, {"id": "x"}])
+    kept, note = signal_rows(rows, tmp_path / "rl")
+    assert {r["id"] for r in kept} == {"p1", "p3"} and "2 of its 3 problems" in note
+    assert signal_rows(rows, None)[1].startswith("every problem")
+    monkeypatch.setattr(vrd.schema, "read_rows", lambda path, kind=None: [{"id": "zz"}])
+    with pytest.raises(DataError, match="none of its 1 problem ids"):
+        signal_rows(rows, tmp_path / "rl")

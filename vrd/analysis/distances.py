@@ -43,8 +43,8 @@ def _units(n_x: int, n_y: int, groups_x: Sequence[Any] | None, groups_y: Sequenc
     """(unit of each pooled row, side of each unit (0 = x), stratum of each unit, problem of each row).
 
     A unit is one problem's rows within one set; without groups every row is its own unit. Units of
-    a problem present in both sets form one stratum (they may swap sides); all other units form a
-    shared stratum.
+    a problem present in both sets form one stratum (they may swap sides); all other units form
+    stratum -1.
     """
     if groups_x is None or groups_y is None:
         gx, gy = [("x", i) for i in range(n_x)], [("y", i) for i in range(n_y)]
@@ -58,9 +58,8 @@ def _units(n_x: int, n_y: int, groups_x: Sequence[Any] | None, groups_y: Sequenc
     unit_side = np.array([k[0] for k in index])
     problems = [k[1] for k in index]
     both = set(gx) & set(gy) if groups_x is not None else set()
-    strata_names: dict[Any, int] = {}
-    unit_stratum = np.array([strata_names.setdefault(p if p in both else "__shared__", len(strata_names))
-                             for p in problems])
+    strata_names: dict[Any, int] = {}  # a problem in both sets is its own stratum; -1 pools the rest
+    unit_stratum = np.array([strata_names.setdefault(p, len(strata_names)) if p in both else -1 for p in problems])
     problem_ids: dict[Any, int] = {}
     row_problem = np.array([problem_ids.setdefault(k[1], len(problem_ids)) for k in keys])
     return row_unit, unit_side, unit_stratum, row_problem
@@ -76,26 +75,45 @@ def _permute_sides(rng: np.random.Generator, unit_side: np.ndarray, unit_stratum
 
 def _mmd2_masks(k: np.ndarray, mx: np.ndarray) -> float:
     """Unbiased MMD² for the split given by the boolean mask `mx` (True = x) of the pooled kernel."""
-    my = ~mx
-    m, n = int(mx.sum()), int(my.sum())
-    if m < 2 or n < 2:
-        return math.nan
-    fx, fy = mx.astype(float), my.astype(float)
-    kx, ky = k @ fx, k @ fy
+    return _mmd2_counts(k, mx.astype(float), (~mx).astype(float))
+
+
+def _mmd2_counts(k: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> float:
+    """MMD² for multisets of the pooled rows (`cx[i]` copies of row i in x), self-pairs left out.
+
+    With 0/1 counts this is the unbiased estimator (Gretton et al. 2012, eq. 3). In a bootstrap
+    sample a row drawn twice would otherwise pair with itself at kernel value 1 and push the
+    statistic up, so every pair of copies of one row is treated as the diagonal.
+    """
+    m, n = float(cx.sum()), float(cy.sum())
     diag = np.diag(k)
-    sxx = (fx @ kx - fx @ diag) / (m * (m - 1))
-    syy = (fy @ ky - fy @ diag) / (n * (n - 1))
-    return float(sxx + syy - 2.0 * (fx @ ky) / (m * n))
+    den_x, den_y = m * m - float(cx @ cx), n * n - float(cy @ cy)
+    if den_x <= 0 or den_y <= 0:
+        return math.nan
+    kx, ky = k @ cx, k @ cy
+    sxx = (cx @ kx - (cx * cx) @ diag) / den_x
+    syy = (cy @ ky - (cy * cy) @ diag) / den_y
+    return float(sxx + syy - 2.0 * (cx @ ky) / (m * n))
 
 
-def _cluster_resample(rng: np.random.Generator, row_unit: np.ndarray, unit_side: np.ndarray) -> np.ndarray:
-    """Row indices of a bootstrap sample: units drawn with replacement within each side."""
+def _cluster_resample(rng: np.random.Generator, row_unit: np.ndarray, unit_side: np.ndarray,
+                      unit_stratum: np.ndarray | None = None) -> np.ndarray:
+    """Row indices of a bootstrap sample that resamples problems.
+
+    A problem present in both sets is drawn as a whole (its rows on both sides together, so the
+    pairing survives); units of problems in one set only are drawn within their side.
+    """
     rows_of = [np.flatnonzero(row_unit == u) for u in range(len(unit_side))]
+    strata = unit_stratum if unit_stratum is not None else np.full(len(unit_side), -1)
     picked = []
+    paired = sorted(int(x) for x in np.unique(strata) if x >= 0)
+    if paired:
+        for s in rng.choice(paired, size=len(paired), replace=True):
+            picked.extend(rows_of[u] for u in np.flatnonzero(strata == s))
     for side in (0, 1):
-        units = np.flatnonzero(unit_side == side)
-        for u in rng.choice(units, size=units.size, replace=True):
-            picked.append(rows_of[u])
+        units = np.flatnonzero((unit_side == side) & ~np.isin(strata, paired))
+        if units.size:
+            picked.extend(rows_of[u] for u in rng.choice(units, size=units.size, replace=True))
     return np.concatenate(picked)
 
 
@@ -127,14 +145,17 @@ def mmd2_rbf(x: np.ndarray, y: np.ndarray, *, n_permutations: int = 200, seed: i
     out: dict[str, Any] = {"mmd2": observed, "p_value": (1 + exceed) / (1 + n_permutations), "bandwidth": sigma,
                            "unit": "problem" if groups_x is not None else "row", "ci95": None}
     if n_boot:
-        from vrd.stats import percentile_ci
+        from vrd.stats import Z95
 
         reps = []
         for _ in range(n_boot):
-            idx = _cluster_resample(rng, row_unit, unit_side)
-            sub = k[np.ix_(idx, idx)]
-            reps.append(_mmd2_masks(sub, mx[idx]))
-        out["ci95"] = list(percentile_ci(np.array(reps)))
+            idx = _cluster_resample(rng, row_unit, unit_side, unit_stratum)
+            counts = np.bincount(idx, minlength=len(z)).astype(float)
+            reps.append(_mmd2_counts(k, counts * mx, counts * ~mx))
+        # Centred on the estimate with the bootstrap's spread: duplicated problems shift the
+        # replicates' mean (their within- and cross-set pair shares change), not their spread.
+        spread = float(np.nanstd(reps))
+        out["ci95"] = [observed - Z95 * spread, observed + Z95 * spread]
     return out
 
 
@@ -167,8 +188,8 @@ def frechet_debiased(x: np.ndarray, y: np.ndarray, *, seed: int = 0, halves: int
     """Fréchet distance extrapolated to infinite samples, with the raw value, n and a 95% interval.
 
     FD(n) ≈ FD∞ + k/n, so FD∞ ≈ 2·FD(n) − FD(n/2), the half-size value averaged over `halves`
-    random halves. The interval is a bootstrap over problems of the raw value, shifted by the
-    same size correction.
+    random halves. The interval is the estimate ± 1.96 bootstrap standard deviations (problems
+    resampled).
     """
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     raw = frechet_distance(x, y)
@@ -181,16 +202,19 @@ def frechet_debiased(x: np.ndarray, y: np.ndarray, *, seed: int = 0, halves: int
     correction = float(np.mean(half)) - raw
     out["frechet"] = raw - correction
     if n_boot:
-        from vrd.stats import percentile_ci
+        from vrd.stats import Z95
 
-        row_unit, unit_side, _, _ = _units(len(x), len(y), groups_x, groups_y)
+        row_unit, unit_side, unit_stratum, _ = _units(len(x), len(y), groups_x, groups_y)
         z = np.concatenate([x, y])
         side = unit_side[row_unit]
         reps = []
         for _ in range(n_boot):
-            idx = _cluster_resample(rng, row_unit, unit_side)
-            reps.append(frechet_distance(z[idx][side[idx] == 0], z[idx][side[idx] == 1]) - correction)
-        out["ci95"] = list(percentile_ci(np.array(reps)))
+            idx = _cluster_resample(rng, row_unit, unit_side, unit_stratum)
+            reps.append(frechet_distance(z[idx][side[idx] == 0], z[idx][side[idx] == 1]))
+        # Duplicated rows in a bootstrap sample bias FD upward (fewer distinct points), so the
+        # interval takes the replicates' spread around the debiased estimate.
+        spread = float(np.nanstd(reps))
+        out["ci95"] = [out["frechet"] - Z95 * spread, out["frechet"] + Z95 * spread]
     return out
 
 
@@ -230,10 +254,10 @@ def classifier_auc(x: np.ndarray, y: np.ndarray, *, folds: int = 5, seed: int = 
         from vrd.stats import percentile_ci
 
         rng = np.random.default_rng(seed)
-        row_unit, unit_side, _, _ = _units(len(x), len(y), groups_x, groups_y)
+        row_unit, unit_side, unit_stratum, _ = _units(len(x), len(y), groups_x, groups_y)
         reps = []
         for _ in range(n_boot):
-            idx = _cluster_resample(rng, row_unit, unit_side)
+            idx = _cluster_resample(rng, row_unit, unit_side, unit_stratum)
             reps.append(roc_auc_score(labels[idx], proba[idx]))
         out["ci95"] = list(percentile_ci(np.array(reps)))
     return out

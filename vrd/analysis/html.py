@@ -99,11 +99,12 @@ def pass_rate_chart(hist: Mapping[str, int]) -> str | None:
         return None
     fig, ax = _figure()
     labels = list(hist)
-    colors = ["#d62728" if lab == "0" else "#2ca02c" if lab == "1" else "#1f77b4" for lab in labels]
+    hardest, easiest = labels[-1], labels[0]  # levels are listed easiest first (vrd.difficulty)
+    colors = ["#d62728" if lab == hardest else "#2ca02c" if lab == easiest else "#1f77b4" for lab in labels]
     ax.bar(labels, [hist[k] for k in labels], color=colors)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(axis="x", labelsize=8)
-    ax.set_xlabel("base-model pass rate per problem")
+    ax.set_xlabel("difficulty level from the base-model pass rate")
     ax.set_ylabel("problems")
     return _png(fig)
 
