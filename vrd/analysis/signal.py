@@ -267,6 +267,16 @@ def _estimate(n: np.ndarray, c: np.ndarray, cats: np.ndarray, w: np.ndarray, k: 
     return np.array([right, wrong, right + wrong, min(flat, right + wrong)])
 
 
+def _bounds_only(n: np.ndarray, c: np.ndarray, w: np.ndarray, k: int, n_problems: int) -> dict[str, Any]:
+    """One rollout per problem says nothing about how pass rates spread, only their mean q: the
+    all-wrong fraction lies between (1-q)^k (every problem alike) and 1-q (each always or never)."""
+    q = float((w * c).sum() / (w * n).sum())
+    nan = math.nan
+    return {"k": k, "all_correct": nan, "all_wrong": nan, "zero_advantage": nan, "zero_advantage_reward": nan,
+            "format_only_signal": nan, "all_correct_ci95": [q ** k, q], "all_wrong_ci95": [(1 - q) ** k, 1 - q],
+            "estimator": "not identifiable from one rollout per problem (bounds only)", "n_problems": n_problems}
+
+
 def eb_agreement(counts: Iterable[tuple[int, int]] | Sequence[Outcome], k: int, *, n_boot: int = N_BOOT,
                  seed: int = 0) -> dict[str, Any]:
     """All-correct / all-wrong / zero-advantage fractions at group size k, with bootstrap 95% intervals.
@@ -285,6 +295,8 @@ def eb_agreement(counts: Iterable[tuple[int, int]] | Sequence[Outcome], k: int, 
                 "format_only_signal": nan, "estimator": "none", "n_problems": 0}
     n, c, cats, mult, _values = _categories(outcomes)
     w0 = np.asarray(mult)
+    if k > 1 and np.all(n < 2):
+        return _bounds_only(n, c, w0, k, len(outcomes))
     point = _estimate(n, c, cats, w0, k)
     out: dict[str, Any] = {"k": k, "all_correct": point[0], "all_wrong": point[1], "zero_advantage": point[2],
                            "zero_advantage_reward": point[3], "format_only_signal": max(0.0, point[2] - point[3]),
@@ -321,11 +333,17 @@ def pass_rate_histogram(counts: Mapping[str, tuple[int, int]], bins: str | None 
 
 
 def _interval_text(value: float, ci: Sequence[float] | None) -> str:
+    if math.isnan(value):
+        return f"between {ci[0]:.2f} and {ci[1]:.2f}" if ci else "n/a"
     return f"{value:.2f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
 
 
 def recommend(mean_pass: float, at_group: Mapping[str, Any], rule: SignalRule) -> tuple[str, str]:
     """("SFT first" | "RL viable", one line with the numbers, their intervals and the estimator)."""
+    if math.isnan(at_group["all_wrong"]):
+        lo, hi = at_group.get("all_wrong_ci95") or (math.nan, math.nan)
+        return "undetermined", (f"all-wrong between {lo:.2f} and {hi:.2f} at group size {rule.group_size}: "
+                                f"{at_group['estimator']}; take at least 2 rollouts per problem")
     wrong, zero = at_group["all_wrong"], at_group.get("zero_advantage_reward", at_group["zero_advantage"])
     ci_w = at_group.get("all_wrong_ci95")
     ci_z = at_group.get("zero_advantage_reward_ci95", at_group.get("zero_advantage_ci95"))

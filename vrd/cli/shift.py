@@ -45,7 +45,7 @@ def print_ranking(report: Any) -> None:
     console.print(table)
     sig = metrics["signal"]
     if sig.get("available"):
-        color = "red" if sig["recommendation"] == "SFT first" else "green"
+        color = {"SFT first": "red", "RL viable": "green"}.get(sig["recommendation"], "yellow")
         from rich.text import Text
 
         console.print(Text.assemble((sig.get("verdict_line") or sig["recommendation"], f"bold {color}"),
