@@ -46,15 +46,19 @@ def test_embedding_distances_agree_with_each_measure_and_flag_only_the_shift(gau
     # The report's numbers are the measures' own, with the same seed.
     mmd = mmd2_rbf(shifted, y, n_permutations=100, seed=3)
     assert (moved["mmd2"], moved["mmd2_p_value"]) == (mmd["mmd2"], mmd["p_value"])
-    assert moved["frechet"] == frechet_distance(shifted, y)
+    assert moved["frechet_raw"] == frechet_distance(shifted, y)
+    from vrd.analysis.distances import frechet_debiased
+
+    assert moved["frechet"] == frechet_debiased(shifted, y, seed=3)["frechet"]  # size-debiased
     assert moved["classifier_auc"] == classifier_auc(shifted, y, seed=3)["auc"]
     assert (moved["n"], moved["n_base"], moved["mmd_permutations"]) == (60, 60, 100)
     # A 0.6-sd mean shift in 16 dimensions: every measure sees it, none sees a shift between two draws
-    # of one distribution. Both Frechet estimates carry the same finite-sample bias (the second pair's
-    # distance is ~2.7, not 0), so their difference is near the shift's population value 16 * 0.6^2.
+    # of one distribution. The raw Frechet estimates carry a finite-sample bias (the second pair's
+    # distance is ~2.7, not 0); the debiased ones sit near the shift's population value 16 * 0.6^2 and 0.
     assert moved["mmd2_p_value"] < 0.02 < same["mmd2_p_value"]
     assert moved["classifier_auc"] > 0.75 and abs(same["classifier_auc"] - 0.5) < 0.2
-    assert moved["frechet"] - same["frechet"] == pytest.approx(16 * 0.36, rel=0.25)
+    assert moved["frechet_raw"] - same["frechet_raw"] == pytest.approx(16 * 0.36, rel=0.25)
+    assert moved["frechet"] == pytest.approx(16 * 0.36, rel=0.35) and abs(same["frechet"]) < 1.0
 
 
 def test_reflection_markers_are_counted_once() -> None:
