@@ -10,7 +10,7 @@ import torch
 from train_fixtures import curate_output, figure
 
 from vrd.errors import VrdError
-from vrd.trainers.config import VrdRLConfig, VrdSFTConfig, load_config
+from vrd.trainers.config import VrdRLConfig, VrdSFTConfig
 from vrd.trainers.data import load_eval_problems, load_rl_dataset, load_sft_dataset, locate, user_content
 from vrd.trainers.dynamic_sampling import degenerate_groups, drop_rows, group_stats, keep_rows
 from vrd.trainers.launch import launch_command, strip_flag
@@ -124,27 +124,27 @@ def test_monitor_uses_the_training_token_budget() -> None:
 def test_config_yaml_then_flags(tmp_path: Path) -> None:
     yml = tmp_path / "c.yaml"
     yml.write_text("model: m\ndata: d\nout: o\nlr: 2.0e-5\nmax-steps: 7\ntrl: {weight_decay: 0.1}\n")
-    cfg = load_config(VrdSFTConfig, yml, max_steps=3, batch_size=None)
+    cfg = VrdSFTConfig.load(yml, max_steps=3, batch_size=None)
     assert (cfg.lr, cfg.max_steps, cfg.epochs, cfg.trl) == (2e-5, 3, 3.0, {"weight_decay": 0.1})
     assert cfg.global_batch == 128 and cfg.grad_accum() == 128 and cfg.scheduler == "cosine"
     yml.write_text("model: m\nlearnin_rate: 1\n")
     with pytest.raises(VrdError, match="learnin_rate"):
-        load_config(VrdSFTConfig, yml)
+        VrdSFTConfig.load(yml)
 
 
 def test_rl_algorithm_defaults() -> None:
-    grpo = load_config(VrdRLConfig, model="m", data="d", out="o")
+    grpo = VrdRLConfig.load(model="m", data="d", out="o")
     assert (grpo.num_generations, grpo.lr, grpo.global_batch, grpo.batch_size) == (10, 1e-6, 80, 10)
     assert grpo.loss_settings()["beta"] == 0.01 and grpo.loss_settings()["loss_type"] == "grpo"
-    dapo = load_config(VrdRLConfig, model="m", data="d", out="o", algo="dapo", max_new_tokens=500)
+    dapo = VrdRLConfig.load(model="m", data="d", out="o", algo="dapo", max_new_tokens=500)
     assert dapo.loss_settings() == {"loss_type": "dapo", "beta": 0.0, "epsilon_high": 0.28, "scale_rewards": "group"}
     assert dapo.overlong_cache() == 100
-    dr = load_config(VrdRLConfig, model="m", data="d", out="o", algo="dr_grpo", beta=0.05)
+    dr = VrdRLConfig.load(model="m", data="d", out="o", algo="dr_grpo", beta=0.05)
     assert dr.loss_settings()["scale_rewards"] == "none" and dr.loss_settings()["beta"] == 0.05
     with pytest.raises(VrdError, match="multiple of num_generations"):
-        load_config(VrdRLConfig, model="m", data="d", out="o", global_batch=15)
+        VrdRLConfig.load(model="m", data="d", out="o", global_batch=15)
     with pytest.raises(Exception, match="ppo"):
-        load_config(VrdRLConfig, model="m", data="d", out="o", algo="ppo")
+        VrdRLConfig.load(model="m", data="d", out="o", algo="ppo")
 
 
 def test_dynamic_sampling_masks_degenerate_groups() -> None:
@@ -212,11 +212,11 @@ def test_rl_split_smaller_than_one_step_is_a_clear_error(tmp_path, tiny_model_di
     from train_fixtures import curate_output
 
     from vrd.errors import VrdError
-    from vrd.trainers.config import VrdRLConfig, load_config
+    from vrd.trainers.config import VrdRLConfig
     from vrd.trainers.rl import build_rl_trainer
 
     data = curate_output(tmp_path / "curated", n_sft=2, n_rl=3, n_val=1)
-    cfg = load_config(VrdRLConfig, None, model=str(tiny_model_dir), data=str(data), out=str(tmp_path / "rl"),
+    cfg = VrdRLConfig.load(None, model=str(tiny_model_dir), data=str(data), out=str(tmp_path / "rl"),
                       max_steps=2, num_generations=2, batch_size=2, max_new_tokens=8)
     with pytest.raises(VrdError, match="has 3 prompt.*needs 8"):
         build_rl_trainer(cfg)

@@ -15,12 +15,12 @@ pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(),
 
 
 def test_bf16_sft_and_grpo_step_on_cuda(tiny_model_dir: Path, tmp_path: Path) -> None:
-    from vrd.trainers.config import VrdRLConfig, VrdSFTConfig, load_config
+    from vrd.trainers.config import VrdRLConfig, VrdSFTConfig
     from vrd.trainers.rl import build_rl_trainer
     from vrd.trainers.sft import build_sft_trainer
 
     data = curate_output(tmp_path / "cur", n_sft=4, n_rl=4)
-    sft_cfg = load_config(VrdSFTConfig, model=str(tiny_model_dir), data=str(data), out=str(tmp_path / "sft"),
+    sft_cfg = VrdSFTConfig.load(model=str(tiny_model_dir), data=str(data), out=str(tmp_path / "sft"),
                           max_steps=1, global_batch=4, batch_size=4, save_steps=1000)
     trainer, _ = build_sft_trainer(sft_cfg)
     assert trainer.args.bf16 and next(trainer.model.parameters()).dtype == torch.float32  # fp32 masters, bf16 autocast
@@ -30,7 +30,7 @@ def test_bf16_sft_and_grpo_step_on_cuda(tiny_model_dir: Path, tmp_path: Path) ->
     assert next(trainer.model.parameters()).device.type == "cuda"
     sft_loss = [r["loss"] for r in trainer.state.log_history if "loss" in r][0]
 
-    rl_cfg = load_config(VrdRLConfig, model=str(tiny_model_dir), data=str(data), out=str(tmp_path / "rl"),
+    rl_cfg = VrdRLConfig.load(model=str(tiny_model_dir), data=str(data), out=str(tmp_path / "rl"),
                          max_steps=1, num_generations=2, global_batch=4, batch_size=4, max_new_tokens=16,
                          save_steps=1000)
     rl_trainer, _ = build_rl_trainer(rl_cfg)

@@ -60,10 +60,10 @@ def test_sft_overfits_one_batch_and_reloads(tiny_model_dir: Path, curated: Path,
 
 def test_sft_lora_is_merged_into_a_loadable_model(tiny_model_dir: Path, curated: Path, tmp_path: Path) -> None:
     from vrd.models.loading import load_model_and_processor
-    from vrd.trainers.config import VrdSFTConfig, load_config
+    from vrd.trainers.config import VrdSFTConfig
     from vrd.trainers.sft import train_sft
 
-    out = train_sft(load_config(VrdSFTConfig, model=str(tiny_model_dir), data=str(curated), out=str(tmp_path / "lora"),
+    out = train_sft(VrdSFTConfig.load(model=str(tiny_model_dir), data=str(curated), out=str(tmp_path / "lora"),
                                 max_steps=1, global_batch=4, batch_size=4, lr=1e-2, warmup_ratio=0.0, lora=4,
                                 save_steps=1000))
     assert (out / "adapter" / "adapter_config.json").is_file() and not (out / "adapter_config.json").exists()
@@ -77,11 +77,11 @@ def test_sft_lora_is_merged_into_a_loadable_model(tiny_model_dir: Path, curated:
 
 
 def test_grpo_two_steps_logs_rewards(tiny_model_dir: Path, curated: Path, tmp_path: Path) -> None:
-    from vrd.trainers.config import VrdRLConfig, load_config
+    from vrd.trainers.config import VrdRLConfig
     from vrd.trainers.rl import train_rl
 
     out = tmp_path / "grpo"
-    cfg = load_config(VrdRLConfig, model=str(tiny_model_dir), data=str(curated), out=str(out), max_steps=2,
+    cfg = VrdRLConfig.load(model=str(tiny_model_dir), data=str(curated), out=str(out), max_steps=2,
                       num_generations=2, global_batch=4, batch_size=4, max_new_tokens=6, save_steps=1000)
     train_rl(cfg)
     logs = [r for r in _records(out, "train") if "loss" in r]
@@ -108,10 +108,10 @@ def test_grpo_two_steps_logs_rewards(tiny_model_dir: Path, curated: Path, tmp_pa
 
 def test_dapo_dynamic_sampling_keeps_only_informative_groups(tiny_model_dir: Path, curated: Path,
                                                              tmp_path: Path) -> None:
-    from vrd.trainers.config import VrdRLConfig, load_config
+    from vrd.trainers.config import VrdRLConfig
     from vrd.trainers.rl import build_rl_trainer
 
-    cfg = load_config(VrdRLConfig, model=str(tiny_model_dir), data=str(curated), out=str(tmp_path / "dapo"),
+    cfg = VrdRLConfig.load(model=str(tiny_model_dir), data=str(curated), out=str(tmp_path / "dapo"),
                       algo="dapo", dynamic_sampling=True, max_steps=2, num_generations=2, global_batch=4,
                       batch_size=4, max_new_tokens=6, save_steps=1000, lr=1e-2, resume="never")
     trainer, _ = build_rl_trainer(cfg)

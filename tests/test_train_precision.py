@@ -36,10 +36,10 @@ def _moved(before: dict[str, torch.Tensor], model: torch.nn.Module) -> tuple[flo
 
 def test_full_finetune_keeps_fp32_masters_and_moves_at_lr_1e6(tiny_model_dir: Path, curated: Path,
                                                                tmp_path: Path) -> None:
-    from vrd.trainers.config import VrdSFTConfig, load_config
+    from vrd.trainers.config import VrdSFTConfig
     from vrd.trainers.sft import build_sft_trainer
 
-    cfg = load_config(VrdSFTConfig, model=str(tiny_model_dir), data=str(curated), out=str(tmp_path / "sft"),
+    cfg = VrdSFTConfig.load(model=str(tiny_model_dir), data=str(curated), out=str(tmp_path / "sft"),
                       max_steps=3, global_batch=2, batch_size=2, lr=1e-6, scheduler="constant", warmup_ratio=0.0,
                       bf16=True, save_steps=1000)
     trainer, _ = build_sft_trainer(cfg)

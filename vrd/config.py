@@ -123,8 +123,8 @@ class Config:
 
     @classmethod
     def load(cls: type[C], yaml_path: str | os.PathLike | None = None,
-             overrides: Mapping[str, Any] | None = None) -> C:
-        """defaults <- YAML file <- overrides (a None override means 'not given')."""
+             overrides: Mapping[str, Any] | None = None, /, **more: Any) -> C:
+        """defaults <- YAML file <- overrides (a mapping, or keywords; a None override means 'not given')."""
         names = cls.field_names()
         values: dict[str, Any] = {}
         if yaml_path:
@@ -132,7 +132,7 @@ class Config:
                 if key not in names:
                     raise ConfigError(f"{yaml_path}: {unknown_name('setting', key, names)}") from None
                 values[key] = value
-        for key, value in (overrides or {}).items():
+        for key, value in {**(overrides or {}), **more}.items():
             key = key.replace("-", "_")
             if value is None:
                 continue

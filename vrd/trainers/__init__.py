@@ -9,6 +9,6 @@ Entry points (import the submodules; torch/TRL load only when a trainer is built
 - `vrd.trainers.launch.relaunch(argv, n)` for `--num-processes`.
 """
 
-from vrd.trainers.config import VrdRLConfig, VrdSFTConfig, load_config
+from vrd.trainers.config import VrdRLConfig, VrdSFTConfig
 
-__all__ = ["VrdRLConfig", "VrdSFTConfig", "load_config"]
+__all__ = ["VrdRLConfig", "VrdSFTConfig"]

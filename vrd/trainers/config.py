@@ -78,12 +78,12 @@ class VrdTrainConfig(Config):
 
     @classmethod
     def load(cls: type[C], yaml_path: str | os.PathLike | None = None,
-             overrides: Mapping[str, Any] | None = None) -> C:
+             overrides: Mapping[str, Any] | None = None, /, **more: Any) -> C:
         """`Config.load`, with the recipe's values filled in for every setting the user did not give."""
         from vrd.config import read_yaml
 
         file_values = read_yaml(yaml_path) if yaml_path else {}
-        passed = {k.replace("-", "_"): v for k, v in (overrides or {}).items() if v is not None}
+        passed = {k.replace("-", "_"): v for k, v in {**(overrides or {}), **more}.items() if v is not None}
         given = set(file_values) | set(passed)
         name = str(passed.get("recipe") or file_values.get("recipe") or "vrd")
         recipes = getattr(cls, "RECIPES", {})
@@ -323,11 +323,6 @@ class AuditConfig(Config):
             raise ConfigError(f"--tolerance {self.tolerance}: must be >= 0")
         if not 0.0 < self.alpha < 1.0:
             raise ConfigError(f"alpha {self.alpha}: must be in (0, 1)")
-
-
-def load_config(cls: type[C], path: str | os.PathLike | None = None, **overrides: Any) -> C:
-    """`cls.load(path, overrides)`, kept for callers that pass overrides as keywords."""
-    return cls.load(path, overrides)
 
 
 def to_dict(cfg: VrdTrainConfig) -> dict[str, Any]:
