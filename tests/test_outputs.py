@@ -203,3 +203,16 @@ def test_eval_new_run_keeps_old_results_until_the_model_loads(tmp_path: Path) ->
     assert result.exit_code != 0
     assert _snapshot(out) == before
     assert shard_files(out / "responses" / "math500")
+
+
+def test_a_second_eval_on_one_out_is_refused(tmp_path: Path) -> None:
+    from eval_fixtures import write_math500
+
+    bench = write_math500(tmp_path / "math500")
+    out = tmp_path / "ev"
+    with output_lock(out, "eval"):
+        result = runner.invoke(app, ["eval", "--model", str(tmp_path / "m"), "--benchmarks", "math500",
+                                     "--path", f"math500={bench}", "--out", str(out), "--limit", "1"])
+    assert result.exit_code == 2, result.output
+    assert "`vrd eval`" in result.output and "is writing this output" in result.output
+    assert not (out / "manifest.json").exists()

@@ -111,3 +111,30 @@ def test_sigkills_between_and_during_saves_end_like_an_uninterrupted_run(tiny_mo
     other = VrdSFTConfig(**{**same.__dict__, "lr": 3e-3})
     with pytest.raises(CheckpointError, match="another run.*lr"):
         find_checkpoint(out, run_identity(other))
+
+
+def test_load_converted_restores_every_tensor_and_refuses_a_partial_file(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file, save_file
+    from transformers import AutoModelForImageTextToText
+
+    from vrd.trainers.resume import CheckpointError, CheckpointMixin, load_converted
+    from vrd.trainers.rl import VrdGRPOTrainer
+    from vrd.trainers.sft import sft_trainer_class
+
+    assert issubclass(VrdGRPOTrainer, CheckpointMixin) and issubclass(sft_trainer_class(), CheckpointMixin)
+    model = AutoModelForImageTextToText.from_pretrained(tiny_model_dir)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.5)
+    model.save_pretrained(tmp_path / "ckpt")  # the hub layout: `model.*`, `visual.*`
+    saved = load_file(str(tmp_path / "ckpt" / "model.safetensors"))
+    assert any(k.startswith("visual.") for k in saved)
+    fresh = AutoModelForImageTextToText.from_pretrained(tiny_model_dir)
+    load_converted(fresh, saved, tmp_path / "ckpt")
+    want, got = model.state_dict(), fresh.state_dict()
+    assert all(torch.equal(want[k], got[k]) for k in want)
+    partial = {k: v for k, v in saved.items() if not k.startswith("visual.")}
+    save_file(partial, str(tmp_path / "partial.safetensors"))
+    with pytest.raises(CheckpointError, match="missing"):
+        load_converted(fresh, partial, tmp_path)
