@@ -4,6 +4,7 @@
 #   scripts/gpu-check.sh                 # on the GPU machine
 #   scripts/gpu-check.sh --tiny          # dry run of the same steps on the tiny model (CPU is fine)
 #   scripts/gpu-check.sh --fetch-wheels  # here, with network: download the packages the GPU image lacks
+#   VRD_WHEELS=none scripts/gpu-check.sh --tiny   # dry run with this machine's packages (wheels are cp312)
 #
 # The GPU image has torch, transformers, accelerate and peft, but not trl, datasets or math-verify
 # (and possibly older transformers/accelerate). `--fetch-wheels` puts pinned wheels into .whl/
@@ -25,6 +26,7 @@ PACKAGES=(
   transformers==5.24.0 accelerate==1.16.0 peft==0.21.2 trl==1.16.0
   datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19
   math-verify==0.9.0 latex2sympy2_extended==1.11.0 antlr4-python3-runtime==4.13.2
+  regex==2026.11.19  # transformers 5.24 checks regex>=2025.10.22 at import; the image's may be older
 )
 
 if [[ "${1:-}" == "--fetch-wheels" ]]; then

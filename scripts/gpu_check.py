@@ -46,7 +46,8 @@ def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for name in ("torch", "transformers", "accelerate", "peft", "trl", "datasets", "math-verify"):
+    for name in ("torch", "transformers", "accelerate", "peft", "trl", "datasets", "math-verify", "pyarrow",
+                 "fsspec", "huggingface-hub", "tokenizers", "regex"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -272,11 +273,18 @@ def main() -> int:
         n_params = sum(f.stat().st_size for f in model_dir.glob("*.safetensors")) / 4  # saved in fp32
         table.add("model: parameters (B)", round(n_params / 1e9, 3), None,
                   f"{type(config).__name__}, built in {time.perf_counter() - t0:.0f}s")
-        data = curate_output(work / "data", n_sft=8, n_rl=8)
+        try:
+            data = curate_output(work / "data", n_sft=8, n_rl=8)
+        except Exception as exc:  # noqa: BLE001 - the engine step needs no data; report and go on
+            traceback.print_exc()
+            table.add("data: written", f"{type(exc).__name__}: {exc}"[:200], False)
+            data = None
         steps = {"sft": lambda: step_sft(model_dir, data, work, table, args.tiny),
                  "grpo": lambda: step_grpo(model_dir, data, work, table, args.tiny),
                  "engine": lambda: step_engine(model_dir, table, args.tiny)}
         for name in args.only.split(","):
+            if data is None and name.strip() != "engine":
+                continue
             try:
                 steps[name.strip()]()
             except Exception as exc:  # noqa: BLE001 - one failed step must not hide the others' figures
