@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from vrd.cli.main import app
@@ -73,3 +74,31 @@ def test_missing_input_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["verify", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o.jsonl")])
     assert result.exit_code == 2
     assert "nope.jsonl" in result.output
+
+
+def test_verify_writes_a_reward_column(tmp_path: Path) -> None:
+    rows = [{"answer": "5", "response": "The answer is 5."},
+            {"answer": "5", "response": "<think></think>\\boxed{5}"},
+            {"answer": "5", "response": "<think>2+3</think>\\boxed{6}"}]
+    src = _write(tmp_path / "in.jsonl", rows)
+    for reward, expected in (("easyr1", [0.0, 1.0, 0.1]), ("vrd", [0.9, 0.9, 0.1])):
+        out = tmp_path / f"{reward}.jsonl"
+        result = runner.invoke(app, ["verify", str(src), "--out", str(out), "--reward", reward, "--workers", "1"])
+        assert result.exit_code == 0, result.output
+        assert [json.loads(line)["reward"] for line in out.read_text().splitlines()] == pytest.approx(expected)
+        assert f"({reward})" in result.output and "mean reward" in result.output
+    result = runner.invoke(app, ["verify", str(src), "--out", str(tmp_path / "x.jsonl"), "--reward", "r1"])
+    assert result.exit_code == 2 and "easyr1" in result.output
+
+
+def test_verify_template_none_and_path(tmp_path: Path) -> None:
+    src = _write(tmp_path / "in.jsonl", [{"answer": "5", "response": "It is 5"}])
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["verify", str(src), "--out", str(out), "--template", "none"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["format_ok"] is True
+    mine = tmp_path / "mine.jinja"
+    mine.write_text("{{ question }} Answer inside <answer></answer>.")
+    result = runner.invoke(app, ["verify", str(src), "--out", str(out), "--template", str(mine)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["format_ok"] is False
