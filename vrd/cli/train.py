@@ -1,4 +1,4 @@
-"""CLI: `vrd train sft | rl` — TRL trainers with the paper's defaults (see vrd/trainers)."""
+"""CLI: `vrd train sft | rl` — TRL trainers; `--recipe vrd` (default, sized for a first run) or `--recipe paper`."""
 
 from __future__ import annotations
 

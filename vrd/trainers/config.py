@@ -135,7 +135,7 @@ class VrdTrainConfig(Config):
 
 @dataclass
 class VrdSFTConfig(VrdTrainConfig):
-    """SFT defaults (paper): lr 1e-5, 3 epochs, cosine, warmup 0.1, global batch 128, frozen ViT."""
+    """SFT: lr 1e-5, 3 epochs, cosine, warmup 0.1, global batch 128, frozen ViT (the papers' LLaMA-Factory SFT)."""
 
     # LLaMA-Factory's SFT in the papers: batch 128, lr 1e-5, 3 epochs (cosine, warmup 0.1), which vrd's
     # SFT defaults already are; `paper` names them so a run can say which recipe it followed.
