@@ -74,7 +74,7 @@ class DistillConfig(Config):
     top_k: int = setting(0, help="Top-k cut (0 = none); sent explicitly, so a checkpoint's default cannot apply.")
     repetition_penalty: float = setting(1.0, help="Repetition penalty (1 = none); sent explicitly on every backend.")
     max_new_tokens: int = setting(2048, help="Max completion tokens.")
-    template: str = setting("math", help="Prompt template: math | r1v | PATH.jinja.")
+    template: str = setting("math", help="Prompt template: math | r1v | easyr1-math | easyr1-r1v | none | PATH.jinja.")
     system: str | None = setting(None, help="Optional system prompt.")
     seed: int = setting(0, help="Sampling seed.")
     shard: str | None = setting(None, help="I/N (0-based): this process's part of the problems.")

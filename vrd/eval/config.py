@@ -32,7 +32,7 @@ class EvalConfig(Config):
     base_url: str | None = setting(None, help="Server URL for --backend openai.")
     limit: int | None = setting(None, help="First N problems of each benchmark.")
     samples: int = setting(1, flags=("--samples", "-k"), help="Samples per problem (accuracy = mean; pass@k too).")
-    template: str = setting("math", help="math | r1v | none | PATH.jinja.")
+    template: str = setting("math", help="math | r1v | easyr1-math | easyr1-r1v | none | PATH.jinja.")
     # greedy: an eval number should not depend on luck
     temperature: float = setting(0.0, help="Sampling temperature (0 = greedy).")
     top_p: float = setting(1.0, help="Nucleus sampling mass.")

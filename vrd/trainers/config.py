@@ -36,7 +36,7 @@ class VrdTrainConfig(Config):
     data: str = setting("", help="`vrd curate` output, vrd dataset or trl export.")
     out: str = setting("", help="Output directory (checkpoints, final model, metrics).")
     split: str = setting("", help="Split subfolder to read (default: sft for SFT, rl for RL).")
-    template: str = setting("math", help="Prompt template for problem rows and the format check: math | r1v | PATH.")
+    template: str = setting("math", help="Prompt template for problem rows and the format check: math | r1v | easyr1-math | easyr1-r1v | none | PATH.jinja.")
     epochs: float = setting(3.0, help="Epochs.")
     max_steps: int = setting(-1, help="Stop after N optimizer steps (-1 = run the epochs).")
     lr: float = setting(1e-5, help="Learning rate.")
