@@ -220,3 +220,14 @@ def test_rl_split_smaller_than_one_step_is_a_clear_error(tmp_path, tiny_model_di
                       max_steps=2, num_generations=2, batch_size=2, max_new_tokens=8)
     with pytest.raises(VrdError, match="has 3 prompt.*needs 8"):
         build_rl_trainer(cfg)
+
+
+def test_monitor_records_epoch_and_samples_seen() -> None:
+    from types import SimpleNamespace
+
+    from vrd.trainers.callbacks import progress
+
+    state = SimpleNamespace(global_step=30, epoch=1.5)
+    trainer = SimpleNamespace(args=SimpleNamespace(per_device_train_batch_size=4, gradient_accumulation_steps=2,
+                                                   world_size=2))
+    assert progress(state, trainer) == {"epoch": 1.5, "samples_seen": 30 * 4 * 2 * 2}
