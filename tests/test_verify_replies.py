@@ -158,3 +158,12 @@ def test_templates_render_in_a_sandbox(tmp_path: Path) -> None:
         render_prompt({"question": "q"}, str(broken))
     with pytest.raises(TemplateError, match="does not exist"):
         render_prompt({"question": "q"}, str(tmp_path / "missing.jinja"))
+
+
+def test_r1v_answer_tag_holds_the_answer_not_a_sentence() -> None:
+    from vrd.verify import check_format
+
+    assert check_format("<think>r</think><answer>C</answer>", "r1v")
+    assert not check_format("<think>r</think><answer>The answer is C.</answer>", "r1v")
+    assert verify_response("<think>r</think><answer>The answer is C.</answer>", "C",
+                           choices=["1", "2", "3", "4"]).correct

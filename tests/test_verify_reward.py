@@ -165,3 +165,30 @@ def test_easyr1_templates_use_easyr1s_wording() -> None:
     r1v = render_prompt({"question": "What is x?", "choices": ["1", "2"]}, "easyr1-r1v")
     assert r1v.startswith("What is x?\n\nOptions:\n(A) 1\n(B) 2 A conversation between User and Assistant.")
     assert r1v.endswith("i.e., <think> reasoning process here </think><answer> answer here </answer>")
+
+
+def test_easyr1_scans_match_its_regexes_and_stay_linear() -> None:
+    """The whitespace clean-up and the r1v answer search give exactly what EasyR1's regexes give,
+    and a megabyte of hostile text costs milliseconds (the regexes themselves are quadratic)."""
+    import itertools
+    import re
+    import time
+
+    from vrd.verify.formats import easyr1_normalize
+
+    spaces, answer = re.compile(r"\s*(<|>|/)\s*"), re.compile(r"<answer>(.*?)</answer>")
+    parts = ["<answer>", "</answer>", "\n", " ", "x", "<", "/"]
+    for n in range(1, 5):
+        for combo in itertools.product(parts, repeat=n):
+            s = "".join(combo)
+            assert easyr1_normalize(s) == spaces.sub(r"\1", s), s
+            m = answer.search(s)
+            assert easyr1_answer(s, "r1v") == (m.group(1).strip() if m else s.strip()), s
+    start = time.perf_counter()
+    for hostile in (" " * 1_000_000 + "x", "<answer>" * 125_000, "<think>" + "\\boxed{" * 100_000):
+        easyr1_normalize(hostile)
+        easyr1_answer(hostile, "r1v")
+        easyr1_answer(hostile, "math")
+        easyr1_math_format(hostile)
+        easyr1_r1v_format(hostile)
+    assert time.perf_counter() - start < 5.0

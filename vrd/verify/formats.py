@@ -18,7 +18,8 @@ from vrd.verify.scan import last_boxed
 
 _SPACES = re.compile(r"\s*")
 _PHRASE_IN_ANSWER = re.compile(r"(?i)\b(?:final\s+answer|answer)\b\s*(?:is\b|:)")
-_QWEN_SPACES = re.compile(r"\s*(<|>|/)\s*")
+_RUNS = re.compile(r"\s+")
+_DELIMS = frozenset("<>/")
 
 
 def _think_then(response: str) -> str | None:
@@ -52,8 +53,21 @@ def _r1v(response: str) -> bool:
 
 
 def easyr1_normalize(response: str) -> str:
-    """EasyR1 math.py's whitespace clean-up ("handle qwen2.5vl-32b format"): no spaces around < > /."""
-    return _QWEN_SPACES.sub(r"\1", response)
+    """EasyR1 math.py's whitespace clean-up (`re.sub(r"\\s*(<|>|/)\\s*", r"\\1", s)`, "handle
+    qwen2.5vl-32b format"): every whitespace run touching a `<`, `>` or `/` goes. Done run by run,
+    because the regex itself backtracks quadratically on a long run of spaces."""
+    out: list[str] = []
+    last = 0
+    for m in _RUNS.finditer(response):
+        start, end = m.span()
+        before = response[start - 1] if start else ""
+        after = response[end] if end < len(response) else ""
+        out.append(response[last:start])
+        if before not in _DELIMS and after not in _DELIMS:
+            out.append(m.group(0))
+        last = end
+    out.append(response[last:])
+    return "".join(out)
 
 
 def easyr1_math_format(response: str) -> bool:

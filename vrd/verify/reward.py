@@ -18,7 +18,6 @@ format check, 0.9·correct + 0.1·format_ok.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,6 @@ from vrd.verify.formats import easyr1_math_format, easyr1_normalize, easyr1_r1v_
 
 EASYR1_FORMAT_WEIGHT = {"math": 0.1, "r1v": 0.5}
 VRD_FORMAT_WEIGHT = 0.1
-_NO_NEWLINE_ANSWER = re.compile(r"<answer>([^\n]*?)</answer>")
 
 
 @dataclass
@@ -59,11 +57,32 @@ def last_boxed_easyr1(text: str) -> str | None:
     return None
 
 
+def _first_one_line_answer(text: str) -> str | None:
+    """`re.search(r"<answer>(.*?)</answer>", text)` (no DOTALL: the content holds no newline), as
+    one forward scan; the regex retries every `<answer>` and is quadratic on hostile text."""
+    open_at = text.find("<answer>")
+    close = newline = -1
+    while open_at >= 0:
+        start = open_at + len("<answer>")
+        if close < start:
+            close = text.find("</answer>", start)
+            if close < 0:
+                return None
+        if newline < start:
+            newline = text.find("\n", start)
+            if newline < 0:
+                newline = len(text)
+        if close < newline:
+            return text[start:close]
+        open_at = text.find("<answer>", newline)  # every opener before the newline fails the same way
+    return None
+
+
 def easyr1_answer(response: str, family: str = "math") -> str | None:
     """What EasyR1's reward grades: the last box (math) or the `<answer>` content (r1v)."""
     if family == "r1v":
-        m = _NO_NEWLINE_ANSWER.search(response)  # `re.search(r"<answer>(.*?)</answer>")`, no DOTALL
-        return m.group(1).strip() if m else response.strip()
+        found = _first_one_line_answer(response)
+        return found.strip() if found is not None else response.strip()
     return last_boxed_easyr1(easyr1_normalize(response))
 
 
