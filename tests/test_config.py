@@ -177,3 +177,24 @@ def test_every_flag_has_help() -> None:
     missing = [f"{name} {param.opts[0]}" for name, cmd in _leaf_commands().items() for param in cmd.params
                if getattr(param, "param_type_name", "") == "option" and not (param.help or "").strip()]
     assert not missing, missing
+
+
+def test_yaml_values_are_checked_against_the_field_types(tmp_path: Path) -> None:
+    yml = tmp_path / "c.yaml"
+    yml.write_text("model: m\nlr: fast\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: setting 'lr' expects float, got 'fast'"):
+        VrdSFTConfig.load(yml)
+    yml.write_text("model: m\nmax_steps: 2.0\nunfreeze_vision: true\nsplit: 2024\n")
+    cfg = VrdSFTConfig.load(yml)
+    assert (cfg.max_steps, cfg.unfreeze_vision, cfg.split) == (2, True, "2024")
+    with pytest.raises(ConfigError, match="'unfreeze_vision' expects bool"):
+        VrdSFTConfig.load(None, model="m", unfreeze_vision="yes please")
+
+
+def test_text_forms_are_left_to_the_class(tmp_path: Path) -> None:
+    from vrd.distill.config import DistillConfig
+
+    yml = tmp_path / "d.yaml"
+    yml.write_text("teacher: t\nkeep: all\nengine_options: {max_pixels: 200704, lr: 1e-3}\n")
+    cfg = DistillConfig.load(yml)
+    assert cfg.keep is None and cfg.engine_options == {"max_pixels": 200704, "lr": 0.001}

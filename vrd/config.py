@@ -139,6 +139,10 @@ class Config:
             if key not in names:
                 raise unknown_name("setting", key, names)
             values[key] = value
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.name in values and f.metadata.get("cli_type") is None:  # a text form is parsed by the class
+                values[f.name] = _checked(f.name, hints[f.name], values[f.name], yaml_path)
         missing = [f.name for f in dataclasses.fields(cls)
                    if f.init and f.name not in values and f.default is MISSING and f.default_factory is MISSING]
         if missing:
@@ -153,6 +157,29 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         """Every setting, JSON-safe (for manifests and reports)."""
         return json.loads(json.dumps(dataclasses.asdict(self), default=str))
+
+
+def _checked(name: str, hint: Any, value: Any, where: Any) -> Any:
+    """A YAML or API value of a scalar setting, checked against the field's type (so `lr: abc`
+    is a one-line error naming the setting, not a TypeError deep in validation)."""
+    base = _strip_optional(hint)
+    if value is None or base not in (bool, int, float, str):
+        return value
+    prefix = f"{where}: " if where else ""
+    if base is bool:
+        if isinstance(value, bool):
+            return value
+    elif base is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif base is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value)
+    raise ConfigError(f"{prefix}setting '{name}' expects {base.__name__}, got {value!r}")
 
 
 # --- fields -> typer options ---------------------------------------------------------------------
