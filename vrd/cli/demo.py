@@ -11,7 +11,7 @@ from vrd.cli.common import console, user_errors
 
 def register(app: typer.Typer) -> None:
     from vrd.config import command_options
-    from vrd.demo.flow import DemoConfig
+    from vrd.demo.config import DemoConfig
 
     @app.command("demo")
     @command_options(DemoConfig)

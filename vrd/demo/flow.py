@@ -18,35 +18,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from vrd.config import Config, setting
-from vrd.demo.teacher import TeacherConfig, prepare_teacher
-from vrd.errors import ConfigError, VrdError
-
-
-@dataclass
-class DemoConfig(Config):
-    """Sizes of the demo run; the defaults finish in minutes on a laptop CPU."""
-
-    n_problems: int = setting(96, flags=("--problems",), help="Synth problems to distill.")
-    n_heldout: int = setting(40, help="Held-out synth problems for the eval stage.", cli=False)
-    samples: int = setting(4, help="Teacher samples per problem.", cli=False)
-    keep: int = setting(2, help="Correct samples kept per problem.", cli=False)
-    max_new_tokens: int = setting(96, help="Completion tokens in distill, RL and eval.", cli=False)
-    sft_steps: int = setting(5, help="SFT optimizer steps.", cli=False)
-    rl_steps: int = setting(4, help="GRPO optimizer steps.", cli=False)
-    rl_generations: int = setting(4, help="GRPO group size.", cli=False)
-    seed: int = setting(0, help="Seed of every stage.")
-    teacher: TeacherConfig = setting(default_factory=TeacherConfig, cli=False,
-                                     help="The demo teacher (a mapping of TeacherConfig fields in YAML).")
-
-    def __post_init__(self) -> None:
-        if isinstance(self.teacher, dict):
-            self.teacher = TeacherConfig(**self.teacher)
-        for name in ("n_problems", "samples", "keep", "max_new_tokens", "rl_generations"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"demo: {name} must be at least 1, got {getattr(self, name)}")
-        if self.rl_generations < 2:
-            raise ConfigError("demo: rl_generations must be >= 2 (GRPO compares rollouts within a group)")
+from vrd.demo.config import DemoConfig
+from vrd.demo.teacher import prepare_teacher
+from vrd.errors import VrdError
 
 
 @dataclass

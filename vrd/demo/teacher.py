@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from vrd.demo.cache import cache_key, cache_root
+from vrd.demo.config import TeacherConfig
 
 # Code whose change must retrain the teacher.
 TEACHER_CODE = (
@@ -33,26 +34,6 @@ TEACHER_CODE = (
     "vrd.trainers",
     "vrd.demo.teacher",
 )
-
-
-@dataclass(frozen=True)
-class TeacherConfig:
-    """What the demo teacher is; every field is part of the cache key."""
-
-    seed: int = 0
-    hidden_size: int = 128
-    num_layers: int = 4
-    n_train: int = 1200
-    synth_seed: int = 1000
-    base_steps: int = 100
-    teacher_steps: int = 400
-    batch_size: int = 16
-    lr: float = 3e-3
-    template: str = "math"
-    # The problem families the demo uses. A CPU-sized model learns the format quickly but not
-    # multi-step arithmetic, so the demo keeps to the one-step families it can partly solve.
-    families: str = "parallel,pythagorean,rectangle"
-    tiers: str = "1"
 
 
 @dataclass

@@ -1,34 +1,41 @@
 """Answer verification: extraction, grading and format checks under a hard time bound.
 
 Used by distill (rejection sampling), eval and the RL reward, so that all three grade alike.
+
+Names load on first use, so that `vrd.verify.config` (which the CLI needs to build its flags)
+does not start the grading machinery.
 """
 
-from vrd.contract import ANSWER_TYPES
-from vrd.verify.api import VerifyResult, grade_batch, verify_batch, verify_response
-from vrd.verify.extract import extract_answer
-from vrd.verify.formats import FORMATS, check_format
-from vrd.verify.grade import DEFAULT_TIMEOUT, fast_grade, grade, infer_answer_type
-from vrd.verify.normalize import normalize_gold, normalize_math
-from vrd.verify.pool import prewarm
-from vrd.verify.reward import REWARDS, RewardResult, score_batch
+from __future__ import annotations
 
-__all__ = [
-    "ANSWER_TYPES",
-    "DEFAULT_TIMEOUT",
-    "FORMATS",
-    "REWARDS",
-    "RewardResult",
-    "VerifyResult",
-    "check_format",
-    "extract_answer",
-    "fast_grade",
-    "grade",
-    "grade_batch",
-    "infer_answer_type",
-    "normalize_gold",
-    "normalize_math",
-    "prewarm",
-    "score_batch",
-    "verify_batch",
-    "verify_response",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ANSWER_TYPES": "vrd.contract",
+    "DEFAULT_TIMEOUT": "vrd.verify.grade",
+    "FORMATS": "vrd.verify.formats",
+    "REWARDS": "vrd.verify.reward",
+    "RewardResult": "vrd.verify.reward",
+    "VerifyResult": "vrd.verify.api",
+    "check_format": "vrd.verify.formats",
+    "extract_answer": "vrd.verify.extract",
+    "fast_grade": "vrd.verify.grade",
+    "grade": "vrd.verify.grade",
+    "grade_batch": "vrd.verify.api",
+    "infer_answer_type": "vrd.verify.grade",
+    "normalize_gold": "vrd.verify.normalize",
+    "normalize_math": "vrd.verify.normalize",
+    "prewarm": "vrd.verify.pool",
+    "score_batch": "vrd.verify.reward",
+    "verify_batch": "vrd.verify.api",
+    "verify_response": "vrd.verify.api",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'vrd.verify' has no attribute '{name}'")
