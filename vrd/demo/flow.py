@@ -116,7 +116,7 @@ class Demo:
             acc = _accuracy(o / "eval" / "teacher")
             teacher_info["heldout_accuracy"] = next(iter(acc.values()))
             self.console.print(f"tiny teacher solves {teacher_info['heldout_accuracy']:.1%} of held-out "
-                               "synth problems[/] (greedy)")
+                               "synth problems (greedy)")
             how = "reused from cache" if art.cached else f"trained in {art.info.get('train_seconds', 0):.0f}s"
             return f"teacher {how}; held-out accuracy {teacher_info['heldout_accuracy']:.1%}"
 
