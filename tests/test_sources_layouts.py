@@ -212,7 +212,9 @@ def test_wemath_snapshot_and_real_option_strings(tmp_path: Path) -> None:
     assert by[1287]["choices"] == ["4", "3", "2", "1", "No correct answer"]
     assert by[102]["choices"][0].endswith("to get Shape C.") and len(by[102]["choices"]) == 4
     m = meta(by[1287])
-    assert (m["key"], m["question_number"], m["problem"], m["steps"]) == ("3steps_2", 1287, "3steps_42", 3)
+    # A step question of a 3-step problem is one-step (We-Math's S1); only `3steps_multi` is S3.
+    assert (m["key"], m["question_number"], m["problem"]) == ("3steps_2", 1287, "3steps_42")
+    assert (m["steps"], m["steps_in_problem"]) == ("S1", 3)
     assert m["knowledge_concept"] == "Properties and Understanding of Trapezoids"
 
 
