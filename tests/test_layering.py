@@ -193,3 +193,23 @@ def test_registries_name_classes_lazily() -> None:
             assert isinstance(entry, str) and ":" in entry, f"{name}: {entry!r} is imported eagerly"
             assert isinstance(load_entry(entry), type)
     assert set(BENCHMARKS) <= set(SOURCES)
+
+
+def test_lazy_exports_are_not_shadowed_by_submodules() -> None:
+    """Importing submodule `pkg.x` sets attribute `x` on the package, so a lazily exported function
+    named like a submodule would turn into that module once anything imported it."""
+    root = Path(vrd.__file__).parent
+    clashes = []
+    for init in root.rglob("__init__.py"):
+        tree = ast.parse(init.read_text())
+        exported: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Dict):
+                for key, value in zip(node.keys, node.values, strict=True):
+                    if (isinstance(key, ast.Constant) and isinstance(value, ast.Constant)
+                            and isinstance(value.value, str) and value.value.startswith("vrd.")
+                            and ":" not in value.value):
+                        exported.add(key.value)
+        subs = {p.stem for p in init.parent.glob("*.py")} | {p.name for p in init.parent.iterdir() if p.is_dir()}
+        clashes += [f"{init.parent.relative_to(root.parent)}.{name}" for name in sorted(exported & subs)]
+    assert not clashes, f"lazy exports named like a submodule: {clashes}"

@@ -14,7 +14,7 @@ import random
 
 from math_verify import parse, verify
 
-from vrd.verify.grade import fast_grade
+from vrd.verify.grading import fast_grade
 from vrd.verify.numbers import expand_scientific
 from vrd.verify.scan import clean_span
 

@@ -3,7 +3,7 @@
 Rule-based extraction finds what models write in the formats they were asked for; it gives up
 on prose such as "so the two angles together make seventy degrees". Only those responses (no
 answer found at all) go to the judge, which *extracts* an answer; grading stays rule-based
-(`vrd.verify.grade`), so the judge cannot mark a wrong answer right by being lenient. Any
+(`vrd.verify.grading`), so the judge cannot mark a wrong answer right by being lenient. Any
 OpenAI-compatible chat endpoint works (vLLM, `transformers serve`, a hosted API).
 """
 

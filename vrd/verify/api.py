@@ -17,7 +17,7 @@ from vrd.errors import DataError
 from vrd.verify.cache import RESULTS
 from vrd.verify.extract import extract_answer
 from vrd.verify.formats import check_format
-from vrd.verify.grade import DEFAULT_TIMEOUT, at_gold_precision, fast_grade, normalize_type
+from vrd.verify.grading import DEFAULT_TIMEOUT, at_gold_precision, fast_grade, normalize_type
 from vrd.verify.normalize import normalize_math
 from vrd.verify.numbers import expand_scientific, plain_text_decimal
 from vrd.verify.pool import Outcome, Task, check_timeout, check_workers, run_tasks

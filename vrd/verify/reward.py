@@ -121,7 +121,7 @@ def score_batch(
 ) -> list[RewardResult]:
     """Rewards for many responses (item keys as `verify_batch`'s), each graded under the time bound."""
     from vrd.verify.api import grade_batch, verify_batch
-    from vrd.verify.grade import DEFAULT_TIMEOUT
+    from vrd.verify.grading import DEFAULT_TIMEOUT
 
     check_reward(reward)
     timeout = timeout or DEFAULT_TIMEOUT
