@@ -67,6 +67,7 @@ def render(report: CurationReport | dict[str, Any], console: Any = None) -> None
     """Print the steps table and per-split source / difficulty counts with rich."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     data = report.to_dict() if isinstance(report, CurationReport) else report
     console = console or Console()
@@ -88,7 +89,9 @@ def render(report: CurationReport | dict[str, Any], console: Any = None) -> None
             table.add_column(split, justify="right")
         for name in names:
             table.add_row(name, *(str(sp[key].get(name, 0)) for sp in data["splits"].values()))
-        table.add_row("[bold]total", *(f"[bold]{sp['problems']}" for sp in data["splits"].values()))
+        # Styled Text, not markup: the console prints user text (source names) with markup off.
+        table.add_row(Text("total", style="bold"),
+                      *(Text(str(sp["problems"]), style="bold") for sp in data["splits"].values()))
         console.print(table)
     hits = data["contamination"]
     if hits:
