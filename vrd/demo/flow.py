@@ -17,6 +17,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from vrd.demo.config import DemoConfig
 from vrd.demo.teacher import prepare_teacher
@@ -73,7 +74,7 @@ class Demo:
         self.stages: list[Stage] = []
 
     def stage(self, name: str, output: Path, action: Callable[[], str]) -> None:
-        self.console.rule(f"[bold cyan]{len(self.stages) + 1}. {name}")
+        self.console.rule(Text(f"{len(self.stages) + 1}. {name}", style="bold cyan"))
         started = time.time()
         produced = action()
         seconds = time.time() - started

@@ -259,6 +259,7 @@ def _cell(metric: str, value: float | None, delta: float | None, ci: list[float]
 def behavior_table(comparison: Mapping[str, Any]):
     """A rich table of the length / truncation / reflection rows."""
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="length and reflection (difference from the first run [95% CI, paired bootstrap]; "
                         "coloured only when the interval excludes 0)")
@@ -272,7 +273,7 @@ def behavior_table(comparison: Mapping[str, Any]):
         for i, v in enumerate(row["values"]):
             text = _cell(row["metric"], v, row["delta"][i], row["ci95"][i], i == 0)
             if i and row["significant"][i]:
-                text = f"[yellow]{text}[/]"
+                text = Text(text, style="yellow")  # markup is off for user text
             cells.append(text)
         table.add_row(row["benchmark"] if row["benchmark"] != last else "", row["metric"], *cells)
         last = row["benchmark"]

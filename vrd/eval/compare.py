@@ -161,6 +161,7 @@ def _cell(value: float | None, delta: float | None, first: bool, ci: list[float]
 def comparison_table(comparison: Mapping[str, Any]):
     """A rich table; the differences are colored so a regression stands out."""
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="vrd eval compare (accuracy %, difference from the first run in points [95% CI]; "
                         "coloured only when the interval excludes 0)")
@@ -174,7 +175,7 @@ def comparison_table(comparison: Mapping[str, Any]):
         for i, (v, d) in enumerate(zip(row["accuracy"], row["delta"], strict=True)):
             text = _cell(v, d, i == 0, cis[i])
             if i and d is not None and sig[i]:
-                text = f"[{'green' if d > 0 else 'red'}]{text}[/]"
+                text = Text(text, style="green" if d > 0 else "red")  # markup is off for user text
             cells.append(text)
         top = row["slice"] in ("all", "macro")
         table.add_row(row["benchmark"] if top else "", row["slice"], *cells, style="bold" if top else None)
