@@ -29,3 +29,15 @@ def lookup(registry: Mapping[str, Any], name: str, kind: str) -> Any:
     if name not in registry:
         raise unknown_name(kind, name, list(registry))
     return load_entry(registry[name])
+
+
+def lazy_exports(package: str, exports: Mapping[str, str]) -> Any:
+    """A module `__getattr__` that imports `exports[name]` on first use, so a package's names cost
+    nothing until asked for (the CLI builds its flags from light config modules alone)."""
+
+    def __getattr__(name: str) -> Any:
+        if name in exports:
+            return getattr(importlib.import_module(exports[name]), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__

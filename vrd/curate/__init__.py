@@ -7,10 +7,8 @@ a curated output in a trainer's format. Names load on first use, so that `vrd.cu
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from vrd import _callable_package
+from vrd.registry import lazy_exports
 
 _EXPORTS = {
     "CurateConfig": "vrd.curate.config",
@@ -24,10 +22,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'vrd.curate' has no attribute '{name}'")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 _callable_package(__name__)  # `vrd.curate(inputs, out, config)` is the API function (see vrd/__init__.py)

@@ -6,10 +6,8 @@ does not pull in the store and the engines.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from vrd import _callable_package
+from vrd.registry import lazy_exports
 
 _EXPORTS = {
     "DistillConfig": "vrd.distill.config",
@@ -32,9 +30,6 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'vrd.distill' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 _callable_package(__name__)  # `vrd.distill(inputs, out, config)` is the API function (see vrd/__init__.py)

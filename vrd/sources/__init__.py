@@ -6,8 +6,7 @@ does not import the registry and `datasets`.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from vrd.registry import lazy_exports
 
 _EXPORTS = {
     "Reject": "vrd.sources.base",
@@ -24,7 +23,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'vrd.sources' has no attribute '{name}'")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -8,8 +8,7 @@ does not start the grading machinery.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from vrd.registry import lazy_exports
 
 _EXPORTS = {
     "ANSWER_TYPES": "vrd.contract",
@@ -35,7 +34,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'vrd.verify' has no attribute '{name}'")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
