@@ -106,6 +106,27 @@ def test_grpo_two_steps_logs_rewards(tiny_model_dir: Path, curated: Path, tmp_pa
     assert (out / "model.safetensors").is_file() and (out / "processor_config.json").is_file()
 
 
+def test_rl_steps_are_generation_rounds_in_metrics_and_eval_every(tiny_model_dir: Path, curated: Path,
+                                                                  tmp_path: Path) -> None:
+    """A step of 4 prompts updated as 2 x 2 prompts (EasyR1's rollout vs actor batch): --max-steps,
+    --eval-every and metrics.jsonl's "step" count rounds, and TRL's updates are kept as "update"."""
+    from vrd.trainers.config import VrdRLConfig
+    from vrd.trainers.rl import train_rl
+
+    out = tmp_path / "rounds"
+    cfg = VrdRLConfig.load(model=str(tiny_model_dir), data=str(curated), out=str(out), max_steps=2,
+                           num_generations=2, rollout_batch=4, global_batch=4, batch_size=4, max_new_tokens=4,
+                           save_steps=1000, eval_data=str(curated), eval_every=1, eval_limit=1,
+                           eval_max_new_tokens=2)
+    assert cfg.batch_plan().updates_per_step == 2
+    train_rl(cfg)
+    train = [r for r in _records(out, "train") if "loss" in r]
+    assert [(r["step"], r["update"]) for r in train] == [(1, 2), (2, 4)]
+    assert [(r["step"], r.get("update")) for r in _records(out, "eval")] == [(0, 0), (1, 2), (2, 4)]
+    state = json.loads((out / "trainer_state.json").read_text()) if (out / "trainer_state.json").exists() else None
+    assert state is None or state["global_step"] == 4
+
+
 def test_dapo_dynamic_sampling_keeps_only_informative_groups(tiny_model_dir: Path, curated: Path,
                                                              tmp_path: Path) -> None:
     from vrd.trainers.config import VrdRLConfig

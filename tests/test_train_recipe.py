@@ -79,6 +79,7 @@ def test_grpo_args_count_steps_as_generation_rounds(monkeypatch: pytest.MonkeyPa
     assert args["generation_batch_size"] == 5120 and args["max_steps"] == 12 and args["save_steps"] == 40
     assert args["per_device_train_batch_size"] * 8 * args["gradient_accumulation_steps"] == 1280
     assert args["weight_decay"] == 0.01 and args["vllm_max_model_length"] == 2048 + 2048
+    assert args["logging_steps"] == 4  # one metrics record per step, averaged over its 4 updates
     from trl import GRPOConfig
 
     monkeypatch.delenv("WORLD_SIZE")  # TRL's own checks, in one process (it would start a process group otherwise)

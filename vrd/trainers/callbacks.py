@@ -86,7 +86,7 @@ class RewardAccuracyMonitor(TrainerCallback):
 
     def __init__(self, out_dir: str | Path, eval_rows: Any = None, *, eval_every: int = 0,
                  max_new_tokens: int = 1024, batch_size: int = 8, template: str = "math",
-                 eval_at_start: bool = True) -> None:
+                 eval_at_start: bool = True, updates_per_step: int = 1) -> None:
         self.path = Path(out_dir) / METRICS_FILE
         self.eval_rows = eval_rows
         self.eval_every = eval_every
@@ -94,6 +94,10 @@ class RewardAccuracyMonitor(TrainerCallback):
         self.batch_size = max(1, batch_size)
         self.template = template
         self.eval_at_start = eval_at_start
+        # A vrd RL step is one generation round (EasyR1's step); TRL's global_step counts optimizer
+        # updates, several per round under `--recipe paper`. `--eval-every` and the "step" written to
+        # metrics.jsonl count rounds, so a run reads the same in vrd and in EasyR1.
+        self.updates_per_step = max(1, int(updates_per_step))
         self.trainer: Any = None
         self._last_eval_step: int | None = None
 
@@ -113,7 +117,8 @@ class RewardAccuracyMonitor(TrainerCallback):
                                            split=getattr(cfg, "eval_split", None), seed=cfg.seed,
                                            train_files=train_files)
         return cls(cfg.out, eval_rows, eval_every=cfg.eval_every, max_new_tokens=eval_token_budget(cfg),
-                   batch_size=cfg.eval_batch_size, template=cfg.template)
+                   batch_size=cfg.eval_batch_size, template=cfg.template,
+                   updates_per_step=cfg.batch_plan().updates_per_step)
 
     def bind(self, trainer: Any) -> RewardAccuracyMonitor:
         """The trainer gives the accelerator (for sharded eval) and the processor."""
@@ -121,6 +126,13 @@ class RewardAccuracyMonitor(TrainerCallback):
         return self
 
     # -- writing ---------------------------------------------------------------------------------
+
+    def step_of(self, global_step: int) -> dict[str, float | int]:
+        """The record's position: the vrd step, plus the optimizer update when a step holds several."""
+        if self.updates_per_step == 1:
+            return {"step": global_step}
+        step, rest = divmod(global_step, self.updates_per_step)
+        return {"step": step if rest == 0 else global_step / self.updates_per_step, "update": global_step}
 
     def _write(self, record: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +145,7 @@ class RewardAccuracyMonitor(TrainerCallback):
         values = _numeric(logs)
         if any(k.startswith("eval_accuracy") for k in values):
             return  # our own eval record, already written
-        self._write({"step": state.global_step, "kind": "train", "time": time.time(), **values})
+        self._write({**self.step_of(state.global_step), "kind": "train", "time": time.time(), **values})
 
     # -- evaluating ------------------------------------------------------------------------------
 
@@ -188,14 +200,14 @@ class RewardAccuracyMonitor(TrainerCallback):
         metrics.update(progress(state, self.trainer))
         state.log_history.append({"step": step, **metrics})
         if state.is_world_process_zero:
-            self._write({"step": step, "kind": "eval", "time": time.time(), **metrics})
+            self._write({**self.step_of(step), "kind": "eval", "time": time.time(), **metrics})
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
         if self._enabled() and self.eval_at_start and state.global_step == 0:
             self._run(state, model)
 
     def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
-        if self._enabled() and state.global_step % self.eval_every == 0:
+        if self._enabled() and state.global_step % (self.eval_every * self.updates_per_step) == 0:
             self._run(state, model)
 
     def on_train_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:

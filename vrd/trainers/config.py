@@ -159,7 +159,7 @@ class VrdRLConfig(VrdTrainConfig):
     `global_batch / num_generations` prompts (default 8). A *step* is one generation round of
     `rollout_batch` prompts, as in EasyR1 (where it is `rollout_batch_size`); it holds
     `rollout_batch x num_generations / global_batch` optimizer updates (default 1), and
-    `--max-steps` / `--save-steps` count these steps.
+    `--max-steps`, `--save-steps` and `--eval-every` count these steps (so do the steps in metrics.jsonl).
     """
 
     # EasyR1's examples/config.yaml as the papers ran it: rollout_batch_size 512, n 10, actor

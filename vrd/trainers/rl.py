@@ -170,6 +170,8 @@ def grpo_args(cfg: VrdRLConfig) -> dict[str, Any]:
         if cfg.max_steps > 0:
             args["max_steps"] = cfg.max_steps * plan.updates_per_step
         args["save_steps"] = cfg.save_steps * plan.updates_per_step
+        # TRL averages its metrics over the logging interval: one record per round, as EasyR1 logs.
+        args["logging_steps"] = cfg.logging_steps * plan.updates_per_step
     if cfg.use_vllm:
         # Without it vLLM sizes its context (and KV cache) from the model config (128k for Qwen2.5-VL).
         args["vllm_max_model_length"] = cfg.max_prompt_tokens + cfg.max_new_tokens
@@ -237,6 +239,8 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None, *,
     print_effective_settings(effective_settings(cfg, args, {
         "step": f"{plan.generation_batch // cfg.num_generations} prompts x {cfg.num_generations} completions = "
                 f"{plan.updates_per_step} optimizer update(s) of {plan.global_batch // cfg.num_generations} prompts",
+        **({"eval": f"every {cfg.eval_every} step(s) = {cfg.eval_every * plan.updates_per_step} optimizer updates"}
+           if cfg.eval_every and plan.updates_per_step > 1 else {}),
         "loss": f"{args.loss_type}, beta {args.beta:g}, clip {args.epsilon:g}/{args.epsilon_high:g}, "
                 f"{cfg.max_new_tokens} completion tokens",
     }))
