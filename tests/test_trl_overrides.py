@@ -74,9 +74,42 @@ def test_colocated_vllm_gets_image_only_limits(monkeypatch: pytest.MonkeyPatch) 
     source = inspect.getsource(generation.VLLMGeneration)
     assert "= LLM(" in source and "limit_mm_per_prompt" not in source  # TRL builds it without limits
     seen: list[dict] = []
-    monkeypatch.setattr(generation, "LLM", lambda **kw: seen.append(kw), raising=False)
+    monkeypatch.setattr(generation, "LLM", lambda **kw: seen.append(kw), raising=False)  # returns None: no generate
     recorder = generation.LLM
     with colocated_vllm_limits(2):
         generation.LLM(model="m", max_model_len=100)
     assert seen == [{"model": "m", "max_model_len": 100, "limit_mm_per_prompt": {"image": 2, "video": 0}}]
     assert generation.LLM is recorder
+
+
+def test_colocated_rollouts_that_vllm_aborted_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TRL takes only token ids from colocated vLLM and would train on an aborted request as a
+    truncated answer; vrd wraps the engine TRL builds and refuses such a batch by name."""
+    from types import SimpleNamespace
+
+    import trl.generation.vllm_generation as generation
+
+    from vrd.errors import VrdError
+    from vrd.trainers.rl import colocated_vllm_limits
+
+    class RecordingLLM:
+        """Stands in for vllm.LLM: returns RequestOutput-shaped objects with the scripted reasons."""
+
+        def __init__(self, **kwargs: object) -> None:
+            self.reasons: list[str | None] = []
+
+        def generate(self, prompts: list, sampling_params: object = None, use_tqdm: bool = False) -> list:
+            return [SimpleNamespace(prompt_token_ids=p["prompt_token_ids"],
+                                    outputs=[SimpleNamespace(token_ids=[1, 2], finish_reason=r)])
+                    for p, r in zip(prompts, self.reasons, strict=True)]
+
+    monkeypatch.setattr(generation, "LLM", RecordingLLM, raising=False)
+    with colocated_vllm_limits():
+        llm = generation.LLM(model="m")
+    prompts = [{"prompt_token_ids": [5]}, {"prompt_token_ids": [6]}]
+    llm.reasons = ["stop", "length"]
+    assert [o.outputs[0].finish_reason for o in llm.generate(prompts, use_tqdm=False)] == ["stop", "length"]
+    for bad in ("abort", None):
+        llm.reasons = ["stop", bad]
+        with pytest.raises(VrdError, match=r"did not finish 1 of 2 rollouts"):
+            llm.generate(prompts, use_tqdm=False)

@@ -49,9 +49,31 @@ def collapse_image_runs(ids: list[int], image_token_id: int) -> list[int]:
 COLOCATED_MAX_IMAGES = 4
 
 
+def check_rollouts(outputs: Any) -> Any:
+    """vLLM's outputs, refused if any rollout was aborted or left unfinished.
+
+    TRL reads only the token ids of colocated rollouts and calls a completion without EOS
+    truncated, so an aborted request would be trained on as a cut-off answer (and, without
+    `mask_truncated_completions`, rewarded). vrd's own vLLM engine treats abort as an error
+    (`vrd.engines.vllm.finish_reason`); RL does the same, and the run resumes from its last
+    checkpoint instead of learning from outputs the engine dropped.
+    """
+    from vrd.engines.vllm import finish_reason
+
+    reasons = [getattr(c, "finish_reason", None) for out in outputs for c in getattr(out, "outputs", ())]
+    bad = [r for r in reasons if finish_reason(r) == "error"]
+    if bad:
+        raise VrdError(
+            f"vLLM did not finish {len(bad)} of {len(reasons)} rollouts (finish reason {sorted(set(map(str, bad)))}); "
+            "these would be trained on as truncated answers. Check the vLLM log (an engine error, or prompts over "
+            "vllm_max_model_length), then rerun the same command to resume from the last checkpoint")
+    return outputs
+
+
 @contextlib.contextmanager
 def colocated_vllm_limits(max_images: int = COLOCATED_MAX_IMAGES) -> Iterator[None]:
-    """While TRL builds its colocated `vllm.LLM`, give it multimodal limits: images only, no video.
+    """While TRL builds its colocated `vllm.LLM`, give it multimodal limits (images only, no video)
+    and check every rollout's finish reason (`check_rollouts`).
 
     TRL 1.16 passes no `limit_mm_per_prompt`, so vLLM budgets encoder memory and profiling for
     video inputs a math RL run never sends. TRL looks `LLM` up in its own module when it builds
@@ -66,7 +88,14 @@ def colocated_vllm_limits(max_images: int = COLOCATED_MAX_IMAGES) -> Iterator[No
 
     def build(*args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("limit_mm_per_prompt", {"image": max_images, "video": 0})
-        return original(*args, **kwargs)
+        llm = original(*args, **kwargs)
+        generate = getattr(llm, "generate", None)
+        if callable(generate):
+            def checked(*a: Any, **k: Any) -> Any:
+                return check_rollouts(generate(*a, **k))
+
+            llm.generate = checked
+        return llm
 
     generation.LLM = build
     try:
