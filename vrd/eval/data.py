@@ -129,6 +129,8 @@ def load_benchmark(spec: str, *, paths: Mapping[str, str] | None = None, limit: 
         else:
             problems.append(normalize_row(item, "problems"))
     where = local or getattr(cls, "hub_id", None) or "?"
+    if getattr(source, "hub_snapshot", None):
+        where = f"{source.hub_snapshot}, from the hub cache {source.path}"
     return Benchmark(label, problems, f"{name} ({where}, split {source.split})", rejects)
 
 

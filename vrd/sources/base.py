@@ -63,6 +63,7 @@ class Source(abc.ABC):
         self.files: list[str] = []
         self.note: str = ""
         self.skipped: list[str] = []
+        self.hub_snapshot: str | None = None  # the hub id whose cached snapshot was read, when offline
 
     def records(self) -> Iterator[dict[str, Any]]:
         """Raw records in the source's own format."""
@@ -101,7 +102,10 @@ class Source(abc.ABC):
 
     def input_summary(self) -> dict[str, Any]:
         """Layout, files read, and files seen but not read, as recorded by the last `records()`."""
-        return {"layout": self.layout, "files": list(self.files), "note": self.note, "skipped": list(self.skipped)}
+        summary = {"layout": self.layout, "files": list(self.files), "note": self.note, "skipped": list(self.skipped)}
+        if self.hub_snapshot:
+            summary["layout"] = f"hub cache snapshot of {self.hub_snapshot}: {self.layout}"
+        return summary
 
     def native_id(self, record: dict[str, Any], index: int) -> Any:
         """The record's own id, so a reject can be found in the source; sources with other id columns override."""
@@ -128,10 +132,32 @@ class Source(abc.ABC):
             "meta": meta_json({"native_id": native, **(meta or {})}),
         }
 
+    def records_or_cached(self) -> Iterator[dict[str, Any]]:
+        """`records()`, falling back to the hub cache's snapshot when a hub id cannot be loaded.
+
+        A hub id is tried on the hub first (so a partial cache never hides a split the hub has);
+        offline, the snapshot `hf download` left in the cache is read as a local folder, with the
+        same layout rules as any other download.
+        """
+        from vrd.sources.reading import HubUnavailableError, cached_snapshot
+
+        produced = False
+        try:
+            for record in self.records():
+                produced = True
+                yield record
+            return
+        except HubUnavailableError as exc:
+            snapshot = None if produced else cached_snapshot(exc.repo_id)
+            if snapshot is None:
+                raise
+            self.path, self.hub_snapshot = str(snapshot), exc.repo_id
+        yield from self.records()
+
     def problems(self, limit: int | None = None) -> Iterator[dict[str, Any] | Reject]:
         """Problem rows, with bad records yielded as Reject instead of stopping the run."""
         produced = 0
-        for index, record in enumerate(self.records()):
+        for index, record in enumerate(self.records_or_cached()):
             if limit is not None and produced >= limit:
                 return
             native = self.native_id(record, index) if isinstance(record, dict) else None

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vrd.errors import DataError, VrdError
+from vrd.errors import DataError, MissingInputError, VrdError
 
 DATA_SUFFIXES = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv", ".arrow": "arrow"}
 
@@ -40,6 +40,57 @@ PICKLE_HELP = ("vrd does not unpickle files: loading a pickle runs code chosen b
 
 class DataFileError(DataError):
     """A local file or folder holds no readable data for the split asked for."""
+
+
+class HubUnavailableError(VrdError):
+    """A hub id could not be loaded from the hub (offline, gated, missing); `repo_id` says which."""
+
+    def __init__(self, message: str, repo_id: str) -> None:
+        super().__init__(message)
+        self.repo_id = repo_id
+
+
+def hub_cache_root() -> Path:
+    """Where `hf download` keeps hub snapshots, read from the environment at call time (as the hub does)."""
+    explicit = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE")
+    if explicit:
+        return Path(explicit).expanduser()
+    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
+    return Path(home).expanduser() / "hub"
+
+
+def looks_like_hub_id(text: str) -> bool:
+    """`org/name` with hub-legal characters: what a dataset repo id looks like (not a path)."""
+    return re.fullmatch(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*", text) is not None
+
+
+def cached_snapshot(repo_id: str) -> Path | None:
+    """The snapshot folder of dataset `repo_id` in the hub cache (`hf download --repo-type dataset`), if any.
+
+    The cache keeps `datasets--org--name/snapshots/<commit>/` (files are links into `blobs/`) and
+    `refs/main` naming the commit downloaded last; that snapshot is taken, else the newest one.
+    """
+    if not looks_like_hub_id(repo_id):
+        return None
+    repo = hub_cache_root() / ("datasets--" + repo_id.replace("/", "--"))
+    snapshots = repo / "snapshots"
+    if not snapshots.is_dir():
+        return None
+    ref = repo / "refs" / "main"
+    if ref.is_file():
+        named = snapshots / ref.read_text(encoding="utf-8").strip()
+        if named.is_dir():
+            return named
+    found = sorted((d for d in snapshots.iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime, reverse=True)
+    return found[0] if found else None
+
+
+def download_hint(repo_id: str) -> str:
+    """What to run, and where the files land, so a hub id works offline."""
+    return (f"download it where the hub is reachable with `hf download --repo-type dataset {repo_id}` (it lands in "
+            f"{hub_cache_root() / ('datasets--' + repo_id.replace('/', '--'))}, which vrd reads offline; copy that "
+            "folder to this machine's cache) or pass the downloaded folder with --path DIR "
+            "(`--source-path DIR` for `vrd distill`)")
 
 
 @dataclass
@@ -171,12 +222,12 @@ def read_records(path_or_id: str, split: str, *, name: str | None = None,
             ds = load_files(chosen.files, chosen.kind)
         yield from _undecoded(ds)
         return
+    if not looks_like_hub_id(str(path_or_id)):
+        raise MissingInputError(f"{path_or_id}: no such file or folder (and not a hub id of the form org/name)")
     try:
         ds = datasets.load_dataset(str(path_or_id), name, split=split)
     except Exception as exc:  # noqa: BLE001 - any hub failure gets the same advice
-        raise VrdError(
-            f"could not load '{path_or_id}' (split '{split}') from the Hugging Face hub: {exc}. "
-            "If this machine is offline, download the dataset elsewhere and pass its local folder: "
-            "`--path DIR` for `vrd data prepare`, `--source-path DIR` for `vrd distill --data SOURCE`."
-        ) from exc
+        raise HubUnavailableError(
+            f"could not load '{path_or_id}' (split '{split}') from the Hugging Face hub ({_root_cause(exc)}) and "
+            f"it is not in the hub cache; {download_hint(str(path_or_id))}", str(path_or_id)) from exc
     yield from _undecoded(ds)

@@ -24,6 +24,7 @@ from vrd.sources.reading import (
     Selection,
     is_saved_dataset,
     listing,
+    looks_like_hub_id,
     read_records,
     select_files,
     split_rank,
@@ -86,6 +87,8 @@ class BenchmarkSource(Source):
     difficulty_field: ClassVar[str | None] = None  # the native column reported as `difficulty`
     options_accepted: ClassVar[tuple[str, ...]] = ()
     id_fields: ClassVar[tuple[str, ...]] = ("id", "_key")  # the columns naming a record, first present wins
+    # Folders beside the data file where the release unpacks its images (a relative path is tried there too).
+    image_dirs: ClassVar[tuple[str, ...]] = ()
 
     def native_id(self, record: dict[str, Any], index: int) -> Any:
         """The benchmark's own id for a record (so rows and rejects can be traced), else its position."""
@@ -101,7 +104,7 @@ class BenchmarkSource(Source):
             raise VrdError(f"benchmark '{self.name}' needs --path")
         local = Path(str(where)).expanduser()
         if not local.exists():
-            if self.path:
+            if self.path and not looks_like_hub_id(str(self.path)):
                 raise MissingInputError(f"{local}: no such file or folder (benchmark '{self.name}')")
             yield from self.read_local_or_hub(str(where), name=self.hub_config)
             return
@@ -139,7 +142,8 @@ class BenchmarkSource(Source):
         candidate = Path(text).expanduser()
         if not candidate.is_absolute():
             roots = [self.root] if self.root is not None else []
-            tried = [r / text for r in roots] + [r / "images" / Path(text).name for r in roots]
+            tried = [r / text for r in roots] + [r / d / text for r in roots for d in self.image_dirs] \
+                + [r / "images" / Path(text).name for r in roots]
             found = next((p for p in tried if p.exists()), None)
             if found is None:
                 where = f" under {self.root}" if self.root is not None else ""

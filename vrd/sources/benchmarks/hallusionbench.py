@@ -16,13 +16,19 @@ an image (visual_input "0", or the `non_image` split) are text-only questions.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 from vrd.sources.base import RowError
 from vrd.sources.benchmarks.common import BenchmarkSource, place_image_marks, require
+from vrd.sources.reading import DataFileError
 
 CHOICES = ["Yes", "No"]
 ID_PARTS = ("category", "subcategory", "set_id", "figure_id", "question_id")
+SPLITS = ("image", "non_image")
+RELEASE_JSON = "HallusionBench.json"
 
 
 class HallusionBench(BenchmarkSource):
@@ -31,6 +37,46 @@ class HallusionBench(BenchmarkSource):
     default_split: ClassVar[str] = "image"
     description: ClassVar[str] = "HallusionBench: yes/no questions on language hallucination and visual illusion (benchmark)"
     subset_field: ClassVar[str | None] = "category"
+
+    # The authors' JSON names images `./VD/illusion/0_0.png` (older copies `./hallusion_bench/VD/...`)
+    # while hallusion_bench.zip unpacks them under `hallusion_bench/` beside the JSON.
+    image_dirs: ClassVar[tuple[str, ...]] = ("hallusion_bench",)
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        release = self._release_json()
+        if release is None:
+            yield from super().records()
+            return
+        # The GitHub repo holds HallusionBench.json beside older versions, a result sample and the
+        # leaderboard: only HallusionBench.json is the benchmark. It has both hub splits in one list:
+        # `image` is every question with a figure, `non_image` the visual_input "0" ones.
+        if self.split not in SPLITS:
+            raise DataFileError(f"{release}: HallusionBench splits are {', '.join(SPLITS)}; got '{self.split}'")
+        self.root = release.parent
+        self.layout, self.files = "the authors' HallusionBench.json (images under hallusion_bench/)", [str(release)]
+        try:
+            data = json.loads(release.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DataFileError(f"{release}: not readable JSON ({exc})") from exc
+        if not isinstance(data, list):
+            raise DataFileError(f"{release}: expected a list of questions, got {type(data).__name__}")
+        want_image = self.split == "image"
+        kept = 0
+        for record in data:
+            text_only = isinstance(record, dict) and str(record.get("visual_input", "")).strip() == "0"
+            if text_only != want_image:
+                kept += 1
+                yield record
+        self.note = f"{kept} of {len(data)} questions are in split '{self.split}' (by visual_input)"
+
+    def _release_json(self) -> Path | None:
+        if not self.path:
+            return None
+        p = Path(str(self.path)).expanduser()
+        if p.is_file():
+            return p if p.name == RELEASE_JSON else None
+        found = p / RELEASE_JSON
+        return found if found.is_file() else None
 
     def native_id(self, record: dict[str, Any], index: int) -> Any:
         parts = [record.get(p) for p in ID_PARTS]

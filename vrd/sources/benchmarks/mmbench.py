@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from vrd.contract import LETTERS
 from vrd.sources.base import RowError
 from vrd.sources.benchmarks.common import BenchmarkSource, place_image_marks, require
+from vrd.sources.reading import DataFileError, listing, read_records, select_files
 
 OPTION_FIELDS = ("A", "B", "C", "D", "E", "F")
 
@@ -44,19 +45,45 @@ class MMBench(BenchmarkSource):
     id_fields: ClassVar[tuple[str, ...]] = ("index", "id", "_key")
     subset_field: ClassVar[str | None] = "l2_category"
 
+    options_accepted: ClassVar[tuple[str, ...]] = ("config",)
+
+    @property
+    def config(self) -> str:
+        """The language subset: `en` (default), `cn`, or `cc` (CCBench, test only), as the hub names them."""
+        return str(self.options.get("config") or type(self).hub_config or "en").lower()
+
     def records(self) -> Iterator[dict[str, Any]]:
+        self.hub_config = self.config  # type: ignore[misc]
         tsvs = self._tsv_files()
-        if not tsvs:
-            yield from super().records()
+        if tsvs:
+            self.root = tsvs[0].parent
+            self.layout = "the authors' TSV (base64 images)"
+            self.files = [str(f) for f in tsvs]
+            csv.field_size_limit(sys.maxsize)  # a base64 image is one very long field
+            for f in tsvs:
+                with open(f, encoding="utf-8", newline="") as fh:
+                    yield from csv.DictReader(fh, delimiter="\t")
             return
-        self.root = tsvs[0].parent
-        self.layout = "the authors' TSV (base64 images)"
-        csv.field_size_limit(sys.maxsize)  # a base64 image is one very long field
-        for f in tsvs:
-            with open(f, encoding="utf-8", newline="") as fh:
-                yield from csv.DictReader(fh, delimiter="\t")
+        local = Path(str(self.path)).expanduser() if self.path else None
+        if local is not None and local.is_dir():
+            # lmms-lab/MMBench keeps one folder per language (en/, cn/, cc/), each with dev-*/test-*
+            # parquet: only the asked language's folder is read, never cn/ and en/ together.
+            folders = {d.name.lower(): d for d in local.iterdir() if d.is_dir() and listing(d)}
+            if self.config in folders:
+                self.root = local
+                selection = select_files(local, self.split, candidates=listing(folders[self.config]))
+                selection.note = f"language folder '{self.config}/': {selection.note}"
+                self.note_selection(selection)
+                for f in selection.files:
+                    yield from read_records(str(f), self.split)
+                return
+            if {"en", "cn", "cc"} & set(folders):
+                raise DataFileError(f"{local}: no '{self.config}/' folder; found "
+                                    f"{', '.join(sorted(folders))}. Pass --option config=<one of those>.")
+        yield from super().records()
 
     def _tsv_files(self) -> list[Path]:
+        """The authors' TSV of this split and language (`MMBench_DEV_EN.tsv`; `_V11` is a later revision)."""
         if not self.path:
             return []
         p = Path(str(self.path)).expanduser()
@@ -65,9 +92,23 @@ class MMBench(BenchmarkSource):
         if not p.is_dir():
             return []
         files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() == ".tsv")
+        if not files:
+            return []
         split = self.split.lower()
-        named = [f for f in files if split in f.stem.lower() and "en" in f.stem.lower().split("_")]
-        return named or [f for f in files if split in f.stem.lower()] or files
+        if self.config == "cc":
+            named = [f for f in files if f.stem.lower().startswith("ccbench")]
+        else:
+            named = [f for f in files if {split, self.config} <= set(f.stem.lower().split("_"))]
+        exact = [f for f in named if len(f.stem.split("_")) == 3]  # MMBench_DEV_EN before MMBench_DEV_EN_V11
+        chosen = exact or named
+        if not chosen:
+            raise DataFileError(f"{p}: no MMBench TSV for split '{self.split}' and language '{self.config}' "
+                                f"(expected e.g. MMBench_{split.upper()}_{self.config.upper()}.tsv); found "
+                                f"{', '.join(f.name for f in files)}")
+        if len(chosen) > 1:
+            raise DataFileError(f"{p}: several MMBench TSVs fit split '{self.split}': "
+                                f"{', '.join(f.name for f in chosen)}; pass the one to read as --path FILE")
+        return chosen
 
     def convert(self, record: dict[str, Any], index: int) -> dict[str, Any]:
         native = self.native_id(record, index)

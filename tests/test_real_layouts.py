@@ -1,0 +1,269 @@
+"""Real published rows in their published layouts: hub snapshots, authors' repos, the hub cache, save_to_disk.
+
+Rows come from `real_rows.py` (copied from the public repositories named there); where no
+repository ships rows (MMBench, whose data is only on the hub and OpenCompass's servers), rows are
+made up in the card's schema and say so. Each test is a layout a user actually downloads.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+from pathlib import Path
+
+import datasets
+import pytest
+from eval_fixtures import MATHVISTA_FEATURES, _hub_parquet, png
+from real_rows import HALLUSIONBENCH, MATHVISTA_TESTMINI
+
+from vrd.errors import VrdError
+from vrd.eval.data import load_benchmark
+from vrd.schema import load_image, validate_row
+from vrd.sources.registry import get_source
+
+
+def bench_rows(name: str, path: Path | None, split: str | None = None, **options) -> tuple[dict, list, object]:
+    spec = name if split is None else f"{name}:{split}"
+    bench = load_benchmark(spec, paths={spec: str(path)} if path else None, options=options)
+    for i, row in enumerate(bench.problems):
+        validate_row(row, "problems", index=i)
+        for image in row["images"]:
+            load_image(image)
+    return {json.loads(r["meta"])["native_id"]: r for r in bench.problems}, bench.rejects, bench
+
+
+def meta(row: dict) -> dict:
+    return json.loads(row["meta"])
+
+
+def write_mathvista_hub(root: Path) -> Path:
+    """`hf download AI4Math/MathVista`: data/testmini-*.parquet (card: AI4Math/MathVista README dataset_info)."""
+    rows = [{**r, "decoded_image": {"bytes": png((30 * i, 60, 90)), "path": None},
+             "query": f"Question: {r['question']}"} for i, r in enumerate(MATHVISTA_TESTMINI.values())]
+    _hub_parquet(rows, MATHVISTA_FEATURES, root / "data" / "testmini-00000-of-00001-725687bf7a18d64b.parquet")
+    (root / "annot_testmini.json").write_text(json.dumps(MATHVISTA_TESTMINI))
+    return root
+
+
+def check_mathvista(rows: dict) -> None:
+    assert sorted(rows, key=int) == ["1", "2", "3", "7", "9", "10"]
+    # multi_choice answers are the option text: '145°' -> C, 'quarter' (not 'quarter to') -> B,
+    # '8' among ['15', '13', '11', '8'] -> D (text, not an index), 'E' among letter options -> E
+    assert [(rows[p]["answer"], rows[p]["answer_type"]) for p in ("3", "7", "9", "10")] == \
+        [("C", "choice"), ("B", "choice"), ("D", "choice"), ("E", "choice")]
+    assert rows["3"]["choices"] == ["135°", "140°", "145°", "150°"]
+    # free_form: precision 1 (an int in the JSON, a float in the parquet) asks for one decimal place
+    assert (rows["1"]["answer"], rows["1"]["answer_type"]) == ("1.2", "number")
+    assert rows["1"]["question"].endswith("Answer with a number with 1 decimal place.")
+    assert rows["1"]["question"].count("<image>") == 1 and "\r\n" in rows["1"]["question"]
+    assert (rows["2"]["answer"], meta(rows["2"])["unit"]) == ("1000", "g")
+    assert meta(rows["9"])["source"] == "GeoQA+" and meta(rows["9"])["answer_text"] == "8"
+
+
+def test_mathvista_real_rows_hub_snapshot(tmp_path: Path) -> None:
+    root = write_mathvista_hub(tmp_path / "MathVista")
+    rows, rejects, bench = bench_rows("mathvista", root)
+    check_mathvista(rows)
+    assert rejects == [] and bench.origin == f"mathvista ({root}, split testmini)"
+
+
+def test_mathvista_real_rows_authors_json(tmp_path: Path) -> None:
+    """lupantech/MathVista data/testmini.json: an object keyed by pid, images/<pid>.jpg beside it."""
+    root = tmp_path / "data"
+    (root / "images").mkdir(parents=True)
+    for i, r in enumerate(MATHVISTA_TESTMINI.values()):
+        (root / r["image"]).write_bytes(png((10, 20 * i, 40)))
+    (root / "testmini.json").write_text(json.dumps(MATHVISTA_TESTMINI, ensure_ascii=False, indent=4))
+    rows, rejects, _ = bench_rows("mathvista", root)
+    check_mathvista(rows)
+    assert rejects == []
+
+
+# -- HallusionBench ------------------------------------------------------------------------------
+
+def write_hallusion_repo(root: Path) -> Path:
+    """`git clone tianyi-lab/HallusionBench` + hallusion_bench.zip unzipped beside HallusionBench.json.
+
+    The repo also holds older versions and a result sample with the same fields, and the leaderboard.
+    """
+    root.mkdir(parents=True)
+    (root / "HallusionBench.json").write_text(json.dumps(HALLUSIONBENCH))
+    (root / "HallusionBench_v00.json").write_text(json.dumps(HALLUSIONBENCH[:2]))
+    (root / "HallusionBench_result_sample.json").write_text(json.dumps(
+        [{**r, "model_prediction": "yes"} for r in HALLUSIONBENCH]))
+    (root / "leaderboard.json").write_text(json.dumps({"GPT-4V": {"aAcc": 67.58}}))
+    for r in HALLUSIONBENCH:
+        if r["filename"]:
+            image = root / "hallusion_bench" / r["filename"]
+            image.parent.mkdir(parents=True, exist_ok=True)
+            image.write_bytes(png((200, 10, 10)))
+    return root
+
+
+def test_hallusionbench_authors_repo_reads_only_the_benchmark_json(tmp_path: Path) -> None:
+    root = write_hallusion_repo(tmp_path / "HallusionBench")
+    rows, rejects, bench = bench_rows("hallusionbench", root)
+    assert sorted(rows) == ["VD_illusion_0_0_0", "VD_illusion_0_0_1", "VD_illusion_0_1_0", "VS_chart_0_1_0"]
+    assert rejects == []
+    first = rows["VD_illusion_0_0_0"]
+    assert (first["answer"], first["choices"]) == ("A", ["Yes", "No"])  # gt_answer "1"
+    assert rows["VD_illusion_0_0_1"]["answer"] == "B"
+    assert all(len(r["images"]) == 1 and r["question"].count("<image>") == 1 for r in rows.values())
+    assert meta(rows["VD_illusion_0_1_0"])["visual_input"] == "2"
+    text, _, _ = bench_rows("hallusionbench", root, "non_image")
+    assert sorted(text) == ["VS_chart_0_0_0", "VS_chart_0_0_1"]
+    assert all(r["images"] == [] and "<image>" not in r["question"] for r in text.values())
+    with pytest.raises(VrdError, match="splits are image, non_image"):
+        bench_rows("hallusionbench", root, "test")
+
+
+def test_hallusionbench_older_json_with_prefixed_filenames(tmp_path: Path) -> None:
+    """Earlier HallusionBench.json revisions wrote `./hallusion_bench/VD/...`; both resolve."""
+    root = write_hallusion_repo(tmp_path / "HallusionBench")
+    older = [{**r, "filename": r["filename"].replace("./", "./hallusion_bench/", 1) if r["filename"] else None}
+             for r in HALLUSIONBENCH]
+    (root / "HallusionBench.json").write_text(json.dumps(older))
+    rows, rejects, _ = bench_rows("hallusionbench", root)
+    assert len(rows) == 4 and rejects == []
+
+
+# -- MMBench ---------------------------------------------------------------------------------------
+
+# lmms-lab/MMBench README dataset_info: configs cc (test), cn and en (dev, test), files <config>/<split>-*.parquet;
+# en's `index` is a string there. Rows made up in that schema (no public repository commits MMBench rows).
+MMBENCH_FEATURES = datasets.Features({
+    "index": datasets.Value("string"), "question": datasets.Value("string"), "hint": datasets.Value("string"),
+    "answer": datasets.Value("string"), "A": datasets.Value("string"), "B": datasets.Value("string"),
+    "C": datasets.Value("string"), "D": datasets.Value("string"), "category": datasets.Value("string"),
+    "image": datasets.Image(), "source": datasets.Value("string"), "L2-category": datasets.Value("string"),
+    "comment": datasets.Value("string"), "split": datasets.Value("string"),
+})
+
+
+def _mmbench(index: str, question: str, lang: str) -> dict:
+    return {"index": index, "question": question, "hint": None, "answer": "B", "A": "1", "B": "2", "C": None,
+            "D": None, "category": "counting", "image": {"bytes": png((0, 90, 0)), "path": None},
+            "source": "made-up", "L2-category": "fine-grained perception", "comment": None, "split": "dev"}
+
+
+def write_mmbench_hub(root: Path) -> Path:
+    _hub_parquet([_mmbench("241", "How many circles are there?", "en")], MMBENCH_FEATURES,
+                 root / "en" / "dev-00000-of-00001.parquet")
+    _hub_parquet([_mmbench("241", "图中有几个圆？", "cn"), _mmbench("242", "图中有几个方块？", "cn")], MMBENCH_FEATURES,
+                 root / "cn" / "dev-00000-of-00001.parquet")
+    _hub_parquet([_mmbench("7", "图中有几个圆？", "cc")], MMBENCH_FEATURES, root / "cc" / "test-00000-of-00001.parquet")
+    return root
+
+
+def test_mmbench_hub_snapshot_reads_one_language_folder(tmp_path: Path) -> None:
+    root = write_mmbench_hub(tmp_path / "MMBench")
+    rows, rejects, bench = bench_rows("mmbench", root)
+    assert list(rows) == ["241"] and rows["241"]["question"].endswith("How many circles are there?")
+    assert (rows["241"]["answer"], rows["241"]["choices"]) == ("B", ["1", "2"])
+    cn, _, _ = bench_rows("mmbench", root, config="cn")
+    assert sorted(cn) == ["241", "242"] and "图中" in cn["241"]["question"]
+    cc, _, _ = bench_rows("mmbench", root, "test", config="cc")
+    assert list(cc) == ["7"]
+    with pytest.raises(VrdError, match="no 'jp/' folder"):
+        bench_rows("mmbench", root, config="jp")
+
+
+def test_mmbench_tsv_prefers_the_plain_release_over_v11(tmp_path: Path) -> None:
+    """VLMEvalKit downloads MMBench_DEV_EN.tsv and MMBench_DEV_EN_V11.tsv into one folder."""
+    header = ["index", "question", "hint", "A", "B", "C", "D", "answer", "category", "image", "source",
+              "l2-category", "comment", "split"]
+    img = base64.b64encode(png((5, 5, 5))).decode()
+    for name, qs in (("MMBench_DEV_EN.tsv", ["v1 a", "v1 b"]), ("MMBench_DEV_EN_V11.tsv", ["v11 a"]),
+                     ("MMBench_TEST_EN.tsv", ["test a"]), ("MMBench_DEV_CN.tsv", ["cn a"])):
+        with open(tmp_path / name, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, delimiter="\t")
+            w.writerow(header)
+            for i, q in enumerate(qs):
+                w.writerow([str(i), q, "", "x", "y", "", "", "A", "c", img, "s", "l2", "", "dev"])
+    rows, _, _ = bench_rows("mmbench", tmp_path)
+    assert [r["question"].split("\n")[-1] for r in rows.values()] == ["v1 a", "v1 b"]
+    cn, _, _ = bench_rows("mmbench", tmp_path, config="cn")
+    assert [r["question"].split("\n")[-1] for r in cn.values()] == ["cn a"]
+    (tmp_path / "MMBench_DEV_EN.tsv").unlink()
+    v11, _, _ = bench_rows("mmbench", tmp_path)
+    assert [r["question"].split("\n")[-1] for r in v11.values()] == ["v11 a"]
+
+
+# -- the hub cache and save_to_disk -----------------------------------------------------------------
+
+def write_hub_cache(cache: Path, repo_id: str, writer) -> Path:
+    """`hf download --repo-type dataset REPO` into HF_HUB_CACHE: snapshots/<sha>/ of links into blobs/."""
+    repo = cache / ("datasets--" + repo_id.replace("/", "--"))
+    staging = writer(cache / "staging")
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    for f in sorted(p for p in staging.rglob("*") if p.is_file()):
+        blob = repo / "blobs" / f"{abs(hash(str(f))):x}"
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        blob.write_bytes(f.read_bytes())
+        link = repo / "snapshots" / sha / f.relative_to(staging)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(Path("../" * len(f.relative_to(staging).parts) + "../blobs") / blob.name)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(sha)
+    return repo / "snapshots" / sha
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No hub: `datasets.load_dataset` of a hub id fails as it does offline; the hub cache is tmp_path/hub."""
+    real = datasets.load_dataset
+
+    def load(path, *args, **kw):
+        if "/" in str(path) and not Path(str(path)).exists():
+            raise ConnectionError(f"Couldn't reach '{path}' on the Hub (LocalEntryNotFoundError)")
+        return real(path, *args, **kw)
+
+    monkeypatch.setattr(datasets, "load_dataset", load)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    return tmp_path / "hub"
+
+
+def test_hub_id_offline_reads_the_hub_cache_snapshot(offline: Path) -> None:
+    snapshot = write_hub_cache(offline, "AI4Math/MathVista", write_mathvista_hub)
+    assert (snapshot / "data").is_dir() and any(p.is_symlink() for p in (snapshot / "data").iterdir())
+    rows, rejects, bench = bench_rows("mathvista", None)  # no --path: the hub id, read from the cache
+    check_mathvista(rows)
+    assert bench.origin.startswith(f"mathvista (AI4Math/MathVista, from the hub cache {snapshot}")
+    src = get_source("mathvista")
+    assert len([r for r in src.problems()]) == 6
+    summary = src.input_summary()
+    assert summary["layout"].startswith("hub cache snapshot of AI4Math/MathVista")
+    assert summary["files"][0].endswith("testmini-00000-of-00001-725687bf7a18d64b.parquet")
+
+
+def test_hub_id_missing_offline_says_what_to_download_and_where(offline: Path) -> None:
+    with pytest.raises(VrdError) as err:
+        bench_rows("mathverse", None)
+    text = str(err.value)
+    assert "hf download --repo-type dataset AI4Math/MathVerse" in text
+    assert str(offline / "datasets--AI4Math--MathVerse") in text and "--path DIR" in text
+    with pytest.raises(VrdError, match="hf download --repo-type dataset hiyouga/geometry3k"):
+        list(get_source("geometry3k").problems())
+
+
+def test_save_to_disk_folders(tmp_path: Path) -> None:
+    """`load_dataset(...).save_to_disk(DIR)`: a DatasetDict (one folder per split) and a single Dataset."""
+    features = datasets.Features({"images": datasets.List(datasets.Image()), "problem": datasets.Value("string"),
+                                  "answer": datasets.Value("string")})
+    row = {"images": [{"bytes": png((1, 2, 3)), "path": None}], "problem": "<image>Find x.", "answer": "3"}
+    dd = datasets.DatasetDict({s: datasets.Dataset.from_list([row] * n, features=features)
+                               for s, n in (("train", 2), ("validation", 1), ("test", 3))})
+    dd.save_to_disk(str(tmp_path / "g3k"))
+    for split, n in (("train", 2), ("validation", 1), ("test", 3)):
+        src = get_source("geometry3k", path=str(tmp_path / "g3k"), split=split)
+        got = list(src.problems())
+        assert len(got) == n and all(r["answer"] == "3" and r["question"] == "<image>Find x." for r in got)
+        assert src.input_summary()["layout"] == "datasets save_to_disk folder"
+    with pytest.raises(VrdError, match="without split 'dev'"):
+        list(get_source("geometry3k", path=str(tmp_path / "g3k"), split="dev").problems())
+    write_mathvista_hub(tmp_path / "mv")
+    ds = datasets.load_dataset("parquet", data_files=str(tmp_path / "mv" / "data" / "*.parquet"), split="train")
+    ds.save_to_disk(str(tmp_path / "mv_saved"))
+    rows, _, _ = bench_rows("mathvista", tmp_path / "mv_saved")
+    check_mathvista(rows)
