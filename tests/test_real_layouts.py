@@ -267,3 +267,62 @@ def test_save_to_disk_folders(tmp_path: Path) -> None:
     ds.save_to_disk(str(tmp_path / "mv_saved"))
     rows, _, _ = bench_rows("mathvista", tmp_path / "mv_saved")
     check_mathvista(rows)
+
+
+# -- TQA and GeoQA releases ---------------------------------------------------------------------------
+
+def test_tqa_real_lesson_in_the_release_tree(tmp_path: Path) -> None:
+    """tqa_train_val_test.zip: train/tqa_v1_train.json (a list of lessons) beside train/question_images/."""
+    from real_rows import TQA_LESSON
+
+    (tmp_path / "tqa_train_val_test" / "train").mkdir(parents=True)
+    (tmp_path / "tqa_train_val_test" / "train" / "tqa_v1_train.json").write_text(json.dumps([TQA_LESSON]))
+    src = get_source("tqa", path=str(tmp_path / "tqa_train_val_test"), split="train")
+    rows = {json.loads(r["meta"])["native_id"]: r for r in src.problems()}
+    assert sorted(rows) == ["NDQ_000046", "NDQ_000047", "NDQ_000053"]
+    assert (rows["NDQ_000046"]["answer"], rows["NDQ_000046"]["choices"][3]) == ("D", "all of the above")
+    assert rows["NDQ_000047"]["answer"] == "A" and rows["NDQ_000047"]["question"].startswith("A geologist")
+    matching = rows["NDQ_000053"]  # seven options, the answer key 'g'
+    assert (matching["answer"], len(matching["choices"]), matching["choices"][6]) == ("G", 7, "meteorology")
+    assert all(r["images"] == [] and r["answer_type"] == "choice" for r in rows.values())
+    assert meta(matching)["question_subtype"] == "Matching" and meta(matching)["lesson"] == "L_0002"
+
+
+# GeoQA's data.zip -> GeoQA3/json/<id>.json + GeoQA3/image/<id>.png + {train,dev,test}.pk. The JSON fields
+# are the ones hz2475/geoQA (an HF port of these files) lists and public loaders read (`subject`, `choices`,
+# `label`, `id`, `formal_point`); the rows are made up in that schema (no repository commits the files).
+GEOQA3_ROWS = {
+    "0": {"id": 0, "subject": "如图，AB∥CD，直线EF交AB于点E，交CD于点F，EG平分∠BEF，交CD于点G，∠1＝50°，则∠2等于()",
+          "choices": ["50°", "60°", "65°", "90°"], "label": 2, "formal_point": ["平行线", "角平分线"], "comment": ""},
+    "1": {"id": 1, "subject": "如图，在△ABC中，D、E分别是AB、AC的中点，若DE＝3，则BC的长为()",
+          "choices": ["3", "4", "5", "6"], "label": 3, "formal_point": ["三角形中位线"], "comment": ""},
+    "2": {"id": 2, "subject": "如图，∠1＝50°，则∠2的度数为()", "choices": ["50°", "130°", "40°", "140°"], "label": 1,
+          "formal_point": ["对顶角"], "comment": ""},
+}
+
+
+def test_geoqa3_release_json_and_images(tmp_path: Path) -> None:
+    root = tmp_path / "data" / "GeoQA3"
+    (root / "json").mkdir(parents=True)
+    (root / "image").mkdir()
+    for stem, row in GEOQA3_ROWS.items():
+        (root / "json" / f"{stem}.json").write_text(json.dumps(row, ensure_ascii=False))
+        if stem != "2":  # one problem lost its picture: one reject, named
+            (root / "image" / f"{stem}.png").write_bytes(png((int(stem) * 90, 0, 0)))
+    for name in ("train.pk", "dev.pk", "test.pk"):
+        (root / name).write_bytes(b"\x80\x04N.")  # the split lists: pickles, never loaded
+    for where in (tmp_path / "data", root, root / "json"):
+        src = get_source("geoqa", path=str(where))
+        items = list(src.problems())
+        rows = [r for r in items if isinstance(r, dict)]
+        rejects = [r for r in items if not isinstance(r, dict)]
+        assert [r["id"] for r in rows] == ["geoqa/all/0", "geoqa/all/1"]
+        assert [(r["answer"], r["answer_type"]) for r in rows] == [("C", "choice"), ("D", "choice")]
+        assert rows[0]["question"].startswith("<image>\n如图") and rows[0]["choices"][2] == "65°"
+        assert meta(rows[1])["formal_point"] == ["三角形中位线"]
+        assert [(r.native_id, r.field) for r in rejects] == [("2", "image")] and "image/2.png" in rejects[0].reason
+        assert src.input_summary()["layout"].startswith("GeoQA3 release")
+    with pytest.raises(VrdError, match="carry no split.*--split all.*hz2475/geoQA"):
+        list(get_source("geoqa", path=str(root), split="train").problems())
+    with pytest.raises(VrdError, match="does not unpickle"):
+        list(get_source("geoqa", path=str(root / "train.pk")).problems())

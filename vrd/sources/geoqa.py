@@ -11,13 +11,17 @@ R1-V's GeoQA test set (`src/eval/prompts/geoqa_test_prompts.jsonl`, 754 rows) ha
 `question` and `ground_truth`; the image path is looked up beside the file and up to two
 folders above it.
 
-The original GeoQA / GeoQA+ releases are Python pickles (`train.pk`). Unpickling runs code chosen
-by whoever wrote the file, so vrd refuses them and says how to convert them (see
+The original GeoQA release (data.zip) unpacks to `GeoQA3/` holding `json/<id>.json` (`id`,
+`subject`, `choices`, `label` — the 0-based index of the right option —, `formal_point`, ...) beside
+`image/<id>.png`, and the split lists `train.pk` / `dev.pk` / `test.pk`. The JSON and images are
+read (as split `all`: the JSON carry no split); the pickles are refused, as is any `.pk` given
+directly: unpickling runs code chosen by whoever wrote the file (see
 `vrd.sources.reading.PICKLE_HELP`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +37,20 @@ from vrd.sources.normalize import (
     parse_choices,
     with_image_marks,
 )
+from vrd.sources.reading import DataFileError
+
+
+def release_folder(path: Path) -> Path | None:
+    """The GeoQA3 folder of GeoQA's data.zip (json/ and image/ side by side) at or just under `path`."""
+    if path.is_file() or not path.exists():
+        return None
+    if path.name == "json" and (path.parent / "image").is_dir():
+        return path.parent
+    for candidate in (path, path / "GeoQA3", path / "data" / "GeoQA3"):
+        if (candidate / "json").is_dir() and (candidate / "image").is_dir():
+            return candidate
+    return None
+
 
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 
@@ -61,6 +79,10 @@ class GeoQA(Source):
 
     def records(self) -> Iterator[dict[str, Any]]:
         local = Path(self.path).expanduser() if self.path else None
+        release = release_folder(local) if local is not None else None
+        if release is not None:
+            yield from self._release(release)
+            return
         self.roots = [] if local is None else [(local.parent if local.is_file() else local)]
         if self.roots:
             self.roots += [self.roots[0].parent, self.roots[0].parent.parent]
@@ -80,6 +102,38 @@ class GeoQA(Source):
                 raise exc from None
             yield first
             yield from found
+
+    def _release(self, folder: Path) -> Iterator[dict[str, Any]]:
+        """GeoQA3 as data.zip unpacks: json/<id>.json (one problem each) beside image/<id>.png.
+
+        The JSON files carry no split: GeoQA's train/dev/test lists are only in the pickles
+        beside them, which vrd does not load. So this layout is read as one split, `all`.
+        """
+        if not self.split_given:
+            self.split = "all"
+        if self.split != "all":
+            raise DataFileError(
+                f"{folder}: GeoQA3 release (json/<id>.json + image/<id>.png). Its JSON files carry no split; "
+                f"the train/dev/test lists are only in the .pk pickles, which vrd does not load. Pass --split all "
+                "to read every problem, or use the hub port hz2475/geoQA, whose rows keep `original_split`.")
+        files = sorted((f for f in (folder / "json").iterdir() if f.suffix == ".json"),
+                       key=lambda f: (not f.stem.isdigit(), int(f.stem) if f.stem.isdigit() else 0, f.stem))
+        self.layout = "GeoQA3 release: json/<id>.json + image/<id>.png"
+        self.files, self.note = [str(folder / "json")], f"{len(files)} problem file(s), read as split 'all'"
+        for f in files:
+            try:
+                data = json.loads(f.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                yield {"id": f.stem, "_release_error": f"{f}: not readable JSON ({exc})", "_field": "json"}
+                continue
+            if not isinstance(data, dict):
+                yield {"id": f.stem, "_release_error": f"{f}: expected an object", "_field": "json"}
+                continue
+            image = folder / "image" / f"{f.stem}.png"
+            record = {**data, "id": data.get("id", f.stem), "image": str(image)}
+            if not image.is_file():
+                record.update(_release_error=f"no image/{f.stem}.png beside json/{f.name}", _field="image")
+            yield record
 
     def _by_original_split(self, records: Iterator[dict[str, Any]], *,
                            required: bool = False) -> Iterator[dict[str, Any]]:
@@ -117,6 +171,8 @@ class GeoQA(Source):
                        "image_path")
 
     def convert(self, record: dict[str, Any], index: int) -> dict[str, Any]:
+        if "_release_error" in record:
+            raise RowError(record["_release_error"], record.get("_field"))
         images = as_image_list(record.get("image", record.get("images")))
         if not images and record.get("image_path"):
             images = [self._image_path(record["image_path"])]
