@@ -46,3 +46,28 @@ def test_the_device_model_is_about_one_billion_parameters(tmp_path: Path, monkey
     text = model.config.text_config
     assert text.hidden_size // text.num_attention_heads == 2 * sum(text.rope_parameters["mrope_section"])
     assert sys.modules["gpu_check"].MOVED_MIN >= 0.9
+
+
+@pytest.mark.parametrize(("arrow", "picked"), [("26", "datasets-5.2.0"), ("22", "datasets-4.8.0"), ("19", None)])
+def test_datasets_wheel_matches_the_images_pyarrow(tmp_path: Path, arrow: str, picked: str | None) -> None:
+    """pyarrow is not carried (too big for the transfer), so the script installs the datasets
+    release the device's own pyarrow can run: 5.2 needs >= 24, 4.8 needs >= 21, older is refused."""
+    wheels = tmp_path / "whl"
+    (wheels / "datasets").mkdir(parents=True)
+    (wheels / "trl-1.16.0-py3-none-any.whl").write_bytes(b"")
+    for name in ("datasets-5.2.0-py3-none-any.whl", "datasets-4.8.0-py3-none-any.whl"):
+        (wheels / "datasets" / name).write_bytes(b"")
+    log = tmp_path / "calls.log"
+    shim = tmp_path / "python"  # answers the pyarrow probe, records pip and the check's own run
+    shim.write_text(f'#!/usr/bin/env bash\nif [[ "$1" == "-c" ]]; then echo {arrow}; exit 0; fi\n'
+                    f'echo "$@" >> {log}\n')
+    shim.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "PYTHON": str(shim), "VRD_WHEELS": str(wheels), "VRD_SITE": str(tmp_path / "site")}
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "gpu-check.sh"), "--tiny"], env=env,
+                          capture_output=True, text=True)
+    if picked is None:
+        assert done.returncode == 2 and "pyarrow" in done.stderr
+        return
+    assert done.returncode == 0, done.stderr
+    install = log.read_text().splitlines()[0]
+    assert "trl-1.16.0" in install and picked in install and install.count("datasets-") == 1
