@@ -326,3 +326,12 @@ def test_geoqa3_release_json_and_images(tmp_path: Path) -> None:
         list(get_source("geoqa", path=str(root), split="train").problems())
     with pytest.raises(VrdError, match="does not unpickle"):
         list(get_source("geoqa", path=str(root / "train.pk")).problems())
+
+
+def test_a_missing_file_path_is_not_taken_for_a_hub_id(tmp_path: Path) -> None:
+    from vrd.sources.reading import looks_like_hub_id
+
+    assert looks_like_hub_id("AI4Math/MathVista") and looks_like_hub_id("leonardPKU/GEOQA_R1V_Train_8K")
+    assert not looks_like_hub_id("data/train.parquet") and not looks_like_hub_id(str(tmp_path / "x"))
+    with pytest.raises(VrdError, match="no such file or folder"):
+        list(get_source("generic", path="data/missing.jsonl").problems())

@@ -60,7 +60,9 @@ def hub_cache_root() -> Path:
 
 
 def looks_like_hub_id(text: str) -> bool:
-    """`org/name` with hub-legal characters: what a dataset repo id looks like (not a path)."""
+    """`org/name` with hub-legal characters: what a dataset repo id looks like (not `dir/file.parquet`)."""
+    if Path(text).suffix.lower() in (*DATA_SUFFIXES, *PICKLE_SUFFIXES, ".tsv", ".zip"):
+        return False
     return re.fullmatch(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*", text) is not None
 
 
