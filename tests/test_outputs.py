@@ -169,7 +169,7 @@ def test_distill_lock_message_names_the_holder(tmp_path: Path) -> None:
     out.mkdir()
     from vrd.outputs import FileLock
 
-    holder = FileLock(out / ".locks" / "run.lock")
+    holder = FileLock(out / ".locks" / "write.lock")
     assert holder.take(exclusive=True, holder="distill (unsharded)")
     try:
         store = ShardStore(out, "0/2")
@@ -178,7 +178,7 @@ def test_distill_lock_message_names_the_holder(tmp_path: Path) -> None:
         assert "sharded run" not in str(info.value)
     finally:
         holder.release()
-    shard = FileLock(out / ".locks" / "run.lock")
+    shard = FileLock(out / ".locks" / "write.lock")
     assert shard.take(exclusive=False)
     try:
         with pytest.raises(RunLockedError, match="--shard` runs"):

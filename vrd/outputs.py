@@ -3,8 +3,10 @@
 1. Check before any work: `--out` is not a file, does not lie inside an input (nor hold one),
    and is empty, new, or an output of the same kind of writer; readers `rglob` shards and
    writers merge manifests, so a second kind of dataset in one folder corrupts both.
-2. Lock: one writer per output directory (an `flock`, released by the OS even on `kill -9`);
-   the refusal names the command and pid that holds it.
+2. Lock: one writer per output directory, one lock file (`OUT/.locks/write.lock`) for every
+   command (an `flock`, released by the kernel even on `kill -9`, so a dead writer never blocks
+   the next); the refusal names the command and pid that holds it. The shards of one distill run
+   share it. Kinds are checked again once the lock is held.
 3. Writers that replace their output (prepare, synth, curate, export) build the new content in
    a sibling staging folder, fsync it, write the manifest last, then swap it in with one atomic
    `renameat2(RENAME_EXCHANGE)`: a kill at any moment leaves either the old or the new output,
@@ -22,6 +24,8 @@ import fcntl
 import json
 import os
 import shutil
+import signal
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -138,15 +142,36 @@ class FileLock:
     def take(self, exclusive: bool = True, block: bool = False, holder: str | None = None) -> bool:
         assert self.fd is not None
         flags = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | (0 if block else fcntl.LOCK_NB)
-        try:
-            fcntl.flock(self.fd, flags)
-        except BlockingIOError:
+        for _attempt in range(100):
+            try:
+                fcntl.flock(self.fd, flags)
+            except BlockingIOError:
+                return False
+            if self._current():
+                break
+            # The folder was swapped (replace_dir) or moved aside while we waited: this file is no
+            # longer the lock of `path`, and holding it would let two writers in. Open the new one.
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        else:  # pragma: no cover - a folder swapped a hundred times while we looked
             return False
         if holder is not None and exclusive:
             os.ftruncate(self.fd, 0)
             os.pwrite(self.fd, f"{os.getpid()} {holder}\n".encode(), 0)
             self._named = True
         return True
+
+    def _current(self) -> bool:
+        """Is the open file still the one at `path`?"""
+        assert self.fd is not None
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(self.fd)
+        return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
 
     def holder(self) -> str:
         """'`vrd curate` (pid 123)' from what a live holder wrote, or 'another process'."""
@@ -166,19 +191,60 @@ class FileLock:
             self.fd = None
 
 
-@contextlib.contextmanager
-def output_lock(out: Path, producer: str) -> Iterator[FileLock]:
-    """Hold the one-writer lock of `out` (created if needed) for the block."""
+def lock_output(out: str | os.PathLike, producer: str, *, shared: bool = False, holder: str | None = None) -> FileLock:
+    """Take the one-writer lock of `out` (creating the folder); the caller releases it.
+
+    Every command that writes an output folder takes this one lock file, so two different
+    commands on one new, empty folder cannot both pass `check_out` and write into it. `shared` is
+    for the shards of one `vrd distill` run, which write one folder side by side (each shard has
+    its own exclusive lock as well); an exclusive writer is refused while any of them runs.
+    Writers named in FAMILIES check `out` again once they hold the lock: a writer that finished
+    just before may have turned it into another kind of dataset. `holder` is how a refused
+    writer names this one (default: the producer).
+    """
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     lock = FileLock(out / LOCK_DIR / WRITE_LOCK)
-    if not lock.take(holder=producer):
+    if not lock.take(exclusive=not shared, holder=None if shared else (holder or producer)):
         who = lock.holder()
         lock.release()
+        if who == "another process":  # shared holders leave no name in the file
+            who = "one or more `vrd distill --shard` runs" if not shared else "another vrd process"
         raise OutputLockedError(f"{out}: {who} is writing this output; wait for it to finish or choose another --out")
+    if producer in FAMILIES:
+        try:
+            check_out(out, producer)
+        except BaseException:
+            lock.release()
+            raise
+    return lock
+
+
+@contextlib.contextmanager
+def output_lock(out: str | os.PathLike, producer: str, *, shared: bool = False) -> Iterator[FileLock]:
+    """Hold the one-writer lock of `out` (created if needed) for the block (see `lock_output`)."""
+    lock = lock_output(out, producer, shared=shared)
     try:
         yield lock
     finally:
         lock.release()
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler's stop) takes the same clean path as Ctrl-C in a long run."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:  # noqa: ARG001 - signal handler signature
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # -- durable, atomic replacement ----------------------------------------------------------------
@@ -218,7 +284,7 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
-def _exchange(a: Path, b: Path) -> bool:
+def exchange_paths(a: Path, b: Path) -> bool:
     """Atomically swap two paths (Linux renameat2); False where the kernel or filesystem cannot."""
     name = ctypes.util.find_library("c")
     try:
@@ -275,10 +341,15 @@ def replace_dir(out: str | os.PathLike, producer: str, inputs: Iterable[str | os
         staging = out.parent / f".{out.name}.staging-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
+        successor: FileLock | None = None
         try:
             yield staging
+            # The new folder comes in locked by us: a writer that arrives after the swap is refused
+            # until this one has finished, as it would have been before.
+            successor = FileLock(staging / LOCK_DIR / WRITE_LOCK)
+            successor.take(holder=producer)
             fsync_tree(staging)
-            if not _exchange(staging, out):
+            if not exchange_paths(staging, out):
                 # No RENAME_EXCHANGE here: two renames, with a window where `out` is missing.
                 old = out.parent / f".{out.name}.staging-old-{os.getpid()}"
                 os.rename(out, old)
@@ -287,3 +358,5 @@ def replace_dir(out: str | os.PathLike, producer: str, inputs: Iterable[str | os
             fsync_path(out.parent)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            if successor is not None:
+                successor.release()

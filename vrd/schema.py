@@ -295,6 +295,11 @@ def write_shard(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, kind
     table = table.replace_schema_metadata({b"huggingface": json.dumps({"info": {"features": features(kind).to_dict()}}).encode()})
     tmp = path.with_name(path.name + ".tmp")
     pq.write_table(table, tmp)
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # data on disk before the name: after a power cut the shard is whole or absent
+    finally:
+        os.close(fd)
     os.replace(tmp, path)
     return path
 

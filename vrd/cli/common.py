@@ -17,6 +17,8 @@ err_console = Console(stderr=True, markup=False)
 
 # Exit code for an error the user can fix (bad flag, bad input, missing file).
 USER_ERROR_EXIT = 2
+# Exit code after Ctrl-C / SIGTERM, as a shell reports a process ended by SIGINT (128 + 2).
+INTERRUPTED_EXIT = 130
 
 
 def debug_enabled() -> bool:
@@ -36,7 +38,8 @@ def format_user_error(exc: BaseException) -> str:
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Print user errors (`VrdError`, a missing file) as one line and exit 2; let bugs raise.
+    """Print user errors (`VrdError`, a missing file) as one line and exit 2; Ctrl-C as one line
+    and exit 130; let bugs raise.
 
     Only types decide what counts as a user error: a `KeyError` or `ValueError` from a bug keeps
     its traceback. The message is printed literally (no rich markup), since paths and model
@@ -46,6 +49,14 @@ def user_errors() -> Iterator[None]:
 
     try:
         yield
+    except KeyboardInterrupt as exc:
+        # Ctrl-C is the user's, not a bug: one line (long runs say what was kept), no traceback.
+        if debug_enabled():
+            raise
+        message = " ".join(str(exc).split()) or "interrupted"
+        err_console.print(message if message.startswith("interrupted") else f"interrupted: {message}",
+                          highlight=False, soft_wrap=True)
+        raise typer.Exit(code=INTERRUPTED_EXIT) from None
     except (VrdError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
         if debug_enabled():
             raise

@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
                 summary = vrd.distill(config.data, config.out, config)
             except DistillInterrupted as stop:
                 _print_summary(stop.summary)
-                err_console.print(stop)
+                err_console.print(str(stop), highlight=False, soft_wrap=True)
                 raise typer.Exit(code=130) from None
         _print_summary(summary)
         if summary.problems_failed and summary.problems_done == 0:

@@ -8,9 +8,6 @@ config, so a refused rerun fails in a second instead of after loading a 72B mode
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -26,6 +23,7 @@ from vrd.distill.store import ShardStore
 from vrd.distill.templates import render_prompt
 from vrd.engines.base import Engine
 from vrd.errors import UnknownNameError, VrdError
+from vrd.outputs import sigterm_as_interrupt
 
 
 @dataclass
@@ -54,26 +52,10 @@ class DistillInterrupted(KeyboardInterrupt):
     """Ctrl-C/SIGTERM: finished batches are kept; rerunning the same command resumes."""
 
     def __init__(self, summary: DistillSummary) -> None:
-        super().__init__(f"interrupted: {summary.problems_done} problem(s) finished in this run are saved in "
-                         f"{summary.out}; rerun the same command to resume")
+        saved = summary.totals.get("problems_done", summary.problems_done_before + summary.problems_done)
+        super().__init__(f"interrupted: {saved} problem(s) are saved in {summary.out} (every batch that was "
+                         "committed); rerun the same command to resume")
         self.summary = summary
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a scheduler's stop) takes the same clean path as Ctrl-C."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:  # noqa: ARG001 - signal handler signature
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def resolve_teacher_name(teacher: str, backend: str | None, *, injected: bool = False) -> str:
@@ -190,7 +172,7 @@ def run_distill(config: DistillConfig, *, engine: Engine | None = None,
         _check_template(todo, config)
         progress = DistillProgress(len(selected), n_done_before, enabled=config.progress)
         commit = _Committer(store, by_id, config.model_name(), progress, system=config.system)
-        with _sigterm_as_interrupt():
+        with sigterm_as_interrupt():
             try:
                 if todo and config.executor == "local" and engine is None:
                     from vrd.engines import get_engine

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
 import uuid
 from collections import Counter
@@ -35,12 +36,19 @@ import pyarrow.parquet as pq
 from vrd.distill.config import DistillConfig, diff_settings
 from vrd.distill.sharding import shard_tag
 from vrd.errors import VrdError
-from vrd.outputs import FileLock, OutputLockedError, check_out, fsync_path
+from vrd.outputs import (
+    LOCK_DIR,
+    FileLock,
+    OutputLockedError,
+    check_out,
+    exchange_paths,
+    fsync_path,
+    lock_output,
+)
 from vrd.schema import SchemaError, read_manifest, shard_files, write_manifest, write_shard
 
 PART_PREFIX = "part-"
 DONE_DIR = "done"
-LOCK_DIR = ".locks"
 REJECTS = "rejects.jsonl"
 MANIFEST_MAX_IDS = 200_000  # beyond this the manifest would get heavy; the files still hold the ids
 
@@ -180,21 +188,21 @@ class ShardStore:
         self._update_manifest(config, status="running", engine_info=engine_info)
         return self
 
-    def _lock(self) -> None:
-        """Unsharded runs own the dir; shard runs share it but each shard has one writer."""
-        locks = self.out / LOCK_DIR
-        run = FileLock(locks / "run.lock")
+    def _lock(self, where: Path | None = None) -> None:
+        """Unsharded runs own the dir; shard runs share it but each shard has one writer.
+
+        The run lock is the one every vrd writer takes (`vrd.outputs.lock_output`), so a
+        `vrd eval` or `vrd data synth` on the same folder is refused while any shard runs.
+        """
         unsharded = self.shard is None
-        if not run.take(exclusive=unsharded, holder="distill (unsharded)" if unsharded else None):
-            who = run.holder()
-            if who == "another process":  # shard holders share the lock and leave no name in it
-                who = "one or more `vrd distill --shard` runs" if unsharded else "another `vrd distill` process"
-            run.release()
-            raise RunLockedError(f"{self.out}: {who} is writing this output; "
-                                 "wait for it to finish or choose another --out")
+        try:
+            run = lock_output(where or self.out, "distill", shared=not unsharded,
+                              holder="distill (unsharded)" if unsharded else None)
+        except OutputLockedError as exc:
+            raise RunLockedError(str(exc)) from None
         self._locks.append(run)
         if self.shard is not None:
-            mine = FileLock(locks / f"{self.tag}.lock")
+            mine = FileLock((where or self.out) / LOCK_DIR / f"{self.tag}.lock")
             if not mine.take(exclusive=True, holder=f"distill --shard {self.shard}"):
                 who = mine.holder()
                 mine.release()
@@ -218,6 +226,7 @@ class ShardStore:
         return "changed: " + ("; ".join(changes) if changes else "config hash differs")
 
     def _move_aside(self) -> None:
+        """OUT goes to OUT.prev-<time>; a fresh OUT, already locked by us, takes its place in one swap."""
         run = self._locks[0]
         if self.shard is not None and not run.take(exclusive=True):
             raise RunLockedError(f"{self.out}: other shards are still writing it; --new-run cannot move it aside now")
@@ -227,11 +236,26 @@ class ShardStore:
         while target.exists():
             target = self.out.with_name(f"{self.out.name}.prev-{stamp}-{n}")
             n += 1
-        os.rename(self.out, target)
-        self.close()
+        fresh = self.out.with_name(f".{self.out.name}.staging-{os.getpid()}")
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir()
+        old_locks, self._locks = self._locks, []
+        try:
+            self._lock(fresh)
+        except BaseException:
+            self._locks = old_locks
+            shutil.rmtree(fresh, ignore_errors=True)
+            raise
+        if exchange_paths(fresh, self.out):
+            os.rename(fresh, target)  # `fresh` now names the old run
+        else:  # no RENAME_EXCHANGE: two renames, with a moment where OUT is missing
+            os.rename(self.out, target)
+            os.rename(fresh, self.out)
+        for lock in self._locks:
+            lock.path = self.out / LOCK_DIR / lock.path.name
+        for lock in old_locks:
+            lock.release()
         self.moved_to = target
-        self.out.mkdir(parents=True)
-        self._lock()
 
     def _cleanup_tmp(self) -> None:
         """Half-written shards from a killed run. Only our own tag's: other shards may be writing theirs."""

@@ -34,11 +34,15 @@ from vrd.eval.results import (
     summarize,
     write_results,
 )
-from vrd.outputs import check_out, output_lock
+from vrd.outputs import check_out, output_lock, sigterm_as_interrupt
 from vrd.schema import read_manifest, write_manifest, write_shard
 
 SHARD = re.compile(r"^part-(\d+)\.parquet$")
 Progress = Callable[[str, int, int], None]
+
+
+class EvalInterrupted(KeyboardInterrupt):
+    """Ctrl-C/SIGTERM: every finished batch is on disk; rerunning the same command resumes."""
 
 
 # -- the shard store ----------------------------------------------------------------------------
@@ -208,8 +212,9 @@ def run_eval(config: EvalConfig, out: str | Path, *, engine: Any | None = None,
     pass_rates = rollout_pass_rates(config.rollouts) if config.rollouts else None
     judge = Judge(config.judge_url, config.judge_model) if config.judge_url else None  # type: ignore[arg-type]
     settings = config.result_settings()
-    check_settings(out, settings, new_run=config.new_run)
+    check_settings(out, settings, new_run=config.new_run)  # before the lock makes the folder
     with output_lock(out, "eval"):
+        check_settings(out, settings, new_run=config.new_run)  # again: a run that just ended may have changed it
         return _run_locked(config, out, benches, pass_rates, judge, settings, engine, progress)
 
 
@@ -231,6 +236,8 @@ def _run_locked(config: EvalConfig, out: Path, benches: Sequence[Benchmark], pas
         write_manifest(out, kind="eval", producer="eval", eval_settings=settings, benchmarks=[b.name for b in benches],
                        config={k: v for k, v in asdict(config).items() if k != "new_run"})
 
+    for tmp in (out / RESPONSES_DIR).glob("*/part-*.parquet.tmp"):  # a shard a killed run was writing
+        tmp.unlink(missing_ok=True)
     if not fresh:
         manifest()
     todo = [(b, [p for p in b.problems if fresh or p["id"] not in finished_ids(bench_dir(out, b.name))])
@@ -250,22 +257,28 @@ def _run_locked(config: EvalConfig, out: Path, benches: Sequence[Benchmark], pas
             manifest()
             fresh = False
         try:
-            for bench, problems in todo:
-                done = len(bench.problems) - len(problems)
-                if progress:
-                    progress(bench.name, done, len(bench.problems))
-                for start in range(0, len(problems), config.batch_size):
-                    batch = problems[start:start + config.batch_size]
-                    prompts = [render_prompt(p, config.template) for p in batch]
-                    outputs = generate_batch(engine, batch, config, prompts)
-                    rows = grade_batch(batch, outputs, model=settings["model"], template=config.template,
-                                       judge=judge, prompts=prompts)
-                    folder = bench_dir(out, bench.name)
-                    write_shard(rows, next_shard(folder), "responses")
-                    done += len(batch)
-                    generated += len(batch)
+            with sigterm_as_interrupt():
+                for bench, problems in todo:
+                    done = len(bench.problems) - len(problems)
                     if progress:
                         progress(bench.name, done, len(bench.problems))
+                    for start in range(0, len(problems), config.batch_size):
+                        batch = problems[start:start + config.batch_size]
+                        prompts = [render_prompt(p, config.template) for p in batch]
+                        outputs = generate_batch(engine, batch, config, prompts)
+                        rows = grade_batch(batch, outputs, model=settings["model"], template=config.template,
+                                           judge=judge, prompts=prompts)
+                        folder = bench_dir(out, bench.name)
+                        write_shard(rows, next_shard(folder), "responses")
+                        done += len(batch)
+                        generated += len(batch)
+                        if progress:
+                            progress(bench.name, done, len(bench.problems))
+        except KeyboardInterrupt:
+            total = sum(len(b.problems) for b in benches)
+            saved = sum(len({p["id"] for p in b.problems} & finished_ids(bench_dir(out, b.name))) for b in benches)
+            raise EvalInterrupted(f"interrupted: {saved} of {total} problem(s) are answered and saved in "
+                                  f"{out / RESPONSES_DIR}; rerun the same command to resume") from None
         finally:
             if own and engine is not None:
                 engine.close()
