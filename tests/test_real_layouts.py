@@ -335,3 +335,25 @@ def test_a_missing_file_path_is_not_taken_for_a_hub_id(tmp_path: Path) -> None:
     assert not looks_like_hub_id("data/train.parquet") and not looks_like_hub_id(str(tmp_path / "x"))
     with pytest.raises(VrdError, match="no such file or folder"):
         list(get_source("generic", path="data/missing.jsonl").problems())
+
+
+def test_val_and_validation_name_one_split_across_releases(tmp_path: Path) -> None:
+    """InterGPS says val/, hiyouga/geometry3k says validation: either name reads either layout."""
+    from layout_fixtures import write_intergps
+    from test_sources_layouts import run
+
+    root = write_intergps(tmp_path / "geometry3k")
+    rows, _, _ = run("geometry3k", root, "validation")
+    assert [r["answer"] for r in rows] == ["B"]
+    features = datasets.Features({"images": datasets.List(datasets.Image()), "problem": datasets.Value("string"),
+                                  "answer": datasets.Value("string")})
+    row = {"images": [{"bytes": png((1, 2, 3)), "path": None}], "problem": "<image>Find x.", "answer": "3"}
+    _hub_parquet([row], features, tmp_path / "hub" / "data" / "validation-00000-of-00001.parquet")
+    _hub_parquet([row, row], features, tmp_path / "hub" / "data" / "train-00000-of-00001.parquet")
+    rows, _, src = run("geometry3k", tmp_path / "hub", "val")
+    assert len(rows) == 1 and src.note == "files named after split 'validation' (asked for 'val')"
+    datasets.DatasetDict({"train": datasets.Dataset.from_list([row] * 2, features=features),
+                          "validation": datasets.Dataset.from_list([row], features=features)}
+                         ).save_to_disk(str(tmp_path / "saved"))
+    rows, _, _ = run("geometry3k", tmp_path / "saved", "val")
+    assert len(rows) == 1

@@ -30,7 +30,7 @@ from vrd.sources.normalize import (
     parse_choices,
     with_image_marks,
 )
-from vrd.sources.reading import DataFileError
+from vrd.sources.reading import SPLIT_ALIASES, DataFileError
 
 
 class Geometry3K(Source):
@@ -118,6 +118,7 @@ def release_folders(path: Path, split: str) -> list[Path] | None:
     splits = {d.name: d for d in path.iterdir() if d.is_dir() and _problem_folders(d)}
     if not splits:
         return None
+    split = next((a for a in (split, *SPLIT_ALIASES.get(split, ())) if a in splits), split)
     if split not in splits:
         raise DataFileError(f"{path}: InterGPS release without a '{split}/' folder of <id>/data.json; found "
                        f"{', '.join(sorted(splits))}. Pass --split with one of those.")

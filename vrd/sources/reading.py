@@ -31,6 +31,10 @@ KIND_PREFERENCE = ("parquet", "arrow", "jsonl", "json", "csv")
 SAVED_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
 
 
+# One split under the names different releases give it: InterGPS and the MMLU CSVs say `val`, the
+# hub ports `validation`. Tried only when nothing carries the name asked for.
+SPLIT_ALIASES = {"val": ("validation", "valid"), "validation": ("val", "valid"), "valid": ("validation", "val")}
+
 PICKLE_SUFFIXES = (".pk", ".pkl", ".pickle")
 PICKLE_HELP = ("vrd does not unpickle files: loading a pickle runs code chosen by whoever wrote it. Convert it "
                "once, in an environment you trust, to parquet or JSON lines (GeoQA rows are dicts of id, subject, "
@@ -152,10 +156,17 @@ def select_files(path: Path, split: str | None, *, candidates: list[Path] | None
     if split:
         ranked = {f: split_rank(f, path, split) for f in files}
         best = min((r for r in ranked.values() if r is not None), default=None)
+        shown = split
+        for alias in SPLIT_ALIASES.get(split.lower(), ()) if best is None else ():
+            ranked = {f: split_rank(f, path, alias) for f in files}
+            best = min((r for r in ranked.values() if r is not None), default=None)
+            if best is not None:
+                shown = alias
+                break
         if best is not None:
             chosen = [f for f in files if ranked[f] == best]
             note = ("files named after split '{s}'", "files in folder '{s}/'", "files whose name mentions '{s}'")[
-                best].format(s=split)
+                best].format(s=shown) + (f" (asked for '{split}')" if shown != split else "")
         else:
             other = sorted({w for f in files for w in SPLIT_WORDS if split_rank(f, path, w) is not None})
             if other:
@@ -215,10 +226,11 @@ def read_records(path_or_id: str, split: str, *, name: str | None = None,
         if is_saved_dataset(p):
             ds = datasets.load_from_disk(str(p))
             if isinstance(ds, datasets.DatasetDict):
-                if split not in ds and len(ds) > 1:
+                name = next((a for a in (split, *SPLIT_ALIASES.get(split, ())) if a in ds), None)
+                if name is None and len(ds) > 1:
                     raise DataFileError(f"{p}: a saved DatasetDict without split '{split}'; it has "
                                         f"{', '.join(ds)}")
-                ds = ds[split] if split in ds else ds[next(iter(ds))]
+                ds = ds[name] if name is not None else ds[next(iter(ds))]
         else:
             chosen = selection or select_files(p, split)
             ds = load_files(chosen.files, chosen.kind)
