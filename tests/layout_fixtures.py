@@ -12,8 +12,15 @@ import json
 from pathlib import Path
 
 import datasets
-from eval_fixtures import MATHVISTA_FEATURES, MATHVISTA_ROWS, WEMATH_FEATURES, _hub_parquet, png
-from real_rows import GEOMETRY3K_DATA, MATHV_TESTMINI, MATHVERSE_TEXT_ONLY, R1V_GEOQA_TEST, WEMATH_TESTMINI
+from eval_fixtures import MATHVISTA_FEATURES, WEMATH_FEATURES, _hub_parquet, png
+from real_rows import (
+    GEOMETRY3K_DATA,
+    MATHV_TESTMINI,
+    MATHVERSE_TEXT_ONLY,
+    MATHVISTA_TESTMINI,
+    R1V_GEOQA_TEST,
+    WEMATH_TESTMINI,
+)
 
 
 def write_intergps(root: Path) -> Path:
@@ -48,7 +55,11 @@ GEOQA_PORT_FEATURES = datasets.Features({
     "image": datasets.Image(),
 })
 
-# Made up in the port's schema (hz2475/geoQA's card): the question is `subject`, `label` the option index.
+# Columns and types: hz2475/geoQA README dataset_info (https://huggingface.co/datasets/hz2475/geoQA: id int64,
+# subject, choices seq, label int64, formal_point seq, answer, comment, original_split, image; one `train` split
+# of 5,010 rows, data/train-*). Public GeoQA loaders read the same fields from GeoQA3/json/<id>.json (`subject`,
+# `choices`, `label`). No repository commits rows of the port, so these are MADE UP in that schema: the
+# question is `subject`, `label` the 0-based option index (id 2's label 7 is out of range on purpose).
 GEOQA_PORT_ROWS = [
     {"id": 0, "subject": "如图，AB是⊙O的直径，点C在⊙O上，若∠A＝40°，则∠B的度数为()",
      "choices": ["80°", "60°", "50°", "40°"], "label": 2, "formal_point": ["圆周角"], "answer": "50",
@@ -67,6 +78,8 @@ def write_geoqa_port(root: Path) -> Path:
     return _hub_parquet(rows, GEOQA_PORT_FEATURES, root / "data" / "train-00000-of-00001.parquet").parent.parent
 
 
+# cais/mmlu README dataset_info: question, subject, choices seq, answer class_label A-D; configs `all` and one
+# per subject, files all/{test,validation,dev,auxiliary_train}-*.parquet.
 MMLU_FEATURES = datasets.Features({
     "question": datasets.Value("string"),
     "subject": datasets.Value("string"),
@@ -116,13 +129,19 @@ def write_mmlu_csv(root: Path) -> Path:
 
 
 def write_mathvista_snapshot(root: Path) -> Path:
-    """`hf download AI4Math/MathVista`: annot_testmini.json, source.json, data/{testmini,test}-*.parquet."""
+    """`hf download AI4Math/MathVista`: annot_testmini.json, source.json, data/{testmini,test}-*.parquet.
+
+    Layout and columns: the AI4Math/MathVista card (dataset_info, configs data/testmini-*, data/test-*).
+    testmini rows are real (lupantech/MathVista data/testmini.json, see real_rows.py); the test rows
+    are the same rows with the answer withheld, as the hub's test split has it.
+    """
+    real = list(MATHVISTA_TESTMINI.values())
     rows = [{**r, "decoded_image": {"bytes": png((40 * i, 90, 200)), "path": None},
-             "query": f"Question: {r['question']}"} for i, r in enumerate(MATHVISTA_ROWS)]
+             "query": f"Question: {r['question']}"} for i, r in enumerate(real)]
     _hub_parquet(rows, MATHVISTA_FEATURES, root / "data" / "testmini-00000-of-00001-725687bf7a18d64b.parquet")
     test = [{**r, "answer": "", "pid": str(1000 + i)} for i, r in enumerate(rows)]
     _hub_parquet(test, MATHVISTA_FEATURES, root / "data" / "test-00000-of-00002-6b81bd7f7e2065e6.parquet")
-    (root / "annot_testmini.json").write_text(json.dumps({r["pid"]: r for r in MATHVISTA_ROWS}))
+    (root / "annot_testmini.json").write_text(json.dumps(MATHVISTA_TESTMINI))
     (root / "source.json").write_text(json.dumps({"1": "GeoQA+"}))
     (root / "README.md").write_text("---\nconfigs: ...\n---\n")
     return root
@@ -146,6 +165,8 @@ MATHVERSE_FEATURES = datasets.Features({
 def write_mathverse_snapshot(root: Path) -> Path:
     """`hf download AI4Math/MathVerse`: testmini.json + testmini.parquet, testmini_text_only.json + .parquet.
 
+    Tree of https://huggingface.co/datasets/AI4Math/MathVerse (images.zip left out): those four files at the root.
+
     The vision rows reuse the real text-only rows (samples 1, 339, 429, 440) as Text Dominant
     versions with a picture; the text-only files hold the real rows unchanged.
     """
@@ -162,12 +183,17 @@ def write_mathverse_snapshot(root: Path) -> Path:
 
 
 def write_wemath_snapshot(root: Path) -> Path:
-    """`hf download We-Math/We-Math`: testmini.json (image paths) beside data/testmini-*.parquet (images inside)."""
+    """`hf download We-Math/We-Math`: testmini.json (image paths) beside data/testmini-*.parquet (images inside).
+
+    Tree of https://huggingface.co/datasets/We-Math/We-Math: data/testmini-00000-of-00001-adbfe22dcd3558e6.parquet,
+    testmini.json, testmini.zip (the images), knowledge_structure_nodes.json.
+    """
     root.mkdir(parents=True, exist_ok=True)
     (root / "testmini.json").write_text(json.dumps(WEMATH_TESTMINI, ensure_ascii=False))
     rows = [{**r, "image_path": {"bytes": png((90, 10 * i, 10)), "path": r["image_path"]}}
             for i, r in enumerate(WEMATH_TESTMINI)]
-    _hub_parquet(rows, WEMATH_FEATURES, root / "data" / "testmini-00000-of-00001.parquet")
+    _hub_parquet(rows, WEMATH_FEATURES, root / "data" / "testmini-00000-of-00001-adbfe22dcd3558e6.parquet")
+    (root / "knowledge_structure_nodes.json").write_text(json.dumps([{"id": 1, "name": "Measurement"}]))
     return root
 
 
@@ -196,7 +222,13 @@ def _tqa_question(qid: str, text: str, correct: str, image: str | None = None) -
 
 
 def write_tqa_release(root: Path) -> Path:
-    """The TQA release: train/tqa_v1_train.json, val/tqa_v1_val.json, test/tqa_v2_test.json + image folders."""
+    """The TQA release: train/tqa_v1_train.json, val/tqa_v1_val.json, test/tqa_v2_test.json + image folders.
+
+    Field names as in TQA's README (lessons -> questions -> diagramQuestions / nonDiagramQuestions ->
+    beingAsked, answerChoices {a: {idStructural, processedText, rawText}}, correctAnswer, imagePath). The
+    water-cycle questions are MADE UP in that schema (the diagram questions especially: no public
+    repository quotes one); real text questions are in real_rows.TQA_LESSON.
+    """
     for split, name in (("train", "tqa_v1_train.json"), ("val", "tqa_v1_val.json"), ("test", "tqa_v2_test.json")):
         d = root / split
         (d / "question_images").mkdir(parents=True)

@@ -170,13 +170,13 @@ def test_mmlu_original_headerless_csvs(tmp_path: Path) -> None:
 def test_mathvista_snapshot_reads_the_testmini_parquet(tmp_path: Path) -> None:
     root = write_mathvista_snapshot(tmp_path / "MathVista")
     rows, rejects, src = run("mathvista", root)
-    assert not rejects and [meta(r)["native_id"] for r in rows] == ["1", "2", "3", "4"]
-    assert [r["answer"] for r in rows] == ["C", "6", "2.5", "B"]
+    assert not rejects and [meta(r)["native_id"] for r in rows] == ["1", "2", "3", "7", "9", "10"]
+    assert [r["answer"] for r in rows] == ["1.2", "1000", "C", "B", "D", "E"]
     assert all(isinstance(r["images"][0], dict) for r in rows)  # the embedded image, not a path to images/
     assert [Path(f).name for f in src.files] == ["testmini-00000-of-00001-725687bf7a18d64b.parquet"]
     test, rejects, src = run("mathvista", root, "test")  # the test split's answers are withheld
     assert not test and {(r.field, r.reason) for r in rejects} == {("answer", "is empty")}
-    assert "test-00000-of-00002" in src.files[0] and [r.native_id for r in rejects] == ["1000", "1001", "1002", "1003"]
+    assert "test-00000-of-00002" in src.files[0] and [r.native_id for r in rejects] == [str(1000 + i) for i in range(6)]
 
 
 def test_mathverse_snapshot_and_its_option_forms(tmp_path: Path) -> None:
@@ -200,7 +200,7 @@ def test_mathverse_snapshot_and_its_option_forms(tmp_path: Path) -> None:
 def test_wemath_snapshot_and_real_option_strings(tmp_path: Path) -> None:
     root = write_wemath_snapshot(tmp_path / "We-Math")
     rows, rejects, src = run("wemath", root)
-    assert not rejects and "data/testmini-00000-of-00001.parquet" in src.files[0]
+    assert not rejects and "data/testmini-00000-of-00001-adbfe22dcd3558e6.parquet" in src.files[0]
     by = {meta(r)["native_id"]: r for r in rows}
     assert sorted(by) == [1, 94, 102, 1118, 1287]
     q94 = by[94]
@@ -325,7 +325,7 @@ def test_inspect_cli_prints_one_line_errors(tmp_path: Path) -> None:
                                  "--split", "testmini"])
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
-    assert "source mathvista" in out and "split testmini: 4 row(s), 0 reject(s)" in out
+    assert "source mathvista" in out and "split testmini: 6 row(s), 0 reject(s)" in out
     assert "annot_testmini.json" in out  # listed as not read
     (tmp_path / "GeoQA3").mkdir()
     (tmp_path / "GeoQA3" / "test.pk").write_bytes(b"\x80\x04N.")
