@@ -105,8 +105,12 @@ def test_geoqa_port_with_original_field_names(tmp_path: Path) -> None:
     # label 7 with four options: one reject naming the row and the field
     val, rejects, _ = run("geoqa", root, "val")
     assert not val and [(r.native_id, r.field) for r in rejects] == [("2", "label")]
-    with pytest.raises(VrdError, match="split 'dev'"):
-        run("geoqa", root, "dev")
+    # GeoQA's held-out split is dev.pk in the release, 'val' or 'validation' in ports: one split
+    for name in ("dev", "validation"):
+        _, rejects, _ = run("geoqa", root, name)
+        assert [(r.native_id, r.field) for r in rejects] == [("2", "label")]
+    with pytest.raises(VrdError, match="no row has original_split 'extra'; the rows have test, train, val"):
+        run("geoqa", root, "extra")
 
 
 def test_geoqa_pickles_are_refused_with_a_way_out(tmp_path: Path) -> None:

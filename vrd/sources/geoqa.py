@@ -39,6 +39,9 @@ from vrd.sources.normalize import (
 )
 from vrd.sources.reading import DataFileError
 
+# The names GeoQA's held-out split goes by (release `dev.pk`, ports' `val` / `validation`).
+HELD_OUT = frozenset({"dev", "val", "validation", "valid"})
+
 
 def release_folder(path: Path) -> Path | None:
     """The GeoQA3 folder of GeoQA's data.zip (json/ and image/ side by side) at or just under `path`."""
@@ -98,8 +101,10 @@ class GeoQA(Source):
             found = self._by_original_split(self.read_local_or_hub(str(where), split="train"), required=True)
             try:
                 first = next(found)
-            except (StopIteration, VrdError):
+            except StopIteration:
                 raise exc from None
+            except VrdError as inner:
+                raise (inner if "no row has original_split" in str(inner) else exc) from None
             yield first
             yield from found
 
@@ -137,9 +142,17 @@ class GeoQA(Source):
 
     def _by_original_split(self, records: Iterator[dict[str, Any]], *,
                            required: bool = False) -> Iterator[dict[str, Any]]:
-        """Only the rows of the asked split where rows carry `original_split` (hz2475/geoQA)."""
+        """Only the rows of the asked split where rows carry `original_split` (hz2475/geoQA).
+
+        GeoQA's held-out split is `dev` in its release and `val`/`validation` elsewhere: any of
+        those names asks for it. Asking for a split no row carries is an error naming the ones seen.
+        """
         kept = other = 0
+        seen: set[str] = set()
         base: str | None = None
+        wanted = {self.split.lower()}
+        if wanted & HELD_OUT:
+            wanted |= HELD_OUT
         for record in records:
             base = self.note if base is None else base
             tag = record.get("original_split")
@@ -148,13 +161,17 @@ class GeoQA(Source):
                     raise VrdError(f"{self.path}: no split '{self.split}' and no original_split column")
                 yield record
                 continue
-            if str(tag) == self.split:
+            seen.add(str(tag))
+            if str(tag).lower() in wanted:
                 kept += 1
                 yield record
             else:
                 other += 1
             self.note = (f"{base}; rows whose original_split is '{self.split}': {kept} kept, {other} of other "
                          "splits left out")
+        if other and not kept:
+            raise DataFileError(f"{self.path or self.hub_id}: no row has original_split '{self.split}'; the rows "
+                                f"have {', '.join(sorted(seen))}. Pass --split with one of those.")
 
     def _image_path(self, value: Any) -> str:
         """A relative `image_path` (R1-V's test prompts) resolved against the file's folder or those above it."""
