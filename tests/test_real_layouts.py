@@ -357,3 +357,19 @@ def test_val_and_validation_name_one_split_across_releases(tmp_path: Path) -> No
                          ).save_to_disk(str(tmp_path / "saved"))
     rows, _, _ = run("geometry3k", tmp_path / "saved", "val")
     assert len(rows) == 1
+
+
+def test_math500_real_rows_hub_snapshot(tmp_path: Path) -> None:
+    """`hf download HuggingFaceH4/MATH-500`: test.jsonl and README.md at the root."""
+    from real_rows import MATH500_TEST
+
+    root = tmp_path / "MATH-500"
+    root.mkdir()
+    (root / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in MATH500_TEST))
+    (root / "README.md").write_text("---\nconfigs: ...\n---\n")
+    rows, rejects, _ = bench_rows("math500", root)
+    assert sorted(rows) == ["test/algebra/2584.json", "test/precalculus/807.json"] and rejects == []
+    polar = rows["test/precalculus/807.json"]
+    assert polar["answer"] == "\\left( 3, \\frac{\\pi}{2} \\right)" and polar["answer_type"] == "expression"
+    assert rows["test/algebra/2584.json"]["answer"] == "\\frac{14}{3}"
+    assert (meta(polar)["subset"], meta(polar)["difficulty"]) == ("Precalculus", 2) and polar["images"] == []
