@@ -339,7 +339,7 @@ def test_inspect_cli_prints_one_line_errors(tmp_path: Path) -> None:
     bad.mkdir(parents=True)
     (bad / "testmini-00000-of-00001.parquet").write_bytes(b"PAR1 not parquet")
     result = runner.invoke(app, ["data", "inspect", str(bad.parent)])
-    assert result.exit_code == 0 and "Traceback" not in result.output
+    assert result.exit_code == 2 and "Traceback" not in result.output  # nothing readable: exit 2
     assert "cannot be read as parquet" in " ".join(result.output.split())
     result = runner.invoke(app, ["data", "inspect", str(tmp_path / "nowhere")])
     assert result.exit_code == 2 and "no such file or folder" in result.output

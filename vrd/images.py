@@ -22,8 +22,67 @@ from vrd.errors import DataError
 MAX_PIXELS = int(os.environ.get("VRD_MAX_IMAGE_PIXELS", 50_000_000))
 
 
+# An image file larger than this is refused before it is read (a figure is a few MB at most).
+MAX_IMAGE_BYTES = int(os.environ.get("VRD_MAX_IMAGE_BYTES", 256 << 20))
+
+
 class ImageError(DataError):
     """An image that cannot be used: undecodable, truncated, or over the pixel budget."""
+
+
+def read_image_file(path: str | os.PathLike) -> bytes:
+    """The bytes of an image file, refusing what is not a plain file of sane size.
+
+    A path from a data file may name a FIFO (reading blocks forever), `/dev/zero` (never ends) or
+    a directory; `stat` says so without opening it.
+    """
+    import stat
+
+    st = os.stat(path)  # follows a symlink: what counts is what would be read
+    if stat.S_ISDIR(st.st_mode):
+        raise ImageError(f"image path {path} is a directory, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ImageError(f"image path {path} is not a regular file (a device, pipe or socket)")
+    if st.st_size > MAX_IMAGE_BYTES:
+        raise ImageError(f"image file {path} is {st.st_size:,} bytes, over the {MAX_IMAGE_BYTES:,}-byte limit")
+    with open(path, "rb") as fh:
+        return fh.read(MAX_IMAGE_BYTES + 1)
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _hub_cache_repo(root: str) -> str | None:
+    """The repo folder of a hub cache snapshot (`.../datasets--o--n/snapshots/<rev>/...`), whose files
+    are symlinks into `../../blobs`."""
+    parts = Path(root).parts
+    if "snapshots" in parts:
+        i = len(parts) - 1 - parts[::-1].index("snapshots")
+        if i + 1 < len(parts):
+            return str(Path(*parts[:i]))
+    return None
+
+
+def path_outside(path: str | os.PathLike, roots: Sequence[str | os.PathLike]) -> str | None:
+    """Why a data file's image path may not be read (outside every data folder), or None when it may.
+
+    A dataset names its images relative to its own folder; `../../home/me/.ssh/key.png`, an absolute
+    path elsewhere, or a symlink out of the folder is refused. The path is checked as written (after
+    `..` is resolved) and as the file it finally reaches, so a symlink cannot lead out either; only
+    a hub cache snapshot's links into its own `blobs/` folder are followed.
+    """
+    if not roots:
+        return None
+    written = os.path.abspath(os.path.expanduser(str(path)))
+    bases = [os.path.abspath(os.path.expanduser(str(r))) for r in roots]
+    if not any(_within(written, b) for b in bases):
+        return f"image path {path} is outside the data folder {bases[0]} (.. or an absolute path)"
+    real = os.path.realpath(written)
+    allowed = [os.path.realpath(b) for b in bases] + [r for b in bases if (r := _hub_cache_repo(os.path.realpath(b)))]
+    if not any(_within(real, b) for b in allowed):
+        return f"image path {path} is a symlink to {real}, outside the data folder {bases[0]}"
+    return None
 
 
 def _bytes_of(value: Any) -> bytes:
@@ -31,12 +90,12 @@ def _bytes_of(value: Any) -> bytes:
         if value.get("bytes") is not None:
             return bytes(value["bytes"])
         if value.get("path"):
-            return Path(value["path"]).read_bytes()
+            return read_image_file(value["path"])
         raise ImageError("image has neither bytes nor path")
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     if isinstance(value, (str, os.PathLike)):
-        return Path(value).read_bytes()
+        return read_image_file(value)
     raise ImageError(f"cannot read an image of type {type(value).__name__}")
 
 

@@ -13,7 +13,7 @@ import json
 import os
 import platform
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -138,16 +138,18 @@ def image_to_bytes(image: Any) -> dict[str, Any]:
     """Normalize a PIL image, path, bytes or HF image dict into the HF `Image` storage dict."""
     from PIL import Image as PILImage
 
+    from vrd.images import read_image_file
+
     if isinstance(image, Mapping):
         if image.get("bytes") is not None:
             return {"bytes": bytes(image["bytes"]), "path": image.get("path")}
         if image.get("path"):
-            return {"bytes": Path(image["path"]).read_bytes(), "path": None}
+            return {"bytes": read_image_file(image["path"]), "path": None}
         raise DataError("image dict has neither bytes nor path")
     if isinstance(image, (bytes, bytearray)):
         return {"bytes": bytes(image), "path": None}
     if isinstance(image, (str, os.PathLike)):
-        return {"bytes": Path(image).read_bytes(), "path": None}
+        return {"bytes": read_image_file(image), "path": None}
     if isinstance(image, PILImage.Image):
         buf = io.BytesIO()
         image.save(buf, format="PNG")
@@ -192,6 +194,8 @@ def _check_value(column: str, value: Any, kind: str) -> str | None:
             json.loads(value)
         except json.JSONDecodeError as exc:
             return f"is not valid JSON ({exc.msg})"
+        except RecursionError:
+            return "is JSON nested too deeply"
         return None
     dtype = DTYPES.get(column)
     if dtype == "string" and not isinstance(value, str):
@@ -272,9 +276,13 @@ def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise SchemaError(f"is not valid JSON ({exc.msg})", path=path) from exc
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SchemaError("is not UTF-8 text", path=path) from exc
+    value = parse_json(text, path=path)
+    if not isinstance(value, dict):
+        raise SchemaError(f"expected a JSON object, got {type(value).__name__}", path=path)
+    return value
 
 
 def arrow_schema(kind: str) -> pa.Schema:
@@ -423,21 +431,107 @@ def read_rows(in_dir: str | os.PathLike, kind: str | None = None) -> list[dict[s
     return rows
 
 
-def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Read JSONL; a malformed line raises SchemaError naming the file and line number."""
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+# Deeper than any real record; pyarrow's JSON reader crashes the process (SIGSEGV) on ~10,000 levels
+# and Python's `json` raises RecursionError near 1,000, so files are checked against this first.
+MAX_JSON_DEPTH = 200
+
+
+def parse_json(text: str | bytes, *, path: str | os.PathLike | None = None, where: str = "") -> Any:
+    """`json.loads` whose failures (bad syntax, nesting too deep) are one SchemaError naming the file."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SchemaError(f"{where}invalid JSON ({exc.msg} at column {exc.colno})", path=path) from exc
+    except RecursionError as exc:
+        raise SchemaError(f"{where}JSON nested too deeply", path=path) from exc
+
+
+def _line_depth(line: bytes) -> int:
+    """The deepest nesting of one line of JSON, strings and escapes left out."""
+    import re
+
+    line = re.sub(rb"\\\\.", b"", line)  # escapes first, so `\\"` cannot end a string
+    line = re.sub(rb'"[^"]*"', b"", line)
+    depth = deepest = 0
+    for ch in line.translate(None, bytes(range(256)).translate(None, b"[]{}")):
+        depth += 1 if ch in (91, 123) else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def check_text_file(path: str | os.PathLike, *, nesting: bool = True, limit: int = MAX_JSON_DEPTH) -> None:
+    """Refuse a text data file that is not UTF-8 (pyarrow keeps bad bytes and fails mid-run on the row)
+    or, with `nesting` (JSON/JSONL), has a line nested deeper than `limit`, before a C parser recurses on it.
+
+    pyarrow's reader (which `datasets` uses) parses a line at a time and crashes the process on a
+    line nested ~10,000 deep; a value spread over many lines goes to Python's `json`, which raises
+    RecursionError instead. So only lines matter, and only a line holding more than `limit` opening
+    brackets can be too deep: those are counted for a whole block at once (numpy)
+    and only they are scanned exactly. About 4 s a GB of real data.
+    """
+    import numpy as np
+
+    with open(path, "rb") as fh:
+        first_line, tail = 1, b""
+        while True:
+            chunk = fh.read(16 << 20)
+            data = tail + chunk
+            if not chunk:
+                tail = b""
+            else:  # keep the unfinished last line for the next round
+                cut = data.rfind(b"\n") + 1
+                data, tail = data[:cut], data[cut:]
+            if data:
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    line = first_line + data.count(b"\n", 0, exc.start)
+                    raise SchemaError(f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x})", path=path) from None
+                if not nesting:
+                    first_line += data.count(b"\n")
+                    continue
+                block = np.frombuffer(data, dtype=np.uint8)
+                ends = np.flatnonzero(block == 10) + 1
+                if not len(ends) or ends[-1] != len(block):
+                    ends = np.append(ends, len(block))
+                bounds = np.concatenate(([0], ends))
+                opens = np.flatnonzero((block == 91) | (block == 123))  # sparse in real data
+                per_line = np.diff(np.searchsorted(opens, bounds))
+                for i in np.flatnonzero(per_line > limit):
+                    if _line_depth(data[bounds[i]:bounds[i + 1]]) > limit:
+                        raise SchemaError(f"line {first_line + int(i)}: JSON nested more than {limit} levels deep",
+                                          path=path)
+                first_line += len(ends)
+            if not chunk:
+                return
+
+
+def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, row) for each non-blank line; a bad line is a SchemaError naming file and line.
+
+    Read as bytes line by line, so a non-UTF-8 line names its line instead of failing the whole file
+    with a UnicodeDecodeError; a UTF-8 byte-order mark (Windows editors write one) is skipped.
+    """
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise SchemaError(f"line {lineno}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1})",
+                                  path=path) from None
             if not line.strip():
                 continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SchemaError(f"line {lineno}: invalid JSON ({exc.msg} at column {exc.colno})", path=path) from exc
+            value = parse_json(line, path=path, where=f"line {lineno}: ")
             if not isinstance(value, dict):
                 raise SchemaError(f"line {lineno}: expected a JSON object, got {type(value).__name__}", path=path)
-            rows.append(value)
-    return rows
+            yield lineno, value
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Read JSONL; a malformed line raises SchemaError naming the file and line number."""
+    return [row for _, row in iter_jsonl(path)]
 
 
 def write_jsonl(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike) -> Path:

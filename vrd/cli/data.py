@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from vrd.cli.common import console, err_console, user_errors
+from vrd.cli.common import USER_ERROR_EXIT, console, err_console, user_errors
 
 
 def _report(result: Any) -> None:
@@ -122,5 +122,9 @@ def register(app: typer.Typer) -> None:
             console.print_json(json.dumps(report.to_dict(), default=str))
         else:
             print_inspection(report)
+        if report.splits and all(s.error for s in report.splits):  # nothing here can be read: a script must see it
+            err_console.print(f"error: {report.path}: no split can be read ({report.splits[0].error})",
+                              highlight=False, soft_wrap=True)
+            raise typer.Exit(code=USER_ERROR_EXIT)
 
     app.add_typer(data, name="data")

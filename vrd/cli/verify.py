@@ -3,16 +3,52 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from vrd.cli.common import console, user_errors
+from vrd.errors import VrdError
 
 
-def _line_numbers(path: Path) -> list[int]:
-    """Line number of each non-blank line, so errors can name the line read_jsonl's row came from."""
-    with open(path, encoding="utf-8") as fh:
-        return [n for n, line in enumerate(fh, start=1) if line.strip()]
+def _check_row(row: dict[str, Any], path: Path, line: int, templates: set[str]) -> None:
+    """The fields grading reads, by type: a list or dict as `answer` would be graded as its repr."""
+    import math
+
+    from vrd.contract import ANSWER_TYPES
+    from vrd.schema import SchemaError
+    from vrd.verify.answer_types import normalize_type
+
+    def bad(field: str, why: str) -> SchemaError:
+        return SchemaError(f"line {line}: field '{field}' {why}", path=path)
+
+    for field in ("answer", "response"):
+        if field not in row or (field == "answer" and row[field] is None):
+            raise SchemaError(f"line {line}: missing field '{field}'", path=path)
+    answer = row["answer"]
+    if isinstance(answer, bool) or not isinstance(answer, (str, int, float)):
+        raise bad("answer", f"must be a string or a number, got {type(answer).__name__}")
+    if isinstance(answer, float) and not math.isfinite(answer):
+        raise bad("answer", f"must be a finite number, got {answer}")
+    if row["response"] is not None and not isinstance(row["response"], str):
+        raise bad("response", f"must be a string (the model's reply), got {type(row['response']).__name__}")
+    answer_type = row.get("answer_type")
+    if answer_type is not None and (not isinstance(answer_type, str) or normalize_type(answer_type) is None):
+        raise bad("answer_type", f"must be one of {', '.join(ANSWER_TYPES)} (or a known alias), got {answer_type!r}")
+    choices = row.get("choices")
+    if choices is not None and not (isinstance(choices, list) and all(isinstance(c, (str, int, float))
+                                                                       and not isinstance(c, bool) for c in choices)):
+        got = type(choices).__name__ if not isinstance(choices, list) else "a list holding other values"
+        raise bad("choices", f"must be a list of strings, got {got}")
+    template = row.get("template")
+    if template is not None and (not isinstance(template, str) or template not in templates):
+        from vrd.prompts import get_template
+
+        try:
+            get_template(str(template))
+        except VrdError as exc:
+            raise SchemaError(f"line {line}: field 'template': {exc}", path=path) from None
+        templates.add(template)
 
 
 def verify_file(
@@ -21,11 +57,9 @@ def verify_file(
 ) -> dict[str, float]:
     """Verify every row of a JSONL file and write the rows back with `pred`, `correct`, `format_ok`
     (and `reward` when a reward is named)."""
-    from vrd.contract import ANSWER_TYPES
     from vrd.errors import ConfigError, MissingInputError
-    from vrd.schema import SchemaError, read_jsonl, write_jsonl
+    from vrd.schema import SchemaError, iter_jsonl, write_jsonl
     from vrd.verify import verify_batch
-    from vrd.verify.answer_types import normalize_type
 
     if not in_path.exists():
         raise MissingInputError(f"{in_path}: no such file")
@@ -33,20 +67,13 @@ def verify_file(
         raise ConfigError(f"{in_path}: is a directory; give a JSONL file of rows to verify")
     if out_path.is_dir():
         raise ConfigError(f"{out_path}: --out is a directory; give the JSONL file to write")
-    rows = read_jsonl(in_path)
-    lines = _line_numbers(in_path)
-    for i, row in enumerate(rows):
-        for field in ("answer", "response"):
-            if field not in row or (field == "answer" and row[field] is None):
-                raise SchemaError(f"line {lines[i]}: missing field '{field}'", path=in_path)
-        answer_type = row.get("answer_type")
-        if answer_type is not None and normalize_type(answer_type) is None:
-            raise SchemaError(f"line {lines[i]}: field 'answer_type' must be one of {', '.join(ANSWER_TYPES)} "
-                              f"(or a known alias), got {answer_type!r}", path=in_path)
-        choices = row.get("choices")
-        if choices is not None and not isinstance(choices, list):
-            raise SchemaError(f"line {lines[i]}: field 'choices' must be a list, got {type(choices).__name__}",
-                              path=in_path)
+    rows = []
+    known_templates: set[str] = set()
+    for line, row in iter_jsonl(in_path):
+        _check_row(row, in_path, line, known_templates)
+        rows.append(row)
+    if not rows:
+        raise SchemaError("holds no rows (expected one JSON object per line)", path=in_path)
     results = verify_batch(rows, workers=workers, timeout=timeout, template=template)
     for row, result in zip(rows, results, strict=True):
         row.update(result.to_dict())

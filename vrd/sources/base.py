@@ -10,9 +10,11 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator
 from dataclasses import dataclass
+from os import PathLike
 from typing import Any, ClassVar
 
 from vrd.errors import RowError, VrdError
+from vrd.images import path_outside
 from vrd.schema import check_image, make_id
 from vrd.sources.normalize import meta_json
 from vrd.sources.reading import read_records
@@ -107,6 +109,19 @@ class Source(abc.ABC):
             summary["layout"] = f"hub cache snapshot of {self.hub_snapshot}: {self.layout}"
         return summary
 
+    def data_roots(self) -> list[str]:
+        """The folders a record's image paths may point into: the local data folder (and any a source
+        adds, such as GeoQA's folders above its file); none for a hub id."""
+        from pathlib import Path
+
+        if not self.path:
+            return []
+        local = Path(str(self.path)).expanduser()
+        if not local.exists():
+            return []
+        roots = [str(local if local.is_dir() else local.parent)]
+        return roots + [str(r) for r in getattr(self, "roots", [])]
+
     def native_id(self, record: dict[str, Any], index: int) -> Any:
         """The record's own id, so a reject can be found in the source; sources with other id columns override."""
         return record.get("id")
@@ -164,6 +179,11 @@ class Source(abc.ABC):
             try:
                 row = self.convert(record, index)
                 for image in row.get("images", []):
+                    where = image.get("path") if isinstance(image, dict) and image.get("bytes") is None else image
+                    if isinstance(where, (str, PathLike)):
+                        outside = path_outside(where, self.data_roots())
+                        if outside:
+                            raise RowError(outside, "images")
                     try:
                         check_image(image)
                     except Exception as exc:  # noqa: BLE001 - PIL raises many kinds

@@ -105,7 +105,9 @@ class Generic(Source):
                 images.extend(self._image(v) for v in as_image_list(record.get(cols[field])))
         question_col = cols["question"]
         question = record.get(question_col)
-        if question is None or not str(question).strip():
+        if question is not None and not isinstance(question, str):
+            raise RowError(f"must be text, got {type(question).__name__}", question_col)
+        if question is None or not question.strip():
             raise RowError("is empty", question_col)
         question = with_image_marks(str(question), len(images), field=question_col)
         choices = parse_choices(record.get(cols["choices"]), field=cols["choices"]) if cols.get("choices") else []

@@ -8,6 +8,7 @@ type is inferred the same way everywhere, so the verifier grades all sources ali
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -53,10 +54,15 @@ def parse_choices(value: Any, *, field: str = "choices") -> list[str]:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
             raise RowError(f"is a string that is not a JSON list ({exc.msg})", field) from exc
+        except RecursionError as exc:
+            raise RowError("is a JSON string nested too deeply", field) from exc
     if isinstance(value, Mapping):
         value = [value[k] for k in sorted(value, key=str)]
     if not isinstance(value, (list, tuple)):
         raise RowError(f"must be a list of options, got {type(value).__name__}", field)
+    if any(isinstance(c, bool) or not isinstance(c, (str, int, float)) for c in value):
+        kinds = sorted({type(c).__name__ for c in value if isinstance(c, bool) or not isinstance(c, (str, int, float))})
+        raise RowError(f"options must be strings or numbers, got {', '.join(kinds)}", field)
     choices = [str(c).strip() for c in value]
     if any(not c for c in choices):
         raise RowError("has an empty option", field)
@@ -107,6 +113,11 @@ def clean_answer(value: Any, *, field: str = "answer") -> str:
     """The gold answer as a non-empty string (numbers keep their written form)."""
     if value is None:
         raise RowError("is missing", field)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        # str() of a list or dict would become a gold answer nobody wrote
+        raise RowError(f"must be a string or a number, got {type(value).__name__}", field)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RowError(f"must be a finite number, got {value}", field)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip()

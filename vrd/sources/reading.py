@@ -13,6 +13,7 @@ inspect` and the manifest can say it.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -208,12 +209,49 @@ def load_files(files: list[Path], kind: str) -> Any:
     """A `datasets.Dataset` over local files of one kind; a file `datasets` cannot parse is a one-line error."""
     import datasets
 
+    from vrd.schema import check_text_file
+
+    for f in files:
+        if not f.is_file():
+            raise DataFileError(f"{f}: not a regular file")
+        if f.stat().st_size == 0:
+            raise DataFileError(f"{f}: is empty (0 bytes)")
+        if kind in ("json", "csv"):
+            # pyarrow keeps invalid UTF-8 until a row is read, and its JSON reader crashes the
+            # process on a line nested ~10,000 deep: both are refused before it sees the file.
+            check_text_file(f, nesting=kind == "json")
+    quiet = logging.getLogger("datasets")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # its own "Failed to load JSON ..." line would precede ours
     try:
         return datasets.load_dataset(kind, data_files=[str(f) for f in files], split="train")
     except Exception as exc:  # noqa: BLE001 - pyarrow and datasets raise many kinds for a bad file
+        if kind == "json":
+            for f in files:
+                _first_bad_line(f)
         where = str(files[0]) if len(files) == 1 else f"{files[0].parent} ({len(files)} {kind} files)"
         raise DataFileError(f"{where}: cannot be read as {kind} ({_root_cause(exc)}). Expected one record per "
                             "row with the same columns and types in every row.") from exc
+    finally:
+        quiet.setLevel(level)
+
+
+def _first_bad_line(f: Path) -> None:
+    """After `datasets` failed on a JSON lines file: the first line that is not a JSON object, named.
+
+    Only a file of one object per line is checked this way (a JSON array or a pretty-printed file
+    is one value over many lines, and its own error is kept)."""
+    from vrd.schema import SchemaError, iter_jsonl
+
+    with open(f, "rb") as fh:
+        head = fh.read(1 << 16).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(b"{") or head.split(b"\n", 1)[0].strip() == b"{":
+        return
+    try:
+        for _ in iter_jsonl(f):
+            pass
+    except SchemaError as exc:
+        raise DataFileError(f"cannot be read as json: {exc.reason}", path=f) from None
 
 
 def read_records(path_or_id: str, split: str, *, name: str | None = None,
@@ -234,7 +272,10 @@ def read_records(path_or_id: str, split: str, *, name: str | None = None,
         else:
             chosen = selection or select_files(p, split)
             ds = load_files(chosen.files, chosen.kind)
-        yield from _undecoded(ds)
+        try:
+            yield from _undecoded(ds)
+        except UnicodeDecodeError as exc:  # a parquet/arrow string column holding bytes that are not UTF-8
+            raise DataFileError(f"{p}: a text column holds bytes that are not UTF-8 ({exc.reason})") from None
         return
     if not looks_like_hub_id(str(path_or_id)):
         raise MissingInputError(f"{path_or_id}: no such file or folder (and not a hub id of the form org/name)")

@@ -70,6 +70,8 @@ class TQA(Source):
             lessons = json.loads(json_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise VrdError(f"{json_path}: invalid JSON ({exc.msg} at line {exc.lineno})") from exc
+        except RecursionError as exc:
+            raise VrdError(f"{json_path}: JSON nested too deeply; expected the TQA release's JSON") from exc
         except UnicodeDecodeError as exc:
             raise VrdError(f"{json_path}: not UTF-8 text; expected the TQA release's JSON") from exc
         if not isinstance(lessons, list):

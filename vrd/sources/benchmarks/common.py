@@ -65,14 +65,14 @@ def _keyed_json(path: Path) -> list[dict[str, Any]] | None:
     """Records of a JSON object keyed by id (MathVista's `annot_testmini.json`), else None."""
     if path.suffix != ".json":
         return None
-    with open(path, encoding="utf-8") as fh:
-        head = fh.read(1024).lstrip()
-    if not head.startswith("{"):
+    with open(path, "rb") as fh:
+        head = fh.read(1024).lstrip().lstrip(b"\xef\xbb\xbf")
+    if not head.startswith(b"{"):
         return None
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        return None  # JSON lines named .json: the generic reader handles them
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return None  # JSON lines named .json, or a bad file: the generic reader handles (and names) it
     if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
         return [{"_key": k, **v} for k, v in value.items()]
     return None

@@ -1,0 +1,233 @@
+"""Adversarial sweep: hostile files, replies, templates, configs and credentials at every command.
+
+Each probe states the contract it checks: a one-line error naming file/row/field with exit 2, or the
+row set aside and counted; never a traceback, a hang, a crash of the process or unbounded memory.
+Grading of hostile replies is held to the verifier's hard time bound, measured here.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from vrd.cli.main import app
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(args: list[str]) -> tuple[int, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"traceback from {args}: {type(result.exception).__name__}: {result.exception}")
+    return result.exit_code, " ".join(result.output.split())
+
+
+def _refused(args: list[str], *needles: str) -> str:
+    code, out = _run(args)
+    assert code == 2, (args, code, out)
+    assert "error:" in out and "Traceback" not in out, out
+    for needle in needles:
+        assert needle in out, (needle, out)
+    return out
+
+
+def _png(size: tuple[int, int] = (8, 8)) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _bomb() -> bytes:
+    """A small valid PNG whose header claims 30000 x 30000 pixels."""
+    data = bytearray(_png())
+    data[16:24] = struct.pack(">II", 30000, 30000)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])) & 0xFFFFFFFF)
+    return bytes(data)
+
+
+# --------------------------------------------------------------------------------------------
+# vrd verify: JSONL of rows to grade
+
+
+GOOD = '{"answer": "12", "response": "<think>4*3</think> \\\\boxed{12}"}\n'
+VERIFY_BAD: dict[str, tuple[bytes, str]] = {
+    "truncated line": ((GOOD + '{"answer": "1').encode(), "line 2: invalid JSON"),
+    "JSON array": (b'[{"answer": "1", "response": "1"}]', "line 1: expected a JSON object, got list"),
+    "scalar line": (b"5\n", "expected a JSON object, got int"),
+    "answer list": (b'{"answer": [1, 2], "response": "1"}\n', "field 'answer' must be a string or a number, got list"),
+    "answer dict": (b'{"answer": {"a": 1}, "response": "1"}\n', "field 'answer' must be a string or a number"),
+    "answer null": (b'{"answer": null, "response": "1"}\n', "missing field 'answer'"),
+    "answer NaN": (b'{"answer": NaN, "response": "1"}\n', "field 'answer' must be a finite number"),
+    "answer Infinity": (b'{"answer": Infinity, "response": "1"}\n', "must be a finite number"),
+    "response list": (b'{"answer": "1", "response": ["1"]}\n', "field 'response' must be a string"),
+    "response number": (b'{"answer": "1", "response": 1}\n', "field 'response' must be a string"),
+    "choices string": (b'{"answer": "A", "response": "A", "choices": "abc"}\n', "field 'choices' must be a list"),
+    "choices of dicts": (b'{"answer": "A", "response": "A", "choices": [{"a": 1}, null]}\n', "field 'choices'"),
+    "answer_type list": (b'{"answer": "A", "response": "A", "answer_type": ["x"]}\n', "field 'answer_type'"),
+    "template unknown": (b'{"answer": "A", "response": "A", "template": "nope"}\n', "line 1: field 'template': unknown template 'nope'"),
+    "template number": (b'{"answer": "A", "response": "A", "template": 5}\n', "field 'template'"),
+    "empty file": (b"", "holds no rows"),
+    "blank lines only": (b"\n\n  \n", "holds no rows"),
+    "deeply nested": (('{"answer": "1", "response": "1", "x": ' + "[" * 100_000 + "]" * 100_000 + "}\n").encode(),
+                      "line 1: JSON nested too deeply"),
+    "not UTF-8": (GOOD.encode() + b'{"answer": "\xff\xfe", "response": "1"}\n', "line 2: not UTF-8 text"),
+    "UTF-16": (GOOD.encode("utf-16"), "line 1: not UTF-8 text"),
+    "NUL bytes": (b"\x00" * 64, "line 1: invalid JSON"),
+}
+
+
+@pytest.mark.parametrize("name", list(VERIFY_BAD))
+def test_verify_refuses_bad_rows_naming_file_and_line(name: str, tmp_path: Path) -> None:
+    data, needle = VERIFY_BAD[name]
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(data)
+    _refused(["verify", src, "--out", tmp_path / "out.jsonl"], str(src), needle)
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize("name", ["bom", "duplicate ids", "numeric answer"])
+def test_verify_reads_harmless_oddities(name: str, tmp_path: Path) -> None:
+    data = {"bom": b"\xef\xbb\xbf" + GOOD.encode(),
+            "duplicate ids": ('{"id": "a", ' + GOOD[1:]).encode() * 2,
+            "numeric answer": b'{"answer": 12, "response": "\\\\boxed{12}"}\n'}[name]
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(data)
+    code, out = _run(["verify", src, "--out", tmp_path / "out.jsonl"])
+    assert code == 0, out
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert rows and all(r["correct"] for r in rows)
+
+
+def test_verify_keeps_memory_bounded_on_a_50mb_line(tmp_path: Path) -> None:
+    """One 50 MB reply: graded (not correct), in seconds, without a copy per character."""
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"answer": "12", "response": "7" * 50_000_000}) + "\n")
+    code = (
+        "import resource, sys, time\n"
+        "from pathlib import Path\n"
+        "from vrd.cli.verify import verify_file\n"
+        "t = time.monotonic()\n"
+        "counts = verify_file(Path(sys.argv[1]), Path(sys.argv[2]), timeout=2.0)\n"
+        "print(counts['rows'], counts['correct'], time.monotonic() - t,\n"
+        "      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", code, str(src), str(tmp_path / "out.jsonl")], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows, correct, seconds, peak_mb = proc.stdout.split()
+    assert (rows, correct) == ("1", "0")
+    assert float(seconds) < 30
+    assert int(peak_mb) < 1200, f"peak RSS {peak_mb} MB for a 50 MB line"
+
+
+# --------------------------------------------------------------------------------------------
+# vrd data prepare / vrd data inspect: a local JSONL read by the generic source
+
+
+OK_ROW = {"id": "a", "question": "<image> What is x?", "answer": "12", "image": "img.png"}
+
+
+def _jl(*rows: dict[str, Any]) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+
+# name -> (file bytes, what happens: "refused" + message, or "rejected" + field + reason)
+PREPARE_CASES: dict[str, tuple[bytes, str, str]] = {
+    "truncated line": (_jl(OK_ROW) + b'{"id": "b", "question": "q", "answ', "refused",
+                       "line 2: invalid JSON"),
+    "empty file": (b"", "refused", "is empty (0 bytes)"),
+    "not UTF-8": (_jl(OK_ROW) + b'{"id": "b", "question": "\xff\xfe", "answer": "1"}\n', "refused",
+                  "line 2: not UTF-8 text"),
+    "deeply nested": (_jl(OK_ROW)[:-2] + b', "x": ' + b"[" * 50_000 + b"]" * 50_000 + b"}\n", "refused",
+                      "line 1: JSON nested more than 200 levels deep"),
+    "answer list": (_jl({**OK_ROW, "answer": [1, 2]}), "rejected", "answer: must be a string or a number, got list"),
+    "answer dict": (_jl({**OK_ROW, "answer": {"x": 1}}), "rejected", "answer: must be a string or a number, got dict"),
+    "answer null": (_jl({**OK_ROW, "answer": None}, {**OK_ROW, "id": "b"}), "rejected", "answer: is missing"),
+    "answer NaN": (b'{"id": "a", "question": "<image> q", "answer": NaN, "image": "img.png"}\n', "rejected",
+                   "answer: must be a finite number"),
+    "answer Infinity": (b'{"id": "a", "question": "<image> q", "answer": -Infinity, "image": "img.png"}\n',
+                        "rejected", "answer: must be a finite number"),
+    "question number": (_jl({**OK_ROW, "question": 5}), "rejected", "question: must be text, got int"),
+    "choices string": (_jl({**OK_ROW, "choices": "A, B", "answer": "A"}), "rejected", "choices: is a string"),
+    "choices with null": (_jl({**OK_ROW, "choices": ["1", "2", None], "answer": "A"}), "rejected",
+                          "choices: options must be strings or numbers, got NoneType"),
+    "image int": (_jl({**OK_ROW, "image": 5}), "rejected", "cannot read an image of type int"),
+    "duplicate ids": (_jl(OK_ROW, OK_ROW), "rejected", "id: duplicate id"),
+    "image traversal": (_jl({**OK_ROW, "image": "../outside.png"}), "rejected", "is outside the data folder"),
+    "image deep traversal": (_jl({**OK_ROW, "image": "../../../../../../etc/passwd"}), "rejected",
+                             "is outside the data folder"),
+    "image absolute": (_jl({**OK_ROW, "image": "/etc/passwd"}), "rejected", "/etc/passwd is outside the data folder"),
+    "image symlink out": (_jl({**OK_ROW, "image": "link.png"}), "rejected", "is a symlink to"),
+    "image symlink to /dev/zero": (_jl({**OK_ROW, "image": "zero.png"}), "rejected", "is a symlink to /dev/zero"),
+    "image fifo": (_jl({**OK_ROW, "image": "fifo.png"}), "rejected", "is not a regular file"),
+    "image missing": (_jl({**OK_ROW, "image": "nope.png"}), "rejected", "nope.png"),
+    "image directory": (_jl({**OK_ROW, "image": "adir"}), "rejected", "is a directory"),
+    "image zero bytes": (_jl({**OK_ROW, "image": "empty.png"}), "rejected", "not an image PIL can read"),
+    "image bomb": (_jl({**OK_ROW, "image": "bomb.png"}), "rejected", "pixel limit"),
+}
+
+
+def _data_dir(tmp_path: Path, data: bytes) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "img.png").write_bytes(_png())
+    (tmp_path / "outside.png").write_bytes(_png())
+    os.symlink(tmp_path / "outside.png", d / "link.png")
+    os.symlink("/dev/zero", d / "zero.png")
+    os.mkfifo(d / "fifo.png")
+    (d / "adir").mkdir()
+    (d / "empty.png").write_bytes(b"")
+    (d / "bomb.png").write_bytes(_bomb())
+    (d / "train.jsonl").write_bytes(data)
+    return d
+
+
+@pytest.mark.parametrize("name", list(PREPARE_CASES))
+def test_prepare_and_inspect_refuse_or_set_aside(name: str, tmp_path: Path) -> None:
+    data, outcome, needle = PREPARE_CASES[name]
+    d = _data_dir(tmp_path, data)
+    out = tmp_path / "out"
+    args = ["data", "prepare", "generic", "--path", d / "train.jsonl", "--out", out]
+    if outcome == "refused":
+        _refused(args, "train.jsonl", needle)
+        _refused(["data", "inspect", d], needle)
+        assert not (out / "manifest.json").exists()
+        return
+    code, text = _run(args)
+    assert code == 0, text
+    rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
+    assert rejects, text
+    assert any(needle in f"{r['field']}: {r['reason']}" for r in rejects), rejects
+    assert "rejected" in text
+    code, text = _run(["data", "inspect", d])
+    assert code == 0 and "reject" in text, text
+
+
+def test_image_paths_inside_the_data_folder_and_hub_cache_links_are_read(tmp_path: Path) -> None:
+    """The guard does not refuse the published layouts: relative paths below the data folder, and a
+    hub cache snapshot whose files are symlinks into the repo's blobs/ folder."""
+    repo = tmp_path / "datasets--o--n"
+    snap = repo / "snapshots" / "abc123"
+    (snap / "images").mkdir(parents=True)
+    (repo / "blobs").mkdir()
+    (repo / "blobs" / "f00d").write_bytes(_png())
+    os.symlink("../../../blobs/f00d", snap / "images" / "1.png")
+    (snap / "images" / "2.png").write_bytes(_png())
+    (snap / "train.jsonl").write_bytes(_jl({**OK_ROW, "image": "images/1.png"},
+                                           {**OK_ROW, "id": "b", "image": "images/./sub/../2.png"}))
+    (snap / "images" / "sub").mkdir()
+    code, text = _run(["data", "prepare", "generic", "--path", snap / "train.jsonl", "--out", tmp_path / "o"])
+    assert code == 0 and "0 records rejected" in text, text
