@@ -373,3 +373,17 @@ def test_math500_real_rows_hub_snapshot(tmp_path: Path) -> None:
     assert polar["answer"] == "\\left( 3, \\frac{\\pi}{2} \\right)" and polar["answer_type"] == "expression"
     assert rows["test/algebra/2584.json"]["answer"] == "\\frac{14}{3}"
     assert (meta(polar)["subset"], meta(polar)["difficulty"]) == ("Precalculus", 2) and polar["images"] == []
+
+
+def test_a_hub_cache_repo_folder_as_path_reads_its_current_snapshot(tmp_path: Path) -> None:
+    cache = tmp_path / "hub"
+    current = write_hub_cache(cache, "AI4Math/MathVista", write_mathvista_hub)
+    older = current.parent / ("f" * 40)  # a second, older snapshot kept beside it
+    (older / "data").mkdir(parents=True)
+    for f in (current / "data").iterdir():
+        (older / "data" / f.name).write_bytes(f.read_bytes())
+    rows, _, bench = bench_rows("mathvista", cache / "datasets--AI4Math--MathVista")
+    check_mathvista(rows)  # six rows, not twelve
+    src = get_source("mathvista", path=str(cache / "datasets--AI4Math--MathVista"))
+    list(src.problems())
+    assert src.files == [str(current / "data" / "testmini-00000-of-00001-725687bf7a18d64b.parquet")]

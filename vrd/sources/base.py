@@ -56,7 +56,12 @@ class Source(abc.ABC):
     description: ClassVar[str] = ""
 
     def __init__(self, path: str | None = None, split: str | None = None, **options: Any) -> None:
-        self.path = path
+        from pathlib import Path
+
+        from vrd.sources.reading import snapshot_of_cache_folder
+
+        snapshot = snapshot_of_cache_folder(Path(path).expanduser()) if path else None
+        self.path = str(snapshot) if snapshot is not None else path  # a hub cache folder: its current snapshot
         self.split = split or self.default_split
         self.split_given = split is not None  # a layout may name the split itself when none was asked for
         self.options = options

@@ -79,17 +79,22 @@ def cached_snapshot(repo_id: str) -> Path | None:
     """
     if not looks_like_hub_id(repo_id):
         return None
-    repo = hub_cache_root() / ("datasets--" + repo_id.replace("/", "--"))
-    snapshots = repo / "snapshots"
-    if not snapshots.is_dir():
+    return snapshot_of_cache_folder(hub_cache_root() / ("datasets--" + repo_id.replace("/", "--")))
+
+
+def snapshot_of_cache_folder(path: Path) -> Path | None:
+    """The snapshot to read when `path` is a hub cache repo folder (`datasets--org--name`), else None.
+
+    Reading that folder whole would take every snapshot it keeps (and nothing of `blobs/`, whose
+    files have no names), so it stands for the snapshot `refs/main` names, else the newest.
+    """
+    if not (path.is_dir() and path.name.startswith("datasets--") and (path / "snapshots").is_dir()):
         return None
-    ref = repo / "refs" / "main"
-    if ref.is_file():
-        named = snapshots / ref.read_text(encoding="utf-8").strip()
-        if named.is_dir():
-            return named
-    found = sorted((d for d in snapshots.iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime, reverse=True)
-    return found[0] if found else None
+    ref = path / "refs" / "main"
+    if ref.is_file() and (path / "snapshots" / ref.read_text(encoding="utf-8").strip()).is_dir():
+        return path / "snapshots" / ref.read_text(encoding="utf-8").strip()
+    found = sorted((d for d in (path / "snapshots").iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime)
+    return found[-1] if found else None
 
 
 def download_hint(repo_id: str) -> str:
