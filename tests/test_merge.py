@@ -15,6 +15,7 @@ from vrd.models.merge import (
     drop_and_rescale,
     linear,
     merge_models,
+    rescale_survivors,
     task_vector_merge,
     trim_magnitude,
 )
@@ -46,14 +47,68 @@ def test_ties_trims_elects_sign_and_averages_the_agreeing() -> None:
 def test_dare_drops_with_p_and_rescales_so_the_delta_is_unbiased() -> None:
     gen = torch.Generator().manual_seed(0)
     delta = torch.full((200_000,), 2.0)
-    kept = drop_and_rescale(delta, 0.3, gen)
+    kept = drop_and_rescale(delta, 0.3, gen, rescale="inverse")
     survivors = kept[kept != 0]
     assert survivors.unique().tolist() == pytest.approx([2.0 / 0.3])  # rescaled by 1 / (1 - p)
     assert (kept != 0).float().mean().item() == pytest.approx(0.3, abs=0.005)
     assert kept.mean().item() == pytest.approx(2.0, rel=0.02)  # E[kept] = delta
+    # mergekit's default (rescale: true): the survivors keep the delta's L1 norm exactly.
+    mixed = torch.randn(10_000, generator=gen)
+    kept = drop_and_rescale(mixed, 0.3, gen)
+    assert kept.abs().sum().item() == pytest.approx(mixed.abs().sum().item(), rel=1e-5)
+    assert (kept != 0).float().mean().item() == pytest.approx(0.3, abs=0.02)
+    assert drop_and_rescale(mixed, 0.3, torch.Generator().manual_seed(1), rescale="none").abs().max() <= \
+        mixed.abs().max()
     base = torch.zeros(3)
     same = task_vector_merge(base, [torch.ones(3), torch.ones(3) * 3], [0.5, 0.5], method="dare", density=1.0)
     assert same.tolist() == pytest.approx([2.0, 2.0, 2.0])  # density 1: plain weighted task-vector sum
+
+
+# Recorded from mergekit 0.1.5 (pip install mergekit==0.1.5 in a scratch venv) by calling its own
+# code on the tensors below: `mergekit.merge_methods.registry.get(M).merge_group(TensorGroup.from_tensors(
+# [BASE, A, B], base_index=0), weight=..., density=..., normalize=..., int8_mask=..., rescale=..., lambda=...)`
+# (merge_methods/generalized_task_arithmetic.py) and `mergekit.sparsify.rescaled_masked_tensor(A - BASE,
+# MASK, RescaleNorm.l1)`. On whole tiny Qwen2.5-VL checkpoints `mergekit-yaml` and `vrd merge` agree on all
+# 57 tensors for linear, ties (normalize on/off, int8_mask, lambda, density 0.01) and DARE at density 1.
+MK_BASE = torch.tensor([[0.5, -1.0, 2.0, 0.0, 1.5], [-0.25, 0.75, -2.0, 1.0, 0.1]])
+MK_A = MK_BASE + torch.tensor([[0.3, -0.2, 0.05, 0.4, -0.6], [0.1, -0.7, 0.2, -0.05, 0.9]])
+MK_B = MK_BASE + torch.tensor([[-0.5, 0.1, 0.25, -0.1, 0.35], [0.6, 0.15, -0.3, 0.02, -0.4]])
+MK_BIAS = (torch.tensor([1.0, -1.0, 0.5]), torch.tensor([1.2, -1.3, 0.6]), torch.tensor([0.6, -0.95, 0.8]))
+MK_MASK = torch.tensor([[1, 0, 1, 1, 0], [0, 1, 1, 0, 1]], dtype=torch.float32)
+MERGEKIT = {
+    'ties_w.6_.4_d.5': [[0.0, -1.0, 2.0, 0.4000000059604645, 0.8999999761581421], [0.3500000238418579, 0.050000011920928955, -2.299999952316284, 1.0, 1.0]],
+    'ties_w1_1_d.3_lambda.8_int8': [[0.09999999403953552, -1.0, 2.0, 0.0, 1.0199999809265137], [0.23000001907348633, 0.1899999976158142, -2.0, 1.0, 0.8199999928474426]],
+    'ties_nonormalize_w.5_.5_d.7': [[0.25, -1.100000023841858, 2.125, 0.20000000298023224, 1.2000000476837158], [0.050000011920928955, 0.4000000059604645, -2.1500000953674316, 1.0, 0.550000011920929]],
+    'ties_bias_d.1_keeps_one': [0.6000000238418579, -1.2999999523162842, 0.5],
+    'dare_linear_d1_w.5_.5': [[0.4000000059604645, -1.0499999523162842, 2.1500000953674316, 0.15000000596046448, 1.375], [0.10000002384185791, 0.4749999940395355, -2.049999952316284, 0.9850000143051147, 0.3499999940395355]],
+    'dare_linear_d1_normalize_w2_1': [[0.5333333611488342, -1.100000023841858, 2.116666555404663, 0.23333333432674408, 1.2166666984558105], [0.016666680574417114, 0.3333333432674408, -1.966666579246521, 0.9733332991600037, 0.5666666626930237]],
+    'l1_rescale_of_delta_a': [[0.4117647409439087, -0.0, 0.06862738728523254, 0.5490196347236633, -0.0], [0.0, -0.9607843160629272, 0.27450987696647644, -0.0, 1.2352941036224365]],
+}
+# mergekit case -> (vrd method, weights, density, lambda, normalize)
+MK_CASES = {
+    "ties_w.6_.4_d.5": ("ties", [0.6, 0.4], 0.5, 1.0, True),
+    "ties_w1_1_d.3_lambda.8_int8": ("ties", [1.0, 1.0], 0.3, 0.8, True),  # int8_mask: the same numbers
+    "ties_nonormalize_w.5_.5_d.7": ("ties", [0.5, 0.5], 0.7, 1.0, False),
+    "dare_linear_d1_w.5_.5": ("dare", [0.5, 0.5], 1.0, 1.0, None),  # mergekit's dare_linear, nothing dropped
+    "dare_linear_d1_normalize_w2_1": ("dare", [2.0, 1.0], 1.0, 1.0, True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MK_CASES))
+def test_task_vector_merges_match_numbers_recorded_from_mergekit(case: str) -> None:
+    method, weights, density, lambda_, normalize = MK_CASES[case]
+    out = task_vector_merge(MK_BASE, [MK_A, MK_B], weights, method=method, density=density, lambda_=lambda_,
+                            normalize=normalize)
+    assert torch.allclose(out, torch.tensor(MERGEKIT[case]), atol=1e-6)
+
+
+def test_ties_keeps_at_least_one_entry_and_l1_rescale_match_mergekit() -> None:
+    # density 0.1 of 3 entries: int(0.3) = 0, but mergekit keeps the largest one (sparsify.magnitude).
+    base, a, b = MK_BIAS
+    out = task_vector_merge(base, [a, b], [0.5, 0.5], method="ties", density=0.1)
+    assert torch.allclose(out, torch.tensor(MERGEKIT["ties_bias_d.1_keeps_one"]), atol=1e-6)
+    rescaled = rescale_survivors(MK_A - MK_BASE, MK_MASK.bool(), 0.5, "l1")
+    assert torch.allclose(rescaled, torch.tensor(MERGEKIT["l1_rescale_of_delta_a"]), atol=1e-6)
 
 
 def _state(folder: Path) -> dict[str, torch.Tensor]:

@@ -12,14 +12,23 @@ Why not mergekit: it installs here without touching torch/transformers, but its 
 architecture file names the tensors it merges and copies only `preprocessor_config.json` and
 `vocab.json` along, so the chat template and tokenizer would still need copying and any key
 layout it does not list would need a definition. Merging every floating tensor of the shared
-key set needs neither. The task-vector methods follow mergekit's semantics
-(`merge_methods/generalized_task_arithmetic.py`, `sparsify.py`):
+key set needs neither. The task-vector methods follow mergekit's `merge_methods/generalized_task_arithmetic.py` and
+`sparsify.py` (checked tensor by tensor against mergekit 0.1.5's `mergekit-yaml` on tiny Qwen2.5-VL
+checkpoints; tests/test_merge.py holds numbers recorded from it):
 - TIES (Yadav et al. 2023): per model, keep the top `density` fraction of the delta to the base
-  by magnitude; elect each entry's sign as the sign of the weighted delta sum; average the
-  weighted deltas that agree with it, dividing by the weights that agree (normalize).
+  by magnitude (at least one entry); elect each entry's sign as the sign of the weighted delta
+  sum; sum the weighted deltas that agree with it and divide by the weights that agree
+  (`normalize`, on by default for ties as in mergekit).
 - DARE (Yu et al. 2023): per model, drop each delta entry with probability p = 1 - density and
-  rescale the kept ones by 1 / (1 - p); then sum the weighted deltas (`dare`, no normalization)
-  or combine them with TIES's sign election (`dare_ties`).
+  rescale the survivors: `rescale="l1"` (mergekit's default) scales them so the delta keeps its
+  L1 norm, `"inverse"` by the paper's 1 / (1 - p), `"none"` not at all. Then sum the weighted
+  deltas (`dare`, mergekit's `dare_linear`) or combine them with TIES's sign election
+  (`dare_ties`); neither normalizes unless asked, as in mergekit.
+mergekit parameter -> vrd: `weight` -> weights (or --alpha), `density` -> density (one value for
+all models), `lambda` -> lambda_, `normalize` -> normalize (None = the method's mergekit
+default), `rescale: true` -> rescale "l1"; `int8_mask` only changes the dtype of mergekit's 0/1
+mask, not the result, so vrd has no such setting. DARE's random masks come from vrd's own seeded
+generator, so a DARE merge equals mergekit's only in distribution (at density 1, exactly).
 Non-floating tensors (integer buffers) are copied from the first model.
 """
 
@@ -38,6 +47,9 @@ from vrd.config import Config, setting
 from vrd.errors import ConfigError, ModelNotFoundError, VrdError, unknown_name
 
 METHODS = ("linear", "ties", "dare", "dare_ties")
+RESCALES = ("l1", "inverse", "none")
+# mergekit's `normalize` default per method (merge_methods/registry.py).
+NORMALIZE_DEFAULT = {"linear": True, "ties": True, "dare": False, "dare_ties": False}
 VISION = ("merge", "first")
 VISION_PREFIXES = ("visual.", "model.visual.", "vision_tower.", "model.vision_tower.")
 # Copied from the first model: config, generation settings, processor, tokenizer, chat template.
@@ -72,17 +84,17 @@ def trim_magnitude(delta: Any, density: float) -> Any:
 
     if density >= 1.0:
         return delta
-    k = int(density * delta.numel())
-    if k <= 0:
+    if density <= 0.0 or delta.numel() == 0:
         return torch.zeros_like(delta)
-    flat = delta.abs().reshape(-1)
+    k = max(1, int(density * delta.numel()))  # mergekit keeps at least one entry of a non-empty tensor
+    flat = delta.abs().reshape(-1).float()
     keep = torch.zeros_like(flat, dtype=torch.bool)
-    keep[torch.topk(flat, k, sorted=False).indices] = True
+    keep[torch.argsort(flat, descending=True, stable=True)[:k]] = True
     return delta * keep.reshape(delta.shape)
 
 
-def drop_and_rescale(delta: Any, density: float, generator: Any) -> Any:
-    """DARE: drop each entry with p = 1 - density, scale the survivors by 1 / (1 - p)."""
+def drop_and_rescale(delta: Any, density: float, generator: Any, rescale: str = "l1") -> Any:
+    """DARE: drop each entry with p = 1 - density, then rescale the survivors (see the module docstring)."""
     import torch
 
     if density >= 1.0:
@@ -90,7 +102,21 @@ def drop_and_rescale(delta: Any, density: float, generator: Any) -> Any:
     if density <= 0.0:
         return torch.zeros_like(delta)
     keep = torch.rand(delta.shape, generator=generator, dtype=torch.float32) < density
-    return delta * keep / density
+    return rescale_survivors(delta, keep, density, rescale)
+
+
+def rescale_survivors(delta: Any, keep: Any, density: float, rescale: str = "l1") -> Any:
+    """DARE's masked delta, rescaled: `l1` as mergekit's `rescaled_masked_tensor` (same L1 norm as
+    the whole delta, unless either norm is ~0), `inverse` by 1 / density, `none` as is."""
+    kept = delta * keep
+    if rescale == "inverse":
+        return kept / density
+    if rescale == "l1":
+        before, after = delta.abs().sum(), kept.abs().sum()
+        if before < 1e-7 or after < 1e-7:
+            return kept
+        return kept * (before / after)
+    return kept
 
 
 def elect_and_mix(deltas: Any, weights: Any, *, normalize: bool) -> Any:
@@ -110,7 +136,8 @@ def elect_and_mix(deltas: Any, weights: Any, *, normalize: bool) -> Any:
 
 
 def task_vector_merge(base: Any, tensors: Sequence[Any], weights: Sequence[float], *, method: str,
-                      density: float, lambda_: float = 1.0, generator: Any = None) -> Any:
+                      density: float, lambda_: float = 1.0, generator: Any = None, normalize: bool | None = None,
+                      rescale: str = "l1") -> Any:
     """TIES / DARE / DARE-TIES: base + lambda * combine(sparsify(t_i - base))."""
     import torch
 
@@ -120,14 +147,19 @@ def task_vector_merge(base: Any, tensors: Sequence[Any], weights: Sequence[float
         if method == "ties":
             delta = trim_magnitude(delta, density)
         else:
-            delta = drop_and_rescale(delta, density, generator)
+            delta = drop_and_rescale(delta, density, generator, rescale)
         deltas.append(delta)
     stacked = torch.stack(deltas)
     w = torch.tensor([float(x) for x in weights], dtype=stacked.dtype)
+    if normalize is None:
+        normalize = NORMALIZE_DEFAULT[method]
     if method in ("ties", "dare_ties"):
-        mixed = elect_and_mix(stacked, w, normalize=method == "ties")
+        mixed = elect_and_mix(stacked, w, normalize=normalize)
     else:
         mixed = (stacked * w.reshape(-1, *([1] * (stacked.dim() - 1)))).sum(dim=0)
+        total = float(w.sum())
+        if normalize and abs(total) >= 1e-8:  # mergekit leaves a ~zero weight sum undivided
+            mixed = mixed / total
     return base + lambda_ * mixed
 
 
@@ -146,6 +178,8 @@ class MergeSpec:
     lambda_: float = 1.0  # scale of the merged task vector
     vision: str = "merge"  # merge the vision tower too, or take it from the first model
     seed: int = 0  # DARE's drop mask
+    normalize: bool | None = None  # ties / dare: divide by the (agreeing) weights; None = mergekit's default
+    rescale: str = "l1"  # dare / dare_ties: how survivors are rescaled (l1 | inverse | none)
 
     def validate(self) -> MergeSpec:
         if len(self.models) < 2:
@@ -162,6 +196,11 @@ class MergeSpec:
             raise MergeError(f"--method {self.method} merges task vectors relative to a base model: give --base")
         if not 0.0 < self.density <= 1.0:
             raise MergeError(f"--density {self.density}: must be in (0, 1]")
+        if self.rescale not in RESCALES:
+            raise unknown_name("rescale", self.rescale, RESCALES)
+        if self.method == "linear" and self.normalize is False:
+            raise MergeError("linear merges always divide by the weight sum; --no-normalize applies to "
+                             "ties / dare / dare_ties")
         return self
 
     @classmethod
@@ -273,7 +312,8 @@ def merged_tensors(spec: MergeSpec) -> Iterator[tuple[str, Any]]:
                 raise MergeError(f"{base.folder}: tensor '{key}' has shape {tuple(b.shape)}, "
                                  f"{first.folder} has {tuple(ref.shape)}")
             out = task_vector_merge(b.to(torch.float32), f32, spec.weights, method=spec.method,
-                                    density=spec.density, lambda_=spec.lambda_, generator=generator)
+                                    density=spec.density, lambda_=spec.lambda_, generator=generator,
+                                    normalize=spec.normalize, rescale=spec.rescale)
         yield key, out.to(ref.dtype).contiguous()
 
 
@@ -384,6 +424,10 @@ class MergeConfig(Config):
     lambda_: float = setting(1.0, flags=("--lambda",), help="Scale of the merged task vector (ties / dare).")
     vision: str = setting("merge", help="merge the vision tower too, or keep the first's.")
     seed: int = setting(0, help="Seed of DARE's drop mask.")
+    normalize: bool | None = setting(None, help="ties / dare: divide by the (agreeing) weights; default as "
+                                                "mergekit (on for ties, off for dare and dare_ties).")
+    rescale: str = setting("l1", help="dare: rescale survivors to keep the delta's L1 norm (l1, mergekit's), "
+                                      "by 1/density (inverse, the paper's) or not (none).")
     overwrite: bool = setting(False, help="Replace an existing --out / merged points.")
     eval_benchmarks: list[str] = setting(default_factory=list, flags=("--eval",), cli_type=str,
                                          help="Benchmarks to evaluate each merged model on (as `vrd eval "
@@ -413,7 +457,7 @@ class MergeConfig(Config):
 
     def spec_kw(self) -> dict[str, Any]:
         return {"method": self.method, "base": self.base, "density": self.density, "lambda_": self.lambda_,
-                "vision": self.vision, "seed": self.seed}
+                "vision": self.vision, "seed": self.seed, "normalize": self.normalize, "rescale": self.rescale}
 
 
 def alpha_label(alpha: float) -> str:
