@@ -114,6 +114,7 @@ class GeoQA(Source):
         The JSON files carry no split: GeoQA's train/dev/test lists are only in the pickles
         beside them, which vrd does not load. So this layout is read as one split, `all`.
         """
+        self.roots = [folder]  # image/ sits beside json/, which may be the folder given
         if not self.split_given:
             self.split = "all"
         if self.split != "all":
