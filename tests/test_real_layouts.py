@@ -387,3 +387,35 @@ def test_a_hub_cache_repo_folder_as_path_reads_its_current_snapshot(tmp_path: Pa
     src = get_source("mathvista", path=str(cache / "datasets--AI4Math--MathVista"))
     list(src.problems())
     assert src.files == [str(current / "data" / "testmini-00000-of-00001-725687bf7a18d64b.parquet")]
+
+
+def test_datasets_cache_folder_of_a_prepared_download(tmp_path: Path) -> None:
+    """~/.cache/huggingface/datasets/<org>___<name>/default/0.0.0/<hash>/: dataset_info.json + <name>-<split>.arrow.
+
+    Not a save_to_disk folder (no state.json): read as one arrow file per split.
+    """
+    write_mathvista_hub(tmp_path / "mv")
+    pq = str(tmp_path / "mv" / "data" / "testmini-00000-of-00001-725687bf7a18d64b.parquet")
+    datasets.load_dataset("parquet", data_files={"testmini": pq, "test": pq}, cache_dir=str(tmp_path / "cache"))
+    info = sorted((tmp_path / "cache").rglob("dataset_info.json"))
+    assert info and not (info[0].parent / "state.json").exists()
+    folder = info[0].parent
+    assert sorted(f.name for f in folder.glob("*.arrow")) == ["parquet-test.arrow", "parquet-testmini.arrow"]
+    rows, _, _ = bench_rows("mathvista", folder)
+    check_mathvista(rows)
+
+
+def test_mathverse_json_with_images_zip_unpacked_in_place(tmp_path: Path) -> None:
+    """MathVerse's testmini.json names images_version_1-4/image_N.png; images.zip unpacks them under images/."""
+    from real_rows import MATHVERSE_TEXT_ONLY
+
+    root = tmp_path / "MathVerse"
+    rows = [{**r, "problem_version": "Text Dominant", "image": f"images_version_1-4/image_{r['sample_index']}.png"}
+            for r in MATHVERSE_TEXT_ONLY]
+    for r in rows:
+        image = root / "images" / r["image"]
+        image.parent.mkdir(parents=True, exist_ok=True)
+        image.write_bytes(png((5, 50, 5)))
+    (root / "testmini.json").write_text(json.dumps(rows))
+    got, rejects, _ = bench_rows("mathverse", root)
+    assert len(got) == 4 and rejects == [] and all(len(r["images"]) == 1 for r in got.values())

@@ -29,7 +29,9 @@ DATA_SUFFIXES = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv
 SPLIT_WORDS = ("train", "training", "val", "valid", "validation", "dev", "test", "testmini", "auxiliary_train")
 # The hub's parquet carries images inside; the authors' JSON usually points at an images folder.
 KIND_PREFERENCE = ("parquet", "arrow", "jsonl", "json", "csv")
-SAVED_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
+# `save_to_disk` writes state.json (a Dataset) or dataset_dict.json (a DatasetDict). dataset_info.json alone
+# is the `datasets` cache of a prepared download (`<name>-<split>.arrow` files), read as arrow files.
+SAVED_MARKERS = ("state.json", "dataset_dict.json")
 
 
 # One split under the names different releases give it: InterGPS and the MMLU CSVs say `val`, the

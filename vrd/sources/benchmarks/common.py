@@ -142,7 +142,9 @@ class BenchmarkSource(Source):
         candidate = Path(text).expanduser()
         if not candidate.is_absolute():
             roots = [self.root] if self.root is not None else []
-            tried = [r / text for r in roots] + [r / d / text for r in roots for d in self.image_dirs] \
+            # as written; inside an images/ folder the archive unpacked (MathVerse's images.zip); inside the
+            # release's own image folder; by file name in images/ (MathVista's images/<pid>.jpg)
+            tried = [r / text for r in roots] + [r / d / text for r in roots for d in ("images", *self.image_dirs)] \
                 + [r / "images" / Path(text).name for r in roots]
             found = next((p for p in tried if p.exists()), None)
             if found is None:
