@@ -419,3 +419,21 @@ def test_mathverse_json_with_images_zip_unpacked_in_place(tmp_path: Path) -> Non
     (root / "testmini.json").write_text(json.dumps(rows))
     got, rejects, _ = bench_rows("mathverse", root)
     assert len(got) == 4 and rejects == [] and all(len(r["images"]) == 1 for r in got.values())
+
+
+def test_inspect_recognises_the_new_layouts(tmp_path: Path) -> None:
+    from vrd.sources.inspect import guess_source, inspect_path
+
+    hb = write_hallusion_repo(tmp_path / "HallusionBench")
+    assert guess_source(hb)[0] == "hallusionbench" and guess_source(hb / "HallusionBench.json")[0] == "hallusionbench"
+    report = inspect_path(str(hb))
+    assert [(s.split, s.rows, s.rejects) for s in report.splits] == [("image", 4, 0), ("non_image", 2, 0)]
+    mm = write_mmbench_hub(tmp_path / "MMBench")
+    assert guess_source(mm)[0] == "mmbench"
+    root = tmp_path / "GeoQA3"
+    (root / "json").mkdir(parents=True)
+    (root / "image").mkdir()
+    (root / "json" / "0.json").write_text(json.dumps(GEOQA3_ROWS["0"], ensure_ascii=False))
+    (root / "image" / "0.png").write_bytes(png((9, 9, 9)))
+    assert guess_source(root)[0] == "geoqa"
+    assert [(s.split, s.rows) for s in inspect_path(str(root)).splits] == [("all", 1)]

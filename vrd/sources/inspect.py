@@ -22,6 +22,8 @@ from vrd.sources.registry import SOURCES, get_source
 
 # Columns that name a source's own format, checked in order; the first whose columns are all present wins.
 SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("hallusionbench", frozenset({"gt_answer", "visual_input", "subcategory"})),
+    ("mmbench", frozenset({"index", "A", "B", "answer", "category"})),
     ("mathverse", frozenset({"sample_index", "problem_version"})),
     ("wemath", frozenset({"question number", "option", "key"})),
     ("mathvista", frozenset({"pid", "question_type", "answer_type"})),
@@ -34,6 +36,11 @@ SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
     ("geoqa", frozenset({"problem", "solution", "image"})),
     ("geometry3k", frozenset({"images", "problem", "answer"})),
 )
+
+
+# Splits a source names in its own way, listed when no file or folder names one (HallusionBench's one
+# JSON holds both of its hub splits; GeoQA's release JSON carry none).
+OWN_SPLITS: dict[str, tuple[str, ...]] = {"hallusionbench": ("image", "non_image"), "geoqa": ("all",)}
 
 
 @dataclass
@@ -109,13 +116,25 @@ def _safe(check: Any, f: Path) -> bool:
 
 def guess_source(path: Path) -> tuple[str, str]:
     """The source whose layout `path` has, and what gave it away; `generic` when nothing does."""
+    from vrd.sources.geoqa import release_folder
+
     if path.is_dir():
         if any(path.glob("data.json")) or any(path.glob("*/data.json")) or any(path.glob("*/*/data.json")):
             return "geometry3k", "<id>/data.json folders (InterGPS release)"
+        if (path / "HallusionBench.json").is_file():
+            return "hallusionbench", "HallusionBench.json (the authors' repo)"
+        if any(path.glob("MMBench*.tsv")) or any(path.glob("CCBench*.tsv")):
+            return "mmbench", "MMBench_<SPLIT>_<LANG>.tsv (the authors' TSVs)"
+        if release_folder(path) is not None:
+            return "geoqa", "GeoQA3/json/<id>.json + image/<id>.png (GeoQA's data.zip)"
         if any(path.glob("tqa_v*_*.json")) or any(path.glob("*/tqa_v*_*.json")):
             return "tqa", "tqa_v<N>_<split>.json (TQA release)"
     elif path.name.startswith("tqa_v") and path.suffix == ".json":
         return "tqa", "tqa_v<N>_<split>.json (TQA release)"
+    elif path.name == "HallusionBench.json":
+        return "hallusionbench", "HallusionBench.json (the authors' repo)"
+    elif path.suffix.lower() == ".tsv" and path.name.lower().startswith(("mmbench", "ccbench")):
+        return "mmbench", "MMBench_<SPLIT>_<LANG>.tsv (the authors' TSVs)"
     files = listing(path) if (path.is_file() or path.is_dir()) else []
     from vrd.sources.benchmarks.mmlu import is_headerless_csv
 
@@ -187,6 +206,6 @@ def inspect_path(path: str, *, source: str | None = None, split: str | None = No
         if source not in SOURCES:
             get_source(source)  # raises the unknown-name error with suggestions
         why = "given with --source"
-    splits = [split] if split else (detect_splits(p) or [None])
+    splits = [split] if split else (detect_splits(p) or list(OWN_SPLITS.get(source, ())) or [None])
     reports = [inspect_split(source, str(p), s, limit=limit, n_rejects=n_rejects, **options) for s in splits]
     return InspectReport(str(p), source, why, reports)
