@@ -437,3 +437,26 @@ def test_inspect_recognises_the_new_layouts(tmp_path: Path) -> None:
     (root / "image" / "0.png").write_bytes(png((9, 9, 9)))
     assert guess_source(root)[0] == "geoqa"
     assert [(s.split, s.rows) for s in inspect_path(str(root)).splits] == [("all", 1)]
+
+
+def test_mathvision_real_rows_hub_snapshot(tmp_path: Path) -> None:
+    """`hf download MathLLMs/MathVision`: data/{test,testmini}-*.parquet (card: id, question, options seq,
+    image str, decoded_image, answer, solution, level int64, subject), images.zip and assets/ beside them."""
+    from eval_fixtures import MATHVISION_FEATURES
+    from real_rows import MATHV_TESTMINI
+
+    root = tmp_path / "MathVision"
+    rows = [{**r, "decoded_image": {"bytes": png((int(r["id"]), 1, 1)), "path": None}} for r in MATHV_TESTMINI]
+    _hub_parquet(rows, MATHVISION_FEATURES, root / "data" / "testmini-00000-of-00001-f8ff70fcb2f29b1d.parquet")
+    _hub_parquet(rows[:1], MATHVISION_FEATURES, root / "data" / "test-00000-of-00001-3532b8d3f1b4047a.parquet")
+    (root / "assets" / "examples").mkdir(parents=True)
+    (root / "assets" / "examples" / "Logic.jpg").write_bytes(png((0, 0, 0)))
+    got, rejects, _ = bench_rows("mathvision", root, "testmini")
+    assert sorted(got, key=int) == ["4", "33", "34"] and rejects == []
+    assert (got["4"]["answer"], got["4"]["answer_type"], got["4"]["choices"]) == ("6", "number", [])
+    assert (got["33"]["answer"], got["33"]["choices"]) == ("A", ["A", "B", "C", "D", "E"])
+    # seven <imageN> placeholders, one composite picture: the words around them stay
+    assert got["33"]["question"].startswith("<image>\n") and "When the ant <image1> walks" in got["33"]["question"]
+    assert (meta(got["34"])["subset"], meta(got["34"])["difficulty"]) == ("combinatorial geometry", 1)
+    test, _, _ = bench_rows("mathvision", root)
+    assert list(test) == ["4"]
