@@ -460,3 +460,8 @@ def test_mathvision_real_rows_hub_snapshot(tmp_path: Path) -> None:
     assert (meta(got["34"])["subset"], meta(got["34"])["difficulty"]) == ("combinatorial geometry", 1)
     test, _, _ = bench_rows("mathvision", root)
     assert list(test) == ["4"]
+
+
+def test_tqa_without_a_path_says_where_to_get_it() -> None:
+    with pytest.raises(VrdError, match="not on the hub; download tqa_train_val_test.zip"):
+        list(get_source("tqa").problems())

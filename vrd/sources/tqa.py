@@ -62,8 +62,9 @@ class TQA(Source):
 
     def records(self) -> Iterator[dict[str, Any]]:
         if not self.path:
-            raise VrdError("source 'tqa' needs --path: the folder with tqa_v1_<split>.json and its image "
-                           "folders (from the AllenAI TQA release), or the JSON file itself")
+            raise VrdError("source 'tqa' needs --path: TQA is not on the hub; download tqa_train_val_test.zip "
+                           "(https://allenai.org/data/tqa), unzip it and pass the folder holding train/, val/ and "
+                           "test/ (each tqa_v<N>_<split>.json with its image folders), or one JSON file")
         json_path = find_json(Path(self.path).expanduser(), self.split)
         self.layout, self.files = "TQA release JSON (lessons with diagram and text questions)", [str(json_path)]
         try:
