@@ -27,7 +27,8 @@ def _overrides() -> list[str]:
 
 
 def test_the_overridden_methods_are_the_known_ones() -> None:
-    assert set(_overrides()) == {"_calculate_rewards", "_generate_and_score_completions", "_generate_single_turn"}
+    assert set(_overrides()) == {"_calculate_rewards", "_generate_and_score_completions", "_generate_single_turn",
+                                  "_get_train_sampler", "training_step"}
 
 
 @pytest.mark.parametrize("name", _overrides())

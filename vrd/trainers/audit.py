@@ -29,6 +29,7 @@ Inputs are a run's `metrics.jsonl` (written by the reward-accuracy monitor) or T
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from dataclasses import asdict, dataclass, field
@@ -82,12 +83,33 @@ def _first(record: dict[str, Any], keys: tuple[str, ...]) -> float | None:
     return None
 
 
+def _read_metrics(path: Path) -> list[dict[str, Any]]:
+    """metrics.jsonl's records. A run killed mid-write leaves its last line torn (no newline, not
+    JSON): that line is dropped with a warning, so a killed run can be audited before it is resumed;
+    a bad line anywhere else is an error naming it."""
+    *lines, tail = path.read_bytes().split(b"\n")
+    rows: list[dict[str, Any]] = []
+    for lineno, raw in enumerate([*lines, tail], start=1):
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            if lineno == len(lines) + 1:  # no newline after it: the writer was killed mid-line
+                logging.getLogger(__name__).warning("%s: dropping its torn last line (the run was killed "
+                                                    "while writing it)", path)
+                break
+            raise DataError(f"line {lineno}: invalid JSON ({exc})", path=path) from exc
+        if not isinstance(value, dict):
+            raise DataError(f"line {lineno}: expected a JSON object, got {type(value).__name__}", path=path)
+        rows.append(value)
+    return rows
+
+
 def _records(run_dir: Path) -> tuple[list[dict[str, Any]], Path]:
     metrics = run_dir / "metrics.jsonl"
     if metrics.is_file():
-        from vrd.schema import read_jsonl
-
-        return read_jsonl(metrics), metrics
+        return _read_metrics(metrics), metrics
     candidates = [run_dir / "trainer_state.json"]
     checkpoints = sorted(run_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])
                          if p.name.split("-")[-1].isdigit() else -1)

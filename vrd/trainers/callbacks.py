@@ -7,19 +7,78 @@ with the same verifier, greedily, during training, and keep both series in one f
 rewards/accuracy/mean, ...) or "eval" (eval_accuracy, eval_format, eval_n). `vrd reward-audit`
 reads it. Eval points are also appended to `state.log_history`, so TRL's
 `trainer_state.json` in each checkpoint carries them too.
+
+A run killed after checkpoint N has already logged steps past N (and may have left a torn last
+line); the resumed run logs them again. So when training begins, the file is cut back to what
+checkpoint N had seen (`cut_run_log`): one record per step and kind, in step order, whatever
+the kills.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
+import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
 METRICS_FILE = "metrics.jsonl"
+# Keys of the summary record the Trainer logs once when `train()` returns (not a step's metrics).
+SUMMARY_KEYS = ("train_runtime", "train_loss")
+
+log = logging.getLogger(__name__)
+
+
+def read_run_log(path: Path) -> list[dict[str, Any]]:
+    """The records of a JSONL run log; a torn line (the writer was killed mid-line) is skipped, said once."""
+    records: list[dict[str, Any]] = []
+    torn = 0
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError:
+                torn += 1
+                continue
+            if isinstance(value, dict) and isinstance(value.get("step"), (int, float)):
+                records.append(value)
+            else:
+                torn += 1
+    if torn:
+        log.warning("%s: skipped %d unreadable line(s) (a run killed while writing)", path, torn)
+    return records
+
+
+def cut_run_log(path: Path, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """Rewrite a run log with only the records `keep` accepts (staged and swapped); returns them."""
+    if not path.is_file():
+        return []
+    kept = [r for r in read_run_log(path) if keep(r)]
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r, sort_keys=True) + "\n" for r in kept)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return kept
+
+
+def seen_by(step: int) -> Callable[[dict[str, Any]], bool]:
+    """Records a checkpoint at `step` had seen: earlier steps, and `step`'s own records except the
+    end-of-train summary (a rerun of a finished run logs it again). A fresh run (step 0) keeps none."""
+    def keep(record: dict[str, Any]) -> bool:
+        s = int(record["step"])
+        if step <= 0 or s > step:
+            return False
+        return s < step or not any(k in record for k in SUMMARY_KEYS)
+    return keep
 
 
 def _numeric(logs: dict[str, Any]) -> dict[str, float]:
@@ -203,6 +262,13 @@ class RewardAccuracyMonitor(TrainerCallback):
             self._write({**self.step_of(step), "kind": "eval", "time": time.time(), **metrics})
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        if state.is_world_process_zero:
+            cut_run_log(self.path, seen_by(state.global_step))
+        # Resumed where the checkpoint's step was already scored: every process reads that from the
+        # restored log history, so all of them skip the (collective) eval alike.
+        if state.global_step and any(h.get("step") == state.global_step and "eval_accuracy" in h
+                                     for h in state.log_history):
+            self._last_eval_step = state.global_step
         if self._enabled() and self.eval_at_start and state.global_step == 0:
             self._run(state, model)
 

@@ -167,11 +167,10 @@ class PhaseLog(TrainerCallback):
         self.trainer: ComboGRPOTrainer | None = None
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        if not state.is_world_process_zero or not self.path.is_file():
-            return
-        kept = [line for line in self.path.read_text().splitlines()
-                if line.strip() and json.loads(line)["step"] <= state.global_step]
-        self.path.write_text("".join(line + "\n" for line in kept))
+        from vrd.trainers.callbacks import cut_run_log
+
+        if state.is_world_process_zero:  # a torn line left by a kill goes too
+            cut_run_log(self.path, lambda r: 0 < int(r["step"]) <= state.global_step)
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if not state.is_world_process_zero or self.trainer is None or not self.trainer.last_phase:

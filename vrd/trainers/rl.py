@@ -1,12 +1,14 @@
 """`vrd train rl`: TRL's GRPOTrainer on a VLM, as GRPO, DAPO or Dr. GRPO.
 
-`VrdGRPOTrainer` is GRPOTrainer with three additions, each an override of one method:
+`VrdGRPOTrainer` is GRPOTrainer with these additions, each an override of one method:
 - `_calculate_rewards`: keeps the gathered per-function rewards so the accuracy column can
   be read per group;
 - `_generate_and_score_completions`: logs the fraction of zero-advantage groups (all-correct,
   all-wrong) and, with `dynamic_sampling`, drops those groups from the loss (see
   `vrd/trainers/dynamic_sampling.py` for exactly how);
-- `_generate_single_turn`: the vLLM image-token workaround below.
+- `_generate_single_turn`: the vLLM image-token workaround below;
+- `_get_train_sampler` and `training_step`: a run resumed from a checkpoint draws the prompts,
+  and regenerates at the micro-steps, that the uninterrupted run would have (see `EpochSampler`).
 """
 
 from __future__ import annotations
@@ -104,6 +106,43 @@ def colocated_vllm_limits(max_images: int = COLOCATED_MAX_IMAGES) -> Iterator[No
         generation.LLM = original
 
 
+class EpochSampler:
+    """TRL's RepeatSampler, whose order in epoch e is the one an uninterrupted run draws in epoch e.
+
+    RepeatSampler draws each epoch's permutation from one generator seeded once, so epoch e's
+    order depends on the e draws before it; a run resumed in epoch e > 0 starts with a fresh
+    generator and would draw epoch 0's order again (a different prompt sequence than the
+    uninterrupted run). The Trainer calls `set_epoch(e)` before every epoch, resumed or not:
+    the generator is reseeded and the e earlier draws replayed, so an uninterrupted run is
+    unchanged and a resumed one sees the same prompts.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.inner)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    @property
+    def generator(self) -> Any:
+        """Accelerate keeps a sampler's generator in step across processes; this is the one that draws."""
+        return getattr(self.inner, "generator", None)
+
+    def set_epoch(self, epoch: int) -> None:
+        import torch
+
+        generator = getattr(self.inner, "generator", None)
+        seed = getattr(self.inner, "seed", None)
+        if not getattr(self.inner, "shuffle", False) or generator is None or seed is None:
+            return
+        generator.manual_seed(seed)
+        for _ in range(epoch):
+            torch.randperm(self.inner.num_samples, generator=generator)
+
+
 class VrdGRPOTrainer(CheckpointMixin, GRPOTrainer):
     """GRPOTrainer + zero-advantage-group logging, optional dynamic sampling, VLM vLLM fix."""
 
@@ -114,10 +153,24 @@ class VrdGRPOTrainer(CheckpointMixin, GRPOTrainer):
         self.dynamic_sampling = dynamic_sampling
         self.accuracy_reward_index = accuracy_reward_index
         self._last_rewards_per_func: Any = None
+        self._step_synced_at: int | None = None
 
     # The overrides take `*args, **kwargs` and pass them on untouched: these are TRL's private methods,
     # and an argument added in a TRL release must reach the parent instead of raising a TypeError
     # (tests/test_trl_overrides.py compares them with the installed TRL's signatures).
+
+    def _get_train_sampler(self, *args: Any, **kwargs: Any) -> Any:
+        return EpochSampler(super()._get_train_sampler(*args, **kwargs))
+
+    def training_step(self, *args: Any, **kwargs: Any) -> Any:
+        # TRL's micro-step counter decides when to generate and which slice of a generation batch
+        # a micro-step trains on; it starts at 0 in every process, so a resumed run sets it to
+        # where the uninterrupted run would be (checkpoints fall on optimizer-step boundaries).
+        if self._step_synced_at is None:
+            self._step_synced_at = self.state.global_step
+            if self.state.global_step:
+                self._step = self.state.global_step * self.args.gradient_accumulation_steps
+        return super().training_step(*args, **kwargs)
 
     def _calculate_rewards(self, *args: Any, **kwargs: Any) -> Any:
         rewards_per_func = super()._calculate_rewards(*args, **kwargs)
