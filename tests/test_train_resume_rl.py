@@ -149,6 +149,11 @@ def test_run_logs_cut_back_to_a_checkpoint_and_a_torn_last_line_is_read_past(tmp
     assert kept == recs[:-1] and path.read_text().endswith("\n")
     assert cut_run_log(path, seen_by(2)) == recs[:5]
     assert cut_run_log(path, seen_by(0)) == [] and path.read_text() == ""
+    # Several optimizer updates per vrd step: `update` is the Trainer's step the checkpoint counts in.
+    multi = [{"step": 0.5, "update": 1, "kind": "train"}, {"step": 1, "update": 2, "kind": "train"},
+             {"step": 1.5, "update": 3, "kind": "train"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in multi))
+    assert cut_run_log(path, seen_by(2)) == multi[:2]
     path.write_text('{"step": 1, "kind": "train", "reward": 0.1}\n{"step": 2, "ki\n{"step": 3, "reward": 0.2}\n')
     with pytest.raises(DataError, match="line 2"):
         read_run(tmp_path)

@@ -74,7 +74,8 @@ def seen_by(step: int) -> Callable[[dict[str, Any]], bool]:
     """Records a checkpoint at `step` had seen: earlier steps, and `step`'s own records except the
     end-of-train summary (a rerun of a finished run logs it again). A fresh run (step 0) keeps none."""
     def keep(record: dict[str, Any]) -> bool:
-        s = int(record["step"])
+        # `step` counts vrd steps; when one holds several optimizer updates, `update` is the Trainer's step.
+        s = record.get("update", record["step"])
         if step <= 0 or s > step:
             return False
         return s < step or not any(k in record for k in SUMMARY_KEYS)
