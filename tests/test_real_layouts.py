@@ -465,3 +465,18 @@ def test_mathvision_real_rows_hub_snapshot(tmp_path: Path) -> None:
 def test_tqa_without_a_path_says_where_to_get_it() -> None:
     with pytest.raises(VrdError, match="not on the hub; download tqa_train_val_test.zip"):
         list(get_source("tqa").problems())
+
+
+def test_a_saved_datasetdict_never_stands_in_for_a_missing_split(tmp_path: Path) -> None:
+    """load_dataset("leonardPKU/GEOQA_R1V_Train_8K").save_to_disk(DIR) holds only `train`: asking for
+    `test` is an error, not the training rows under another name."""
+    features = datasets.Features({"image": datasets.Image(), "problem": datasets.Value("string"),
+                                  "solution": datasets.Value("string")})
+    row = {"image": {"bytes": png((3, 3, 3)), "path": None}, "problem": "Find angle 2.",
+           "solution": "<answer>65°</answer>"}
+    datasets.DatasetDict({"train": datasets.Dataset.from_list([row], features=features)}).save_to_disk(
+        str(tmp_path / "r1v"))
+    train = list(get_source("geoqa", path=str(tmp_path / "r1v")).problems())
+    assert [r["answer"] for r in train] == ["65°"]
+    with pytest.raises(VrdError, match="without split 'test'; it has train"):
+        list(get_source("geoqa", path=str(tmp_path / "r1v"), split="test").problems())

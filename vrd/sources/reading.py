@@ -271,11 +271,13 @@ def read_records(path_or_id: str, split: str, *, name: str | None = None,
         if is_saved_dataset(p):
             ds = datasets.load_from_disk(str(p))
             if isinstance(ds, datasets.DatasetDict):
+                # Never another split in its place, even the only one: a saved {"train"} read as "test"
+                # would put training rows into an eval.
                 name = next((a for a in (split, *SPLIT_ALIASES.get(split, ())) if a in ds), None)
-                if name is None and len(ds) > 1:
+                if name is None:
                     raise DataFileError(f"{p}: a saved DatasetDict without split '{split}'; it has "
-                                        f"{', '.join(ds)}")
-                ds = ds[name] if name is not None else ds[next(iter(ds))]
+                                        f"{', '.join(ds)}. Pass --split with one of those.")
+                ds = ds[name]
         else:
             chosen = selection or select_files(p, split)
             ds = load_files(chosen.files, chosen.kind)
