@@ -131,7 +131,8 @@ def test_hallusionbench_older_json_with_prefixed_filenames(tmp_path: Path) -> No
 # -- MMBench ---------------------------------------------------------------------------------------
 
 # lmms-lab/MMBench README dataset_info: configs cc (test), cn and en (dev, test), files <config>/<split>-*.parquet;
-# en's `index` is a string there. Rows made up in that schema (no public repository commits MMBench rows).
+# en's `index` is a string there. One real cn row (real_rows.MMBENCH_CN_DEV_241); the others are made up in
+# that schema (no public repository commits MMBench's data).
 MMBENCH_FEATURES = datasets.Features({
     "index": datasets.Value("string"), "question": datasets.Value("string"), "hint": datasets.Value("string"),
     "answer": datasets.Value("string"), "A": datasets.Value("string"), "B": datasets.Value("string"),
@@ -150,7 +151,10 @@ def _mmbench(index: str, question: str, lang: str) -> dict:
 def write_mmbench_hub(root: Path) -> Path:
     _hub_parquet([_mmbench("241", "How many circles are there?", "en")], MMBENCH_FEATURES,
                  root / "en" / "dev-00000-of-00001.parquet")
-    _hub_parquet([_mmbench("241", "图中有几个圆？", "cn"), _mmbench("242", "图中有几个方块？", "cn")], MMBENCH_FEATURES,
+    from real_rows import MMBENCH_CN_DEV_241
+
+    real = {**MMBENCH_CN_DEV_241, "index": "241", "image": {"bytes": png((0, 0, 90)), "path": None}}
+    _hub_parquet([real, _mmbench("242", "图中有几个方块？", "cn")], MMBENCH_FEATURES,
                  root / "cn" / "dev-00000-of-00001.parquet")
     _hub_parquet([_mmbench("7", "图中有几个圆？", "cc")], MMBENCH_FEATURES, root / "cc" / "test-00000-of-00001.parquet")
     return root
@@ -162,7 +166,12 @@ def test_mmbench_hub_snapshot_reads_one_language_folder(tmp_path: Path) -> None:
     assert list(rows) == ["241"] and rows["241"]["question"].endswith("How many circles are there?")
     assert (rows["241"]["answer"], rows["241"]["choices"]) == ("B", ["1", "2"])
     cn, _, _ = bench_rows("mmbench", root, config="cn")
-    assert sorted(cn) == ["241", "242"] and "图中" in cn["241"]["question"]
+    assert sorted(cn) == ["241", "242"]
+    # the real cn row 241: the hint (a passage) before the question, two options, answer B
+    assert cn["241"]["question"].startswith("<image>\n下面的文章描述了一个实验。")
+    assert cn["241"]["question"].endswith("图：滑雪板下坡。\n麦德琳和塔克的实验能最好回答哪个问题？")
+    assert (cn["241"]["answer"], len(cn["241"]["choices"])) == ("B", 2)
+    assert meta(cn["241"])["subset"] == "attribute_reasoning"
     cc, _, _ = bench_rows("mmbench", root, "test", config="cc")
     assert list(cc) == ["7"]
     with pytest.raises(VrdError, match="no 'jp/' folder"):
