@@ -57,9 +57,14 @@ def test_llamafactory_sharegpt_json(curated: Path, tmp_path: Path) -> None:
 def test_easyr1_parquet_loads_as_path_at_split(curated: Path, tmp_path: Path) -> None:
     out = tmp_path / "easyr1"
     export(curated, "easyr1", out, splits=["rl", "val"])
-    # EasyR1's RLHFDataset: the type of the directory's first file, then data_dir + split.
-    file_type = os.path.splitext(os.listdir(out)[0])[-1][1:]
-    assert file_type == "parquet"
+    # EasyR1's RLHFDataset (verl/utils/dataset.py:136 at b44b311): the file type is that of
+    # os.listdir(dir)[0], hidden entries included, in whatever order the filesystem lists them. Every
+    # file must therefore carry the .parquet extension, vrd's mark included; only the lock folder
+    # (extension-less, so `load_dataset("")` would fail) is left, and the file form avoids listdir.
+    for entry in os.listdir(out):
+        if entry != ".locks":
+            assert os.path.splitext(entry)[-1][1:] == "parquet", entry
+    file_type = "parquet"
     train = datasets.load_dataset(file_type, data_dir=str(out), split="train")
     val = datasets.load_dataset(file_type, data_dir=str(out), split="validation")
     assert set(train["id"]) == _ids(curated / "rl") and set(val["id"]) == _ids(curated / "val")
@@ -71,6 +76,45 @@ def test_easyr1_parquet_loads_as_path_at_split(curated: Path, tmp_path: Path) ->
             assert img.size == (64, 64)
     answers = {r["id"]: r["answer"] for r in S.problems()}
     assert all(answers[r["id"]] == r["answer"] for r in train)
+    # The file form, `data.val_files=OUT/validation.parquet`: data_files=path, split "train" (dataset.py:138-140).
+    val_file = datasets.load_dataset("parquet", data_files=str(out / "validation.parquet"), split="train")
+    assert set(val_file["id"]) == _ids(curated / "val")
+    # A second export into the same folder reads the .parquet-named mark as vrd's (no refusal).
+    export(curated, "easyr1", out, splits=["rl"])
+    with pytest.raises(Exception, match="holds a `easyr1` export"):
+        export(curated, "trl", out)
+
+
+def _lf_placeholders(messages: list[dict]) -> dict[str, int]:
+    """LLaMA-Factory 0.9.5 data/mm_plugin.py:189-216 (MMPluginMixin._validate_messages): placeholders are
+    counted over every user and assistant turn, and any count != the row's media stops the run."""
+    return {m: sum(msg["content"].count(m) for msg in messages) for m in ("<image>", "<video>", "<audio>")}
+
+
+def test_llamafactory_sets_aside_rows_whose_text_holds_its_placeholders(tmp_path: Path) -> None:
+    from vrd.schema import write_dataset
+
+    rows = S.responses()[:9]
+    rows[0]["response"] = "<think>the <image> shows a line</think> \\boxed{110}"  # a reply quoting the token
+    rows[1]["prompt"] = "<image>What does the <video> clip show?"
+    rows[2]["response"] = "<think>an <audio> cue</think> \\boxed{1}"
+    rows[3]["prompt"] = "Look: <image><image> twice?"  # one image, two marks: user_text keeps one
+    rows[4]["system"] = "Each <image> is a figure."  # the system prompt is not counted (converter.py: _system)
+    write_dataset(rows, tmp_path / "responses", kind="responses")
+    out = tmp_path / "lf"
+    result = export(tmp_path / "responses", "llamafactory", out)
+    reasons = [r["reason"] for r in result.set_aside["responses"]]
+    assert len(reasons) == 3 and result.splits["responses"] == 6
+    assert any("response holds <image>" in r for r in reasons) and any("question holds <video>" in r for r in reasons)
+    records = json.loads((out / "responses.json").read_text())
+    for rec in records:
+        counts = _lf_placeholders(rec["messages"])
+        assert counts == {"<image>": len(rec["images"]), "<video>": 0, "<audio>": 0}, rec["messages"]
+        # converter.py:43-75 (_find_medias): a relative path is joined to media_dir (= dataset_dir).
+        assert all(os.path.isfile(os.path.join(out, p)) for p in rec["images"])
+    assert any(rec.get("system") == "Each <image> is a figure." for rec in records)
+    mark = json.loads((out / ".vrd-export.json").read_text())
+    assert len(mark["set_aside"]["responses"]) == 3
 
 
 def test_hf_save_to_disk(curated: Path, tmp_path: Path) -> None:

@@ -90,7 +90,7 @@ def test_export_sets_bad_images_aside(fmt: str, bad_curate: tuple[Path, set[str]
     out = tmp_path / fmt
     result = runner.invoke(app, ["export", str(root), "--format", fmt, "--out", str(out)])
     assert result.exit_code == 0, result.output
-    mark = json.loads((out / ".vrd-export.json").read_text())
+    mark = json.loads((out / (".vrd-export.parquet" if fmt == "easyr1" else ".vrd-export.json")).read_text())
     for split in (["rl", "val"] if fmt == "easyr1" else ["sft", "rl", "val"]):
         assert {r["id"] for r in mark["set_aside"][split]} == bad, split
     assert "set aside 2" in result.output

@@ -35,6 +35,12 @@ LOCK_DIR = ".locks"
 WRITE_LOCK = "write.lock"
 MANIFEST = "manifest.json"
 EXPORT_MARK = ".vrd-export.json"  # hidden: EasyR1 and LLaMA-Factory read every visible file of the folder
+# EasyR1 (verl/utils/dataset.py, RLHFDataset.__init__) takes the file type of a directory from
+# `os.listdir(dir)[0]`, hidden entries included and in the filesystem's order: a `.json` mark that
+# happens to come first makes it parse the Parquet files as JSON. Its exports carry the mark
+# under a `.parquet` name (`datasets` skips hidden files, so nothing reads it as data).
+EXPORT_MARK_PARQUET = ".vrd-export.parquet"
+EXPORT_MARKS = (EXPORT_MARK, EXPORT_MARK_PARQUET)
 
 # Writers whose outputs may replace each other: a `data synth` over a `data prepare` output is
 # fine, a `data synth` over a distill run is not.
@@ -71,7 +77,7 @@ def producer_of(path: Path) -> str | None:
         return "unreadable manifest"
     if manifest.get("producer"):
         return str(manifest["producer"])
-    if (path / EXPORT_MARK).exists():
+    if any((path / mark).exists() for mark in EXPORT_MARKS):
         return "export"
     if "distill" in manifest:
         return "distill"

@@ -40,8 +40,9 @@ def _export_command(
         sizes = ", ".join(f"{k}: {v}" for k, v in result.splits.items())
         console.print(f"exported {config.format} to {result.out} ({sizes})", markup=False)
         for split, rejects in result.set_aside.items():
-            console.print(f"set aside {len(rejects)} {split} row(s) with undecodable images "
-                          f"(first: {rejects[0]['id']}: {rejects[0]['reason']})", markup=False)
+            console.print(f"set aside {len(rejects)} {split} row(s) the trainer could not load "
+                          f"(first: {rejects[0]['id']}: {rejects[0]['reason']}; all in {result.out}/.vrd-export.*)",
+                          markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from vrd.contract import IMAGE_MARK
 from vrd.errors import ConfigError, MissingInputError, VrdError
 from vrd.images import drop_bad_images
-from vrd.outputs import EXPORT_MARK, OutputError
+from vrd.outputs import EXPORT_MARK, EXPORT_MARKS, OutputError
 from vrd.redact import redacted_argv
 from vrd.schema import detect_kind, read_rows
 
@@ -94,6 +94,20 @@ def content_parts(text: str) -> list[dict[str, Any]]:
     return parts
 
 
+def image_records(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The row's images as HF `Image` records with their bytes inside: a path-only record would be
+    written as a path, which the trainer's machine may not have."""
+    from vrd.images import read_image_file
+
+    out = []
+    for im in row.get("images") or []:
+        data = im.get("bytes")
+        if data is None and im.get("path"):
+            data = read_image_file(im["path"])
+        out.append({"bytes": data, "path": None})
+    return out
+
+
 def problems_only(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """First row per problem id, for formats that want one row per problem."""
     seen: set[str] = set()
@@ -108,6 +122,7 @@ def problems_only(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class Exporter(abc.ABC):
     name: ClassVar[str]
     default_template: ClassVar[str] = "math"
+    mark: ClassVar[str] = EXPORT_MARK  # the hidden file that says what wrote OUT (vrd.outputs)
 
     def __init__(self, template: str | None = None) -> None:
         self.template = template
@@ -122,19 +137,35 @@ class Exporter(abc.ABC):
         if push_to_hub and self.name != "hf":
             raise ConfigError(f"--push-to-hub is only supported with --format hf (got --format {self.name})")
         chosen = pick_splits(discover_splits(in_dir), splits)
-        with staged_export(out_dir, self.name, in_dir) as stage:
+        with staged_export(out_dir, self.name, in_dir, mark=self.mark) as stage:
             result = ExportResult(self.name, stage)
             for name, path in chosen.items():
                 kind = detect_kind(path)
                 rows, rejects = drop_bad_images(read_rows(path, kind))
+                rows, refused = self.keep_loadable(rows, kind)
+                rejects += refused
                 if rejects:
                     result.set_aside[name] = rejects
                 files = self.write_split(name, kind, rows, stage)
                 result.splits[name] = len(rows) if kind == "responses" else len(problems_only(rows))
                 result.files.extend(files)
             self.finish(result, push_to_hub)
-            stage_mark(stage, result)
+            stage_mark(stage, result, self.mark)
         return _moved(result, stage, Path(out_dir))
+
+    def row_problem(self, row: dict[str, Any], kind: str) -> str | None:
+        """Why the consumer would reject this row (it is set aside, with the reason), or None."""
+        return None
+
+    def keep_loadable(self, rows: list[dict[str, Any]], kind: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        kept, rejects = [], []
+        for row in rows:
+            why = self.row_problem(row, kind)
+            if why is None:
+                kept.append(row)
+            else:
+                rejects.append({"id": row.get("id"), "reason": why})
+        return kept, rejects
 
     @abc.abstractmethod
     def write_split(self, name: str, kind: str, rows: list[dict[str, Any]], out: Path) -> list[Path]:
@@ -147,38 +178,38 @@ class Exporter(abc.ABC):
 
 
 @contextlib.contextmanager
-def staged_export(out_dir: str | os.PathLike, fmt: str, in_dir: str | os.PathLike, *, carry: bool = True
-                  ) -> Iterator[Path]:
+def staged_export(out_dir: str | os.PathLike, fmt: str, in_dir: str | os.PathLike, *, carry: bool = True,
+                  mark: str = EXPORT_MARK) -> Iterator[Path]:
     """A staging folder holding OUT's earlier export of this format, swapped in whole on success."""
     from vrd.outputs import replace_dir, write_text_atomic
 
     out = Path(out_dir)
-    mark = out / EXPORT_MARK
+    found = [out / m for m in EXPORT_MARKS if (out / m).exists()]
     with replace_dir(out, "export", inputs=[in_dir]) as stage:
-        if mark.exists() and carry:
+        if found and carry:
             try:
-                previous = json.loads(mark.read_text()).get("format")
-            except (OSError, json.JSONDecodeError, AttributeError):
+                previous = json.loads(found[0].read_text()).get("format")
+            except (OSError, json.JSONDecodeError, AttributeError, UnicodeDecodeError):
                 previous = None
             if previous != fmt:
                 raise OutputError(f"{out}: holds a `{previous}` export; choose another --out for --format {fmt}")
             for item in out.iterdir():
-                if item.name.startswith("."):
+                if item.name.startswith("."):  # the mark and the lock folder: written anew
                     continue
                 if item.is_dir():
                     shutil.copytree(item, stage / item.name)
                 else:
                     shutil.copy2(item, stage / item.name)
         yield stage
-        mark_path = stage / EXPORT_MARK
+        mark_path = stage / mark
         extra = json.loads(mark_path.read_text()) if mark_path.exists() else {}
         write_text_atomic(mark_path, json.dumps(
             {**extra, "producer": "export", "format": fmt, "input": str(in_dir), "command": redacted_argv()}, indent=2))
 
 
-def stage_mark(stage: Path, result: ExportResult) -> None:
-    """What the export set aside (undecodable images), kept in the export's mark file."""
-    (stage / EXPORT_MARK).write_text(json.dumps({"set_aside": result.set_aside}, indent=2, default=str))
+def stage_mark(stage: Path, result: ExportResult, mark: str = EXPORT_MARK) -> None:
+    """What the export set aside (undecodable images, rows the consumer would refuse), kept in the mark file."""
+    (stage / mark).write_text(json.dumps({"set_aside": result.set_aside}, indent=2, default=str))
 
 
 def _moved(result: ExportResult, stage: Path, out: Path) -> ExportResult:

@@ -1,11 +1,15 @@
 """EasyR1: one Parquet file per split with `problem` (with `<image>` marks), `answer` and `images`.
 
-EasyR1 (`data.train_files=DIR@train`) loads a directory with
-`load_dataset(<type of its first file>, data_dir=DIR, split=SPLIT)`, so the directory must
-hold only Parquet files named by split: `rl` is written as `train.parquet`, `val` as
-`validation.parquet`, any other split under its own name (load those as `DIR/NAME.parquet`).
+EasyR1 loads a file (`data.train_files=DIR/train.parquet`, split "train" whatever the name) or a
+directory (`DIR@train`) with `load_dataset(<type of its first entry>, data_dir=DIR, split=SPLIT)`,
+so files are named by split: `rl` is written as `train.parquet`, `val` as `validation.parquet`,
+any other split under its own name (load those as `DIR/NAME.parquet`). The file form is the
+robust one: the directory form reads the type from whatever `os.listdir` lists first, and vrd's
+`.locks` folder (see `vrd.outputs`) may be it.
 The default template is `none` (question and options only) because EasyR1 appends its own
 `format_prompt`; images are stored as HF `Image` (bytes), which its `process_image` accepts.
+For the same reason vrd's mark is `.vrd-export.parquet` here, so that no file of the folder
+names another type.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from typing import Any
 
 import datasets
 
-from vrd.curate.exporters.base import Exporter, problems_only, user_text
+from vrd.curate.exporters.base import Exporter, image_records, problems_only, user_text
+from vrd.outputs import EXPORT_MARK_PARQUET
 
 HF_SPLIT_NAMES = {"rl": "train", "train": "train", "val": "validation", "validation": "validation", "test": "test"}
 
@@ -32,12 +37,13 @@ FEATURES = datasets.Features({
 class EasyR1Exporter(Exporter):
     name = "easyr1"
     default_template = "none"
+    mark = EXPORT_MARK_PARQUET
 
     def write_split(self, name: str, kind: str, rows: list[dict[str, Any]], out: Path) -> list[Path]:
         records = [{
             "problem": user_text(row, self.template or self.default_template, self.default_template),
             "answer": str(row["answer"]),
-            "images": [{"bytes": im.get("bytes"), "path": im.get("path")} for im in row.get("images") or []],
+            "images": image_records(row),
             "id": row["id"],
             "source": row["source"],
             "difficulty": row.get("difficulty"),

@@ -2,8 +2,14 @@
 
 Images are written as files under `images/` (named by content hash, so a figure shared
 by several rows is stored once) and referenced by paths relative to the export directory,
-which LLaMA-Factory resolves against its `dataset_dir`. Point `dataset_dir` at the export
-directory and use `dataset: vrd_<split>`.
+which LLaMA-Factory resolves against its `media_dir` (default: `dataset_dir`). Point
+`dataset_dir` at the export directory and use `dataset: vrd_<split>`.
+
+LLaMA-Factory counts `<image>`, `<video>` and `<audio>` in every user and assistant turn and
+stops the whole run with a ValueError when a count differs from the row's media
+(`data/mm_plugin.py`, `MMPluginMixin._validate_messages`). The user turn keeps one `<image>` per
+image (`user_text`); a row whose text still holds one of those placeholders elsewhere (a teacher
+reply that quotes `<image>`, a question about a `<video>` tag) is set aside with its reason.
 """
 
 from __future__ import annotations
@@ -15,8 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from vrd.curate.exporters.base import Exporter, ExportResult, problems_only, system_text, user_text
+from vrd.images import read_image_file
 
 TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}
+# LLaMA-Factory's extras/constants.py: IMAGE_PLACEHOLDER, VIDEO_PLACEHOLDER, AUDIO_PLACEHOLDER.
+PLACEHOLDERS = ("<image>", "<video>", "<audio>")
 
 
 def _suffix(data: bytes) -> str:
@@ -25,6 +34,11 @@ def _suffix(data: bytes) -> str:
     with Image.open(io.BytesIO(data)) as img:
         fmt = (img.format or "PNG").lower()
     return {"jpeg": ".jpg"}.get(fmt, f".{fmt}")
+
+
+def _reply(row: dict[str, Any], kind: str) -> str:
+    """The assistant turn: the response, or for problem rows the gold answer (reward/ppo stages)."""
+    return str(row["response"]) if kind == "responses" else str(row["answer"])
 
 
 class LlamaFactoryExporter(Exporter):
@@ -37,7 +51,7 @@ class LlamaFactoryExporter(Exporter):
     def _image_files(self, row: dict[str, Any], out: Path) -> list[str]:
         paths = []
         for im in row.get("images") or []:
-            data = im["bytes"] if im.get("bytes") is not None else Path(im["path"]).read_bytes()
+            data = im["bytes"] if im.get("bytes") is not None else read_image_file(im["path"])
             rel = Path("images") / (hashlib.sha1(data).hexdigest()[:24] + _suffix(data))
             target = out / rel
             if not target.exists():
@@ -46,12 +60,23 @@ class LlamaFactoryExporter(Exporter):
             paths.append(rel.as_posix())
         return paths
 
+    def row_problem(self, row: dict[str, Any], kind: str) -> str | None:
+        prompt = user_text(row, self.template, self.default_template)
+        for mark in PLACEHOLDERS[1:]:
+            if mark in prompt:
+                return f"the question holds {mark}, a LLaMA-Factory media placeholder with no media behind it"
+        reply = _reply(row, kind)
+        for mark in PLACEHOLDERS:
+            if mark in reply:
+                what = "response" if kind == "responses" else "answer"
+                return f"the {what} holds {mark}, a LLaMA-Factory media placeholder with no media behind it"
+        return None
+
     def write_split(self, name: str, kind: str, rows: list[dict[str, Any]], out: Path) -> list[Path]:
         records = []
         source_rows = rows if kind == "responses" else problems_only(rows)
         for row in source_rows:
-            # Problem rows have no response: the assistant turn is the gold answer (for reward/ppo stages).
-            reply = row["response"] if kind == "responses" else str(row["answer"])
+            reply = _reply(row, kind)
             records.append({
                 "messages": [{"role": "user", "content": user_text(row, self.template, self.default_template)},
                              {"role": "assistant", "content": reply}],

@@ -17,7 +17,14 @@ from typing import Any
 
 import datasets
 
-from vrd.curate.exporters.base import Exporter, content_parts, problems_only, system_text, user_text
+from vrd.curate.exporters.base import (
+    Exporter,
+    content_parts,
+    image_records,
+    problems_only,
+    system_text,
+    user_text,
+)
 
 PART = {"type": datasets.Value("string"), "text": datasets.Value("string")}
 MESSAGE = {"role": datasets.Value("string"), "content": datasets.List(PART)}
@@ -37,10 +44,6 @@ GRPO_FEATURES = datasets.Features({
 })
 
 
-def _images(row: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"bytes": im.get("bytes"), "path": im.get("path")} for im in row.get("images") or []]
-
-
 def _system_turn(row: dict[str, Any]) -> list[dict[str, Any]]:
     """The teacher's system prompt as a leading system message (none when it had none)."""
     system = system_text(row)
@@ -57,7 +60,7 @@ class TrlExporter(Exporter):
                     {"role": "user", "content": content_parts(user_text(r, self.template, self.default_template))},
                     {"role": "assistant", "content": [{"type": "text", "text": r["response"]}]},
                 ],
-                "images": _images(r),
+                "images": image_records(r),
                 "id": r["id"],
             } for r in rows]
             features = SFT_FEATURES
@@ -65,7 +68,7 @@ class TrlExporter(Exporter):
             records = [{
                 "prompt": [{"role": "user",
                             "content": content_parts(user_text(r, self.template, self.default_template))}],
-                "images": _images(r),
+                "images": image_records(r),
                 "answer": str(r["answer"]),
                 "choices": list(r.get("choices") or []),
                 "answer_type": r.get("answer_type") or "text",
