@@ -73,9 +73,34 @@ def yaml_load(text: str, where: str = "YAML") -> Any:
     import yaml
 
     try:
-        return yaml.load(text, Loader=_loader())  # noqa: S506 - the loader is a SafeLoader subclass
+        data = yaml.load(text, Loader=_loader())  # noqa: S506 - the loader is a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: not valid YAML ({' '.join(str(exc).split())})") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{where}: YAML nested too deeply") from exc
+    _check_size(data, where)
+    return data
+
+
+MAX_YAML_NODES = 100_000
+
+
+def _check_size(data: Any, where: str) -> None:
+    """Refuse a document whose aliases expand past `MAX_YAML_NODES` values ("billion laughs"): PyYAML
+    shares aliased nodes, but everything that walks the settings (validation, redaction, the
+    manifest's JSON) would expand them, exponentially."""
+    seen = 0
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        seen += 1
+        if seen > MAX_YAML_NODES:
+            raise ConfigError(f"{where}: more than {MAX_YAML_NODES:,} values once its aliases are expanded; "
+                              "a settings file is a few dozen")
+        if isinstance(value, Mapping):
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
 
 
 def parse_scalar(text: str) -> Any:
@@ -102,7 +127,11 @@ def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such config file")
-    data = yaml_load(p.read_text(encoding="utf-8"), where=str(p))
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at byte {exc.start + 1})") from None
+    data = yaml_load(text, where=str(p))
     if data is None:
         return {}
     if not isinstance(data, Mapping):

@@ -13,6 +13,7 @@ internals (`cycler.__init__.__globals__.os`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from vrd.contract import LETTERS
 from vrd.errors import VrdError, unknown_name
@@ -125,7 +127,33 @@ def format_of(name: str | PromptTemplate | None) -> str:
     return get_template(name).format
 
 
-_ENV = SandboxedEnvironment(
+# Sizes a template's arithmetic may reach; a prompt is a few KB, and these keep `9**9**9` or
+# `'x' * 10**9` in a user's template from hanging or filling memory (the sandbox caps only range()).
+MAX_POWER_BITS = 4096
+MAX_REPEAT = 100_000
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox (no attribute tricks, no list.append on the problem's values) with
+    `**`, `*` and `%` checked before they run: the sandbox itself lets them allocate without bound,
+    and intercepting them also stops Jinja folding `{{ 9**9**9 }}` while compiling."""
+
+    intercepted_binops = frozenset({"**", "*", "%"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) and \
+                max(abs(left), 2).bit_length() * abs(right) > MAX_POWER_BITS:
+            raise SecurityError(f"power {left}**{right} is too large for a prompt")
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_REPEAT:
+                    raise SecurityError(f"repeating a {type(seq).__name__} {n} times is too large for a prompt")
+        if operator == "%" and isinstance(left, str) and re.search(r"%[-+ #0]*\*|%[-+ #0]*\d{6,}", left):
+            raise SecurityError("a %-format width this large is too large for a prompt")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _BoundedSandbox(
     keep_trailing_newline=False,
     trim_blocks=True,
     lstrip_blocks=True,
@@ -140,6 +168,8 @@ def _compiled(origin: str, source: str) -> jinja2.Template:
         return _ENV.from_string(source)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"template {origin}: line {exc.lineno}: {exc.message}") from exc
+    except RecursionError as exc:
+        raise TemplateError(f"template {origin}: nested too deeply to compile") from exc
 
 
 def render_prompt(problem: Mapping[str, Any], template: str | PromptTemplate | None = "math") -> str:
@@ -158,4 +188,13 @@ def render_prompt(problem: Mapping[str, Any], template: str | PromptTemplate | N
         raise TemplateError(f"template {spec.origin}: refused by the sandbox ({exc})") from exc
     except jinja2.UndefinedError as exc:
         raise TemplateError(f"template {spec.origin}: {exc.message}") from exc
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"template {spec.origin}: {exc}") from exc
+    except TypeError as exc:  # `{% include %}` / `{% extends %}`: a prompt template has no loader to read files
+        if "no loader" in str(exc):
+            raise TemplateError(f"template {spec.origin}: include, import and extends are not available "
+                                "(a prompt template reads no other files)") from exc
+        raise TemplateError(f"template {spec.origin}: failed while rendering ({type(exc).__name__}: {exc})") from exc
+    except (ArithmeticError, ValueError, LookupError, MemoryError, RecursionError) as exc:
+        raise TemplateError(f"template {spec.origin}: failed while rendering ({type(exc).__name__}: {exc})") from exc
     return text.strip()

@@ -206,6 +206,8 @@ def _check_value(column: str, value: Any, kind: str) -> str | None:
         return f"must be a boolean, got {type(value).__name__}"
     if dtype in ("float32", "float64") and (isinstance(value, bool) or not isinstance(value, (int, float))):
         return f"must be a number, got {type(value).__name__}"
+    if dtype in ("float32", "float64") and value != value:  # NaN: every comparison with it is False
+        return "is NaN"
     return None
 
 
@@ -357,7 +359,26 @@ def shard_files(in_dir: str | os.PathLike) -> list[Path]:
                    if not p.name.endswith(".tmp") and not any(part.startswith(".") for part in p.relative_to(path).parts))
     if not files:
         raise SchemaError("holds no Parquet shards (expected *.parquet written by vrd)", path=path)
+    for f in files:
+        check_parquet(f)
     return files
+
+
+def check_parquet(path: Path) -> None:
+    """A shard every reader can open: a regular file with a Parquet footer (read alone, a few KB).
+
+    Readers (pyarrow, polars, `datasets`) each fail their own way on a truncated or foreign file,
+    mostly with a traceback; checking once where the shards are listed names the file for all.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise SchemaError("is not a file (a folder or special file named like a Parquet shard)", path=path)
+    try:
+        pq.read_metadata(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise SchemaError(f"is not a readable Parquet file ({' '.join(str(exc).split())[:200]})", path=path) from None
 
 
 def detect_kind(in_dir: str | os.PathLike) -> str:
@@ -370,8 +391,46 @@ def detect_kind(in_dir: str | os.PathLike) -> str:
     return "responses" if "response" in names else "problems"
 
 
+def arrow_kind(t: pa.DataType) -> str:
+    """A column's stored type in the contract's words (string, integer, list of image, ...)."""
+    import pyarrow as pa
+
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "string"
+    if pa.types.is_integer(t):
+        return "integer"
+    if pa.types.is_floating(t):
+        return "number"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        inner = arrow_kind(t.value_type)
+        return "list" if inner == "null" else f"list of {inner}"  # an all-empty list column has no item type
+    if pa.types.is_struct(t):
+        return "image" if {"bytes", "path"} <= {f.name for f in t} else "struct"
+    if pa.types.is_null(t):
+        return "null"
+    return str(t)
+
+
+def check_arrow_types(schema: pa.Schema, kind: str, path: str | os.PathLike) -> None:
+    """Refuse a contract column stored with the wrong type (numbers as text, images as integers,
+    text as raw bytes), naming the file and column, before any row is read."""
+    expected = arrow_schema(kind)
+    for name in expected.names:
+        if name not in schema.names:
+            continue
+        want, got = arrow_kind(expected.field(name).type), arrow_kind(schema.field(name).type)
+        if got == want or got == "null" or (want == "number" and got == "integer") or \
+                (got == "list" and want.startswith("list")):
+            continue
+        hint = " (text must be UTF-8 strings)" if "binary" in got else ""
+        raise SchemaError(f"has type {schema.field(name).type}, expected {want}{hint}", path=path, column=name)
+
+
 def _validate_table(table: pa.Table, kind: str, path: Path, text_only: bool) -> None:
     names = set(table.column_names)
+    check_arrow_types(table.schema, kind, path)
     for column in COLUMNS[kind]:
         if column not in names:
             raise SchemaError("missing", path=path, column=column)

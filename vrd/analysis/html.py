@@ -20,6 +20,12 @@ COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e3
 BASE_COLOR = "#555555"
 
 
+def plot_text(text: str) -> str:
+    """User text (a dataset or run name) drawn literally: matplotlib reads `$...$` as mathtext, and a
+    name such as `a$\\frac{$b` raised ValueError (deeply nested, RecursionError) while saving."""
+    return str(text).replace("$", r"\$")
+
+
 def _figure(width: float = 5.6, height: float = 3.0) -> Any:
     import matplotlib
 
@@ -59,7 +65,7 @@ def overlay_histogram(series: Mapping[str, Sequence[float]], xlabel: str, refere
         vals = _finite(vals)
         if vals:
             ax.hist(vals, bins=edges, histtype="step", linewidth=1.8, density=True,
-                    color=COLORS[i % len(COLORS)], label=name)
+                    color=COLORS[i % len(COLORS)], label=plot_text(name))
     if reference:
         ax.hist(_finite(reference), bins=edges, histtype="step", linewidth=1.5, linestyle="--", density=True,
                 color=BASE_COLOR, label="base samples")
@@ -85,7 +91,7 @@ def grouped_bars(groups: Mapping[str, Mapping[str, float]], ylabel: str, top: in
     x = np.arange(len(cats))
     for i, (name, values) in enumerate(groups.items()):
         color = BASE_COLOR if name == "base samples" else COLORS[i % len(COLORS)]
-        ax.bar(x + i * width, [values.get(c) or 0.0 for c in cats], width, label=name, color=color)
+        ax.bar(x + i * width, [values.get(c) or 0.0 for c in cats], width, label=plot_text(name), color=color)
     ax.set_xticks(x + width * (len(groups) - 1) / 2, cats, rotation=20, fontsize=8)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)

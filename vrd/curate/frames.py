@@ -18,7 +18,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vrd.schema import SchemaError, shard_files
+from vrd.errors import DataError
+from vrd.images import read_image_file
+from vrd.schema import SchemaError, check_arrow_types, shard_files
 
 ROW = "_row"
 # Columns every response dataset must have for curation.
@@ -45,37 +47,10 @@ class Shards:
             yield int(f), rows[pos] - self.starts[f], pos
 
 
-def _kind_of(t: pa.DataType) -> str:
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "string"
-    if pa.types.is_integer(t):
-        return "integer"
-    if pa.types.is_floating(t):
-        return "number"
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return "list"
-    if pa.types.is_null(t):
-        return "null"
-    return str(t)
-
-
 def _check_types(path: Path) -> None:
     """Refuse, before any work, a contract column stored with the wrong type (a number as text,
     text as raw bytes that may not be UTF-8): curate would otherwise fail at the very end."""
-    from vrd.schema import arrow_schema
-
-    expected = arrow_schema("responses")
-    schema = pq.read_schema(path)
-    for name in expected.names:
-        if name not in schema.names:
-            continue
-        want, got = _kind_of(expected.field(name).type), _kind_of(schema.field(name).type)
-        if got == want or got == "null" or (want == "number" and got == "integer"):
-            continue
-        hint = " (text must be UTF-8 strings)" if "binary" in got else ""
-        raise SchemaError(f"has type {schema.field(name).type}, expected {want}{hint}", path=path, column=name)
+    check_arrow_types(pq.read_schema(path), "responses", path)
 
 
 def open_shards(in_dir: str | os.PathLike) -> Shards:
@@ -96,6 +71,8 @@ def open_shards(in_dir: str | os.PathLike) -> Shards:
             missing_in = next(f for f in files if col not in pq.read_schema(f).names)
             raise SchemaError("missing (curate needs response rows written by `vrd distill`)", path=missing_in,
                               column=col)
+    if not sum(counts):
+        raise SchemaError("holds no rows (every shard is empty); nothing to curate", path=in_dir)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     return Shards(Path(in_dir), files, starts, int(sum(counts)), tuple(sorted(names or ())))
 
@@ -135,5 +112,8 @@ def iter_images(shards: Shards, rows: np.ndarray) -> Iterator[tuple[int, list[by
                 if im.get("bytes") is not None:
                     out.append(bytes(im["bytes"]))
                 elif im.get("path"):
-                    out.append(Path(im["path"]).read_bytes())
+                    try:  # a FIFO or /dev/zero named as an image must not hang or fill memory
+                        out.append(read_image_file(im["path"]))
+                    except (OSError, DataError):
+                        out.append(b"")  # undecodable: the images step sets the row aside
             yield int(p), out

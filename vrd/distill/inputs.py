@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vrd.errors import DataError
 from vrd.schema import PROBLEM_COLUMNS, detect_kind, read_rows
 
 
@@ -39,6 +40,11 @@ def problems_from_dir(path: Path) -> list[dict[str, Any]]:
     kind = detect_kind(path)
     rows = read_rows(path, kind=kind)
     if kind == "problems":
+        first: dict[str, int] = {}
+        for i, row in enumerate(rows):
+            j = first.setdefault(row["id"], i)
+            if j != i:  # the store keys samples by id: two problems under one id would be merged
+                raise DataError(f"{path}: duplicate problem id {row['id']!r} (rows {j} and {i}); ids must be unique")
         return rows
     seen: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -56,6 +62,8 @@ def load_problems(data: str, *, split: str | None = None, source_path: str | Non
     path = Path(data).expanduser()
     if path.exists():
         rows = problems_from_dir(path)
+        if not rows:
+            raise DataError(f"{path}: holds no problems (every shard has 0 rows)")
         return LoadedProblems(rows, f"dataset:sha256:{fingerprint(rows)}")
     from vrd.sources.prepare import prepare
     from vrd.sources.registry import get_source

@@ -333,7 +333,7 @@ def write_plots(comparison: Mapping[str, Any], out_dir: str | os.PathLike) -> li
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    runs = list(comparison["runs"])
+    runs = [str(r).replace("$", r"\$") for r in comparison["runs"]]  # run names drawn literally, not as mathtext
     written: list[Path] = []
     levels, acc = level_accuracy(comparison)
     if levels:

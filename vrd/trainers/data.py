@@ -15,7 +15,6 @@ Arrow table and are decoded only when a batch is built.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Mapping
@@ -121,19 +120,29 @@ def locate(data: str | os.PathLike, split: str) -> list[Path]:
 
 def _load_table(files: list[Path]) -> datasets.Dataset:
     """A vrd dataset dir through vrd.schema (validated), anything else through `datasets`."""
-    from vrd.schema import read_dataset
+    from vrd.schema import check_parquet, check_text_file, parse_json, read_dataset
+    from vrd.sources.reading import load_files
 
     if files[0].suffix == ".parquet":
         import pyarrow.parquet as pq
 
+        for f in files:
+            check_parquet(f)  # a truncated or foreign file: one line naming it, not pyarrow's traceback
         names = set(pq.read_schema(files[0]).names)
         if {"id", "question", "answer", "images"} <= names:
             return read_dataset(files[0].parent if len(files) > 1 else files[0])
-        return datasets.load_dataset("parquet", data_files=[str(f) for f in files], split="train")
-    if files[0].suffix == ".json" and files[0].read_text()[:1].strip() == "[":
-        rows = json.loads(files[0].read_text())
-        return datasets.Dataset.from_list(rows)
-    return datasets.load_dataset("json", data_files=[str(f) for f in files], split="train")
+        return load_files(files, "parquet")
+    for f in files:
+        check_text_file(f)  # UTF-8, and no line nested deep enough to crash pyarrow's JSON reader
+    if files[0].suffix == ".json" and files[0].read_text(encoding="utf-8")[:1].strip() == "[":
+        rows = parse_json(files[0].read_text(encoding="utf-8"), path=files[0])
+        if not all(isinstance(r, dict) for r in rows):
+            raise DataError(f"{files[0]}: expected a JSON list of objects (one per example)")
+        try:
+            return datasets.Dataset.from_list(rows)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises many kinds for mixed types
+            raise DataError(f"{files[0]}: rows do not share one set of columns and types ({exc})") from None
+    return load_files(files, "json")
 
 
 def _fix_image_paths(ds: datasets.Dataset, base: Path) -> datasets.Dataset:

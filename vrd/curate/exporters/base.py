@@ -217,3 +217,13 @@ def _moved(result: ExportResult, stage: Path, out: Path) -> ExportResult:
     result.out = out
     result.files = [out / f.relative_to(stage) if f.is_relative_to(stage) else f for f in result.files]
     return result
+
+
+def dataset_of(records: list[dict[str, Any]], features: Any) -> Any:
+    """`datasets.Dataset.from_list`, also for no records (a split whose every row was set aside):
+    `from_list([])` fails on its own features ("Keys mismatch")."""
+    import datasets
+
+    if not records:
+        return datasets.Dataset.from_dict({name: [] for name in features}, features=features)
+    return datasets.Dataset.from_list(records, features=features)

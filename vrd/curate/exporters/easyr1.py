@@ -19,7 +19,7 @@ from typing import Any
 
 import datasets
 
-from vrd.curate.exporters.base import Exporter, image_records, problems_only, user_text
+from vrd.curate.exporters.base import Exporter, dataset_of, image_records, problems_only, user_text
 from vrd.outputs import EXPORT_MARK_PARQUET
 
 HF_SPLIT_NAMES = {"rl": "train", "train": "train", "val": "validation", "validation": "validation", "test": "test"}
@@ -49,5 +49,5 @@ class EasyR1Exporter(Exporter):
             "difficulty": row.get("difficulty"),
         } for row in problems_only(rows)]
         path = out / f"{HF_SPLIT_NAMES.get(name, name)}.parquet"
-        datasets.Dataset.from_list(records, features=FEATURES).to_parquet(str(path))
+        dataset_of(records, FEATURES).to_parquet(str(path))
         return [path]

@@ -20,6 +20,7 @@ import datasets
 from vrd.curate.exporters.base import (
     Exporter,
     content_parts,
+    dataset_of,
     image_records,
     problems_only,
     system_text,
@@ -76,5 +77,5 @@ class TrlExporter(Exporter):
             } for r in problems_only(rows)]
             features = GRPO_FEATURES
         path = out / f"{name}.parquet"
-        datasets.Dataset.from_list(records, features=features).to_parquet(str(path))
+        dataset_of(records, features).to_parquet(str(path))
         return [path]
