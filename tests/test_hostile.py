@@ -13,6 +13,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -231,3 +232,210 @@ def test_image_paths_inside_the_data_folder_and_hub_cache_links_are_read(tmp_pat
     (snap / "images" / "sub").mkdir()
     code, text = _run(["data", "prepare", "generic", "--path", snap / "train.jsonl", "--out", tmp_path / "o"])
     assert code == 0 and "0 records rejected" in text, text
+
+
+# --------------------------------------------------------------------------------------------
+# Parquet inputs of distill, curate, export, shift-report, train sft/rl, eval
+
+
+def _mutate(src: Path, dst: Path, how: str, split: str | None = None) -> Path:
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    shutil.copytree(src, dst)
+    shard = sorted(p for p in dst.rglob("*.parquet") if split is None or p.parent.name == split)[0]
+    table = pq.read_table(shard)
+
+    def put(column: str, values: pa.Array) -> pa.Table:
+        return table.set_column(table.column_names.index(column), pa.field(column, values.type), values)
+
+    n = table.num_rows
+    if how == "garbage":
+        shard.write_bytes(b"PAR1 not parquet")
+    elif how == "zero bytes":
+        shard.write_bytes(b"")
+    elif how == "folder named .parquet":
+        shard.unlink()
+        shard.mkdir()
+    else:
+        table = {
+            "answer as int": lambda: put("answer", pa.array(range(n), pa.int64())),
+            "images as ints": lambda: put("images", pa.array([[1]] * n)),
+            "choices as string": lambda: put("choices", pa.array(["A"] * n)),
+            "question missing": lambda: table.drop(["question"]),
+            "meta nested deep": lambda: put("meta", pa.array(["[" * 50_000 + "]" * 50_000] * n)),
+            "no rows": lambda: table.slice(0, 0),
+        }[how]()
+        pq.write_table(table, shard)
+    return dst
+
+
+MUTATIONS = {  # name -> what the message says
+    "garbage": "is not a readable Parquet file", "zero bytes": "is not a readable Parquet file",
+    "folder named .parquet": "is not a file", "answer as int": "column 'answer': has type int64, expected string",
+    "images as ints": "column 'images': has type list<element: int64>, expected list of image",
+    "choices as string": "column 'choices'", "question missing": "'question'",
+    "meta nested deep": "column 'meta': is JSON nested too deeply", "no rows": "",
+}
+EMPTY_OK = {"export"}  # an empty split is exported as an empty file (a split whose rows were all set aside)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> dict[str, Path]:
+    from train_fixtures import curate_output, response
+
+    from vrd.schema import write_dataset
+    from vrd.sources.prepare import synth
+
+    root = tmp_path_factory.mktemp("hostile-inputs")
+    synth(4, 0, root / "problems")
+    write_dataset([response(i) for i in range(4)], root / "responses", kind="responses", producer="distill")
+    curate_output(root / "curated", n_sft=2, n_rl=2, n_val=1)
+    return {"problems": root / "problems", "responses": root / "responses", "curated": root / "curated",
+            "model": tiny_model_dir}
+
+
+def _command(cmd: str, src: Path, out: Path, model: Path) -> list[Any]:
+    return {
+        "distill": ["distill", "--teacher", model, "--backend", "hf", "--data", src, "--out", out, "--samples", "1"],
+        "curate": ["curate", src, "--out", out],
+        "export": ["export", src, "--format", "trl", "--out", out],
+        "shift-report": ["shift-report", src, "--base-model", model, "--out", out, "--device", "cpu"],
+        "train sft": ["train", "sft", "--model", model, "--data", src, "--out", out, "--max-steps", "1"],
+        "train rl": ["train", "rl", "--model", model, "--data", src, "--out", out, "--max-steps", "1"],
+        "eval": ["eval", "--model", model, "--backend", "hf", "--benchmarks", "mathvista", "--path",
+                 f"mathvista={src}", "--out", out, "--limit", "2"],
+    }[cmd]
+
+
+READS = {"distill": ("problems", None), "curate": ("responses", None), "export": ("curated", "rl"),
+         "shift-report": ("responses", None), "train sft": ("curated", "sft"), "train rl": ("curated", "rl"),
+         "eval": ("problems", None)}
+
+
+@pytest.mark.parametrize("how", list(MUTATIONS))
+@pytest.mark.parametrize("cmd", list(READS))
+def test_parquet_inputs_are_refused_in_one_line(cmd: str, how: str, inputs: dict[str, Path], tmp_path: Path) -> None:
+    kind, split = READS[cmd]
+    src = _mutate(inputs[kind], tmp_path / "in", how, split)
+    args = _command(cmd, src, tmp_path / "out", inputs["model"])
+    if how == "no rows" and cmd in EMPTY_OK:
+        code, out = _run(args)
+        assert code == 0, out
+        return
+    needle = MUTATIONS[how]
+    if cmd.startswith("train"):  # the trainers read exports too, so they say which layouts they looked for
+        needle = {"question missing": "cannot build", "folder named .parquet": f"has no '{split}' split"}.get(how, needle)
+    _refused(args, needle)
+
+
+# --------------------------------------------------------------------------------------------
+# User prompt templates render in a bounded, immutable sandbox
+
+
+TEMPLATE_ATTACKS = {
+    "class mro": "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "cycler globals": "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    "lipsum globals": "{{ lipsum.__globals__['os'].popen('id').read() }}",
+    "self globals": "{{ self.__init__.__globals__ }}",
+    "attr filter": "{{ (question|attr('__class__')).__mro__ }}",
+    "str.format": "{{ '{0.__class__}'.format(question) }}",
+    "mutate a value": "{{ choices.append(1) }}",
+    "include a file": "{% include '/etc/passwd' %}",
+    "extends a file": "{% extends '/etc/passwd' %}",
+    "import a file": "{% import 'x.j2' as x %}",
+    "division by zero": "{{ 1 / 0 }}",
+    "huge power": "{{ 9 ** 99999999 }}",
+    "huge string": "{{ 'x' * 10**9 }}",
+    "huge list": "{{ [1] * 10**9 }}",
+    "huge %-width": "{{ '%999999999d' % 1 }}",
+    "huge range": "{% for i in range(10**9) %}{% endfor %}",
+    "deep nesting": "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
+    "syntax error": "{{ question ",
+}
+
+
+@pytest.mark.parametrize("name", list(TEMPLATE_ATTACKS))
+def test_user_templates_cannot_escape_or_exhaust(name: str, tmp_path: Path) -> None:
+    from vrd.errors import VrdError
+    from vrd.prompts import render_prompt
+
+    path = tmp_path / "t.jinja"
+    path.write_text("Solve: {{ question }} " + TEMPLATE_ATTACKS[name] + " Put the answer in \\boxed{}.")
+    start = time.monotonic()
+    with pytest.raises(VrdError, match=f"template {path}"):
+        render_prompt({"question": "What is x?", "choices": ["1", "2"]}, str(path))
+    assert time.monotonic() - start < 2.0
+
+
+def test_user_template_data_is_not_template_source(tmp_path: Path) -> None:
+    """Template syntax inside a question is text, not code."""
+    from vrd.prompts import render_prompt
+
+    path = tmp_path / "t.jinja"
+    path.write_text("Q: {{ question }} \\boxed{}")
+    text = render_prompt({"question": "{{ 7*7 }} {% for x in range(3) %}y{% endfor %} <script>", "choices": []},
+                         str(path))
+    assert text == "Q: {{ 7*7 }} {% for x in range(3) %}y{% endfor %} <script> \\boxed{}"
+
+
+# --------------------------------------------------------------------------------------------
+# --config YAML files
+
+
+YAML_CASES = {
+    "python object": ('!!python/object/apply:os.system ["touch {pwned}"]\n', "not valid YAML"),
+    "python object value": ('timeout: !!python/object/apply:os.system ["touch {pwned}"]\n', "not valid YAML"),
+    "python name": ("timeout: !!python/name:os.system\n", "not valid YAML"),
+    "unknown key": ("timout: 3\n", "unknown setting 'timout'"),
+    "wrong type": ("timeout: [1, 2]\n", "setting 'timeout' expects float"),
+    "top-level list": ("- 1\n- 2\n", "the top level must be a mapping"),
+    "not UTF-8": (b"template: \xff\xfe\n", "not UTF-8 text"),
+    "deep nesting": ("timeout: " + "[" * 20_000 + "]" * 20_000 + "\n", "YAML nested too deeply"),
+    "alias bomb": ("engine_options: {" + ", ".join(
+        ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"] + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]"
+                                                     for i in range(1, 30)]) + ", bomb: *a29}\n",
+                   "aliases are expanded"),
+}
+
+
+@pytest.mark.parametrize("name", list(YAML_CASES))
+def test_config_files_are_read_safely(name: str, tmp_path: Path) -> None:
+    text, needle = YAML_CASES[name]
+    pwned = tmp_path / "PWNED"
+    cfg = tmp_path / "c.yaml"
+    if isinstance(text, bytes):
+        cfg.write_bytes(text)
+    else:
+        cfg.write_text(text.replace("{pwned}", str(pwned)))
+    src = tmp_path / "in.jsonl"
+    src.write_text(GOOD)
+    command = ["verify", src, "--out", tmp_path / "o.jsonl"] if name != "alias bomb" else \
+        ["distill", "--teacher", "m", "--data", "synth", "--out", tmp_path / "d"]
+    start = time.monotonic()
+    _refused([*command, "--config", cfg], str(cfg), needle)
+    assert time.monotonic() - start < 10
+    assert not pwned.exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Plots: user text ($ in a run or dataset name) is drawn literally, not parsed as mathtext
+
+
+@pytest.mark.parametrize("name", ["a$\\frac{$b", "x$" + "\\sqrt{" * 300 + "1" + "}" * 300 + "$", "<script>$"])
+def test_plot_labels_are_literal(name: str, tmp_path: Path) -> None:
+    from vrd.analysis.html import grouped_bars, overlay_histogram
+    from vrd.eval.behavior import write_plots
+
+    assert overlay_histogram({name: [1.0, 2.0, 3.0]}, "x", [1.5])
+    assert grouped_bars({name: {"wait": 1.0}}, "per 1k")
+    comparison = {"runs": [name, "base"],
+                  "rows": [{"benchmark": "mean", "slice": "all", "accuracy": [0.5, 0.4], "n": [4, 4]},
+                           {"benchmark": "b", "slice": "base pass=L1", "accuracy": [0.5, 0.25], "n": [4, 4]}],
+                  "behavior": [{"metric": "mean tokens", "benchmark": "all", "values": [10.0, 12.0]},
+                               {"metric": "p95 tokens", "benchmark": "all", "values": [20.0, 22.0]}]}
+    written = write_plots(comparison, tmp_path / "plots")
+    assert sorted(p.name for p in written) == ["accuracy_by_level.png", "accuracy_vs_length.png",
+                                               "length_by_method.png"]

@@ -53,6 +53,23 @@ def _check_types(path: Path) -> None:
     check_arrow_types(pq.read_schema(path), "responses", path)
 
 
+def _check_meta(path: Path) -> None:
+    """`meta` must hold JSON: curate carries it into the splits, where export and training parse it."""
+    import json
+
+    if "meta" not in pq.read_schema(path).names:
+        return
+    for i, value in enumerate(pq.read_table(path, columns=["meta"]).column("meta").to_pylist()):
+        if value is None:
+            continue
+        try:
+            json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise SchemaError(f"is not valid JSON ({exc.msg})", path=path, row=i, column="meta") from None
+        except RecursionError:
+            raise SchemaError("is JSON nested too deeply", path=path, row=i, column="meta") from None
+
+
 def open_shards(in_dir: str | os.PathLike) -> Shards:
     files = shard_files(in_dir)
     counts, names = [], None
@@ -66,6 +83,7 @@ def open_shards(in_dir: str | os.PathLike) -> Shards:
         names = file_names if names is None else names & file_names
     for f in files:
         _check_types(f)
+        _check_meta(f)
     for col in REQUIRED:
         if col not in (names or set()):
             missing_in = next(f for f in files if col not in pq.read_schema(f).names)
