@@ -240,6 +240,40 @@ def test_a_writer_waiting_on_a_swapped_folder_takes_the_new_lock(tmp_path: Path)
     stale.release()
 
 
+def test_every_output_writer_is_refused_while_the_folder_is_locked(problems: Path, tmp_path: Path,
+                                                                   tiny_model_dir: Path) -> None:
+    """Same lock file for every command; each refuses in one line before any heavy work.
+
+    (`vrd reward-audit RUN` writes beside a run that may still be training, so it takes no lock
+    there; its two files are replaced whole.)"""
+    from train_fixtures import curate_output
+
+    cur = curate_output(tmp_path / "cur", n_sft=2, n_rl=2, n_val=1)
+    bench = write_math500(tmp_path / "math500")
+    cases = {
+        "prepare": ["data", "prepare", "math500", "--path", str(bench), "--out", "{out}"],
+        "synth": ["data", "synth", "--n", "2", "--out", "{out}"],
+        "curate": ["curate", str(problems), "--out", "{out}"],
+        "export": ["export", str(cur), "--format", "trl", "--out", "{out}"],
+        "shift-report": ["shift-report", str(cur / "sft"), "--base-model", str(tiny_model_dir), "--out", "{out}"],
+        "merge": ["merge", str(tiny_model_dir), str(tiny_model_dir), "--out", "{out}"],
+        "train sft": ["train", "sft", "--model", str(tiny_model_dir), "--data", str(cur), "--out", "{out}"],
+        "train rl": ["train", "rl", "--model", str(tiny_model_dir), "--data", str(cur), "--out", "{out}"],
+        "train combo": ["train", "combo", "--model", str(tiny_model_dir), "--data", str(cur), "--out", "{out}"],
+        "models tiny": ["models", "tiny", "--out", "{out}"],
+        "distill": _distill_args(problems, Path("{out}")),
+        "eval": _eval_args(bench, Path("{out}")),
+    }
+    for name, args in cases.items():
+        out = tmp_path / name.replace(" ", "-")
+        with output_lock(out, "curate"):
+            result = runner.invoke(app, [a.replace("{out}", str(out)) for a in args])
+        assert result.exit_code == 2, (name, result.output)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and f"`vrd curate` (pid {os.getpid()}) is writing this output" in lines[0], (name, lines)
+        assert [p.name for p in out.iterdir()] == [LOCK_DIR], name  # nothing written
+
+
 def test_distill_shards_share_the_folder_and_exclude_other_writers(problems: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     with output_lock(out, "distill", shared=True):  # a `--shard 0/2` run in progress
@@ -249,3 +283,42 @@ def test_distill_shards_share_the_folder_and_exclude_other_writers(problems: Pat
         assert shard.returncode == 0, shard.stderr[-2000:]
     assert 0 < check_unique(out) < 20
     assert len(pq.read_table(next(out.glob("part-*.parquet"))).column("id")) > 0
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and LOCK_DIR not in p.parts}
+
+
+def test_synth_killed_mid_write_leaves_the_previous_dataset(tmp_path: Path) -> None:
+    out = tmp_path / "p"
+    assert runner.invoke(app, ["data", "synth", "--n", "4", "--out", str(out)]).exit_code == 0
+    before = _snapshot(out)
+    killed = _run(tmp_path, "kill-before", "vrd.outputs.fsync_tree", 1, ["data", "synth", "--n", "6", "--seed", "1",
+                                                                         "--out", str(out)])
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert _snapshot(out) == before
+    assert list(tmp_path.glob(".p.staging-*"))  # the dead writer's staging folder, whole new dataset inside
+    assert runner.invoke(app, ["data", "synth", "--n", "6", "--seed", "1", "--out", str(out)]).exit_code == 0
+    assert len(read_rows(out)) == 6 and not list(tmp_path.glob(".p.staging-*"))
+
+
+def test_merge_killed_mid_write_or_after_the_swap_never_leaves_half_a_model(tiny_model_dir: Path,
+                                                                            tiny_model_dir_b: Path,
+                                                                            tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    args = ["merge", str(tiny_model_dir), str(tiny_model_dir_b), "--out", str(out)]
+    assert runner.invoke(app, [*args, "--weights", "0.5,0.5"]).exit_code == 0
+    before = _snapshot(out)
+    killed = _run(tmp_path, "kill-before", "vrd.models.merge._carry_files", 1,
+                  [*args, "--weights", "0.2,0.8", "--overwrite"])  # weights written, config not yet
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert _snapshot(out) == before
+    killed = _run(tmp_path, "kill-after", "vrd.outputs.exchange_paths", 1,
+                  [*args, "--weights", "0.2,0.8", "--overwrite"])  # swapped; the old model not yet removed
+    if killed.returncode == -9:  # (a filesystem without RENAME_EXCHANGE renames instead)
+        after = _snapshot(out)
+        assert after != before and json.loads(after["vrd_merge.json"])["weights"] == [0.2, 0.8]
+    result = runner.invoke(app, [*args, "--weights", "0.3,0.7", "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".m.")]  # dead merges' copies removed

@@ -100,6 +100,11 @@ def test_sigkills_between_and_during_saves_end_like_an_uninterrupted_run(tiny_mo
     # Training moved the weights far beyond that tolerance, so the comparison has teeth: a resume
     # that restored only lm_head ends about this far from the uninterrupted run.
     assert _max_diff(reference, {k: base[k] for k in reference}) > 1e-3
+    # metrics.jsonl: the steps redone after each resume are logged once, as in the uninterrupted run.
+    def logged(run: Path) -> list[tuple[int, str]]:
+        return [(r["step"], r["kind"]) for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())]
+
+    assert logged(out) == logged(straight) and len(logged(out)) >= 4
 
     # Another run's checkpoints in OUT: refused, naming what differs; the same run with more steps resumes.
     from vrd.trainers.config import VrdSFTConfig

@@ -157,15 +157,20 @@ def train_rl(inputs: PathLike | None, out: PathLike | None, config: VrdRLConfig)
 def audit(inputs: PathLike, out: PathLike | None = None, config: AuditConfig | None = None) -> AuditReport:
     """Does train reward still track held-out accuracy in the RL run `inputs`? Writes
     `reward_audit.json` and `.png` to `out` (default: the run directory)."""
+    from vrd.outputs import output_lock
     from vrd.trainers.audit import audit as run
     from vrd.trainers.audit import write_report
     from vrd.trainers.config import AuditConfig
 
     cfg = config if config is not None else AuditConfig()
     result = run(inputs, abs_tol=cfg.tolerance, alpha=cfg.alpha, seed=cfg.seed)
-    if out is not None:
-        Path(out).mkdir(parents=True, exist_ok=True)
-    js, png = write_report(result, out if out is not None else inputs)
+    if out is None:
+        # Beside the run's own files, without its lock: auditing a run while it trains is the point,
+        # and the two files are replaced whole (tmp + rename), so readers never see half of one.
+        js, png = write_report(result, inputs)
+    else:
+        with output_lock(out, "reward-audit"):
+            js, png = write_report(result, out)
     return AuditReport(result=result, json=Path(js), plot=Path(png))
 
 

@@ -227,19 +227,26 @@ def signal_rows(rows: list[dict[str, Any]], rl_split: Path | None) -> tuple[list
 def shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
                  log: Callable[[str], None] | None = None) -> ShiftReport:
     """Compute every metric for every dataset and write metrics.json + report.html."""
-    from vrd.analysis.likelihood import score_nll
-    from vrd.models.loading import load_model_and_processor
-    from vrd.outputs import require_out_dir
+    from vrd.outputs import output_lock, require_out_dir
 
-    say = log or (lambda _msg: None)
+    if cfg.out_dir is None:
+        raise ConfigError("missing required setting 'out_dir' (give --out)")
     require_out_dir(cfg.out_dir)  # before minutes of scoring, not after
     from vrd.models.loading import check_device
 
     check_device(cfg.device)
     if not datasets:
         raise ConfigError("give at least one dataset directory")
-    if cfg.out_dir is None:
-        raise ConfigError("missing required setting 'out_dir' (give --out)")
+    with output_lock(cfg.out_dir, "shift-report"):
+        return _shift_report(datasets, cfg, log)
+
+
+def _shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
+                  log: Callable[[str], None] | None) -> ShiftReport:
+    from vrd.analysis.likelihood import score_nll
+    from vrd.models.loading import load_model_and_processor
+
+    say = log or (lambda _msg: None)
     paths = [Path(d) for d in datasets]
     names = dataset_names(paths)
     sets = [load_set(p, n, cfg) for p, n in zip(paths, names, strict=True)]
@@ -322,18 +329,25 @@ def shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     metrics_path = out / "metrics.json"
-    tmp = metrics_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(metrics, indent=2, sort_keys=False, allow_nan=False))
-    os.replace(tmp, metrics_path)
-
     from vrd.analysis.html import render_report
+    from vrd.outputs import fsync_path, write_text_atomic
 
+    # Both files are written whole under other names first, then renamed one after the other:
+    # a kill leaves the earlier pair or the new one, each file whole.
     say("writing report.html")
-    html_path = render_report(out / "report.html", metrics=metrics, ranking=ranking, examples=examples,
-                              series=series, reference=_json_safe(reference) if reference else None, ranking_rule=RANKING_RULE,
-                              settings={"embedder": cfg.embedder or "all-MiniLM-L6-v2", "max_samples": cfg.max_samples,
-                                        "base_samples": str(cfg.base_samples) if cfg.base_samples else None,
-                                        "batch_size": cfg.batch_size, "seed": cfg.seed})
+    staged_html = render_report(out / f".report.html.staged-{os.getpid()}", metrics=metrics, ranking=ranking,
+                                examples=examples, series=series,
+                                reference=_json_safe(reference) if reference else None, ranking_rule=RANKING_RULE,
+                                settings={"embedder": cfg.embedder or "all-MiniLM-L6-v2", "max_samples": cfg.max_samples,
+                                          "base_samples": str(cfg.base_samples) if cfg.base_samples else None,
+                                          "batch_size": cfg.batch_size, "seed": cfg.seed})
+    staged_metrics = write_text_atomic(out / f".metrics.json.staged-{os.getpid()}",
+                                       json.dumps(metrics, indent=2, sort_keys=False, allow_nan=False))
+    fsync_path(staged_html)
+    html_path = out / "report.html"
+    os.replace(staged_metrics, metrics_path)
+    os.replace(staged_html, html_path)
+    fsync_path(out)
     return ShiftReport(metrics=metrics, ranking=ranking, html_path=html_path, metrics_path=metrics_path,
                        reference=reference)
 

@@ -10,13 +10,18 @@ import typer
 from vrd.cli.common import console, user_errors
 
 
-def _maybe_relaunch(num_processes: int | None, accelerate_config: str | None) -> bool:
-    """Re-run this command under `accelerate launch`; True when it did (and this process should stop)."""
-    from vrd.trainers.launch import in_child, relaunch
+def _maybe_relaunch(num_processes: int | None, accelerate_config: str | None, out: str | None = None,
+                    what: str = "train") -> bool:
+    """Re-run this command under `accelerate launch`; True when it did (and this process should stop).
+
+    This process holds OUT's writer lock while its children train.
+    """
+    from vrd.trainers.launch import in_child, relaunch, train_lock
 
     if not num_processes or num_processes <= 1 or in_child():
         return False
-    code = relaunch(sys.argv[1:], num_processes, accelerate_config or "ddp")
+    with user_errors(), train_lock(out, what):
+        code = relaunch(sys.argv[1:], num_processes, accelerate_config or "ddp")
     if code:
         raise typer.Exit(code=code)
     return True
@@ -40,7 +45,7 @@ def register(app: typer.Typer) -> None:
     @command_options(VrdSFTConfig)
     def sft_cmd(config: VrdSFTConfig) -> None:
         """Supervised fine-tuning (TRL SFTTrainer) on the `sft` split."""
-        if _maybe_relaunch(config.num_processes, config.accelerate_config):
+        if _maybe_relaunch(config.num_processes, config.accelerate_config, config.out, "train sft"):
             return
         with user_errors():
             import vrd
@@ -51,7 +56,7 @@ def register(app: typer.Typer) -> None:
     @command_options(VrdRLConfig)
     def rl_cmd(config: VrdRLConfig) -> None:
         """Reinforcement learning (TRL GRPOTrainer) on the `rl` split with the vrd.verify reward."""
-        if _maybe_relaunch(config.num_processes, config.accelerate_config):
+        if _maybe_relaunch(config.num_processes, config.accelerate_config, config.out, "train rl"):
             return
         with user_errors():
             import vrd
@@ -64,7 +69,7 @@ def register(app: typer.Typer) -> None:
     @command_options(VrdComboConfig)
     def combo_cmd(config: VrdComboConfig) -> None:
         """SFT and RL combined: --strategy two-stage | interleaved | progressive | mix (one run, one folder)."""
-        if _maybe_relaunch(config.num_processes, config.accelerate_config):
+        if _maybe_relaunch(config.num_processes, config.accelerate_config, config.out, "train combo"):
             return
         with user_errors():
             from vrd.trainers.combo import train_combo

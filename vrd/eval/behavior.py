@@ -331,8 +331,13 @@ def write_plots(comparison: Mapping[str, Any], out_dir: str | os.PathLike) -> li
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from vrd.outputs import output_lock
+
+    with output_lock(out_dir, "eval compare --plot"):
+        return _write_plots(comparison, Path(out_dir), plt)
+
+
+def _write_plots(comparison: Mapping[str, Any], out: Path, plt: Any) -> list[Path]:
     runs = [str(r).replace("$", r"\$") for r in comparison["runs"]]  # run names drawn literally, not as mathtext
     written: list[Path] = []
     levels, acc = level_accuracy(comparison)
@@ -377,6 +382,8 @@ def _save(fig: Any, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    fig.savefig(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}{path.suffix}")  # savefig picks the format by suffix
+    fig.savefig(tmp)
+    os.replace(tmp, path)  # whole or absent
     plt.close(fig)
     return path

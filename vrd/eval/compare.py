@@ -207,8 +207,7 @@ def write_comparison(comparison: Mapping[str, Any], path: str | os.PathLike) -> 
         text = comparison_markdown(comparison)
     else:
         raise ConfigError(f"--out {p}: use a .json or .md file")
+    from vrd.outputs import write_text_atomic
+
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, p)
-    return p
+    return write_text_atomic(p, text)

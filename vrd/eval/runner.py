@@ -208,13 +208,13 @@ def run_eval(config: EvalConfig, out: str | Path, *, engine: Any | None = None,
     `engine` overrides `config.backend` (tests pass a scripted one); it is not closed here.
     """
     out = check_out(out, "eval", inputs=[*(config.paths or {}).values(), config.rollouts])
-    benches = load_benchmarks(list(config.benchmarks), paths=config.paths, limit=config.limit)
-    pass_rates = rollout_pass_rates(config.rollouts) if config.rollouts else None
-    judge = Judge(config.judge_url, config.judge_model) if config.judge_url else None  # type: ignore[arg-type]
     settings = config.result_settings()
     check_settings(out, settings, new_run=config.new_run)  # before the lock makes the folder
-    with output_lock(out, "eval"):
+    with output_lock(out, "eval"):  # before loading benchmarks: a second writer is refused at once
         check_settings(out, settings, new_run=config.new_run)  # again: a run that just ended may have changed it
+        benches = load_benchmarks(list(config.benchmarks), paths=config.paths, limit=config.limit)
+        pass_rates = rollout_pass_rates(config.rollouts) if config.rollouts else None
+        judge = Judge(config.judge_url, config.judge_model) if config.judge_url else None  # type: ignore[arg-type]
         return _run_locked(config, out, benches, pass_rates, judge, settings, engine, progress)
 
 
@@ -238,6 +238,8 @@ def _run_locked(config: EvalConfig, out: Path, benches: Sequence[Benchmark], pas
 
     for tmp in (out / RESPONSES_DIR).glob("*/part-*.parquet.tmp"):  # a shard a killed run was writing
         tmp.unlink(missing_ok=True)
+    for old in out.glob(f".{RESPONSES_DIR}.old-*"):  # responses a killed --new-run was discarding
+        shutil.rmtree(old, ignore_errors=True)
     if not fresh:
         manifest()
     todo = [(b, [p for p in b.problems if fresh or p["id"] not in finished_ids(bench_dir(out, b.name))])

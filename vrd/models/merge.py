@@ -37,7 +37,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -369,12 +368,25 @@ def _carry_files(src: Path, dst: Path) -> list[str]:
 def merge_models(spec: MergeSpec, out: str | os.PathLike, *, overwrite: bool = False,
                  shard_bytes: int = SHARD_BYTES, progress: Callable[[str], None] | None = None) -> Path:
     """Merge into `out` (staged in a sibling folder and swapped in), loadable by the Auto classes."""
+    from vrd.outputs import output_lock
+
     spec.validate()
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
+    with output_lock(out, "merge"):
+        return _merge_locked(spec, out, overwrite=overwrite, shard_bytes=shard_bytes, progress=progress)
+
+
+def _merge_locked(spec: MergeSpec, out: Path, *, overwrite: bool, shard_bytes: int,
+                  progress: Callable[[str], None] | None) -> Path:
+    from vrd.outputs import LOCK_DIR, WRITE_LOCK, FileLock, clean_stale, exchange_paths, fsync_tree
+
+    if any(p.name != LOCK_DIR for p in out.iterdir()) and not overwrite:
         raise MergeError(f"{out}: already exists and is not empty (pass --overwrite to replace it)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    clean_stale(out)  # the staging folders (whole model copies) of merges that were killed
+    stage = out.parent / f".{out.name}.staging-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir()
+    successor: FileLock | None = None
     try:
         index, total = _write_shards(merged_tensors(spec), stage, shard_bytes)
         files = sorted(set(index.values()))
@@ -386,12 +398,20 @@ def merge_models(spec: MergeSpec, out: str | os.PathLike, *, overwrite: bool = F
         (stage / MERGE_RECORD).write_text(json.dumps(record, indent=2))
         if progress:
             progress(f"merged {len(index)} tensors ({spec.method}, weights {spec.weights})")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(stage, out)
+        successor = FileLock(stage / LOCK_DIR / WRITE_LOCK)  # the new folder comes in locked
+        successor.take(holder="merge")
+        fsync_tree(stage)
+        # One atomic swap: a kill leaves the earlier model or the new one, never a half-deleted one.
+        if not exchange_paths(stage, out):
+            old = out.parent / f".{out.name}.staging-old-{os.getpid()}"
+            os.rename(out, old)
+            os.rename(stage, out)
+            stage = old
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
+        if successor is not None:
+            successor.release()
     return out
 
 
@@ -478,11 +498,21 @@ def sweep(models: Sequence[str], alphas: Sequence[float], out: str | os.PathLike
     """Merge two models at each alpha into OUT/models/alpha-A and, given an EvalConfig, evaluate each
     into OUT/eval/alpha-A with vrd's eval runner; rerunning skips merges already on disk with the
     same recipe and problems already answered. Writes OUT/sweep.json (alpha -> accuracies)."""
-    from dataclasses import replace
+
+    from vrd.outputs import output_lock
 
     if not alphas:
         raise MergeError("--alpha: give at least one value")
     out = Path(out)
+    with output_lock(out, "merge"):
+        return _sweep_locked(models, alphas, out, eval_config=eval_config, overwrite=overwrite, progress=progress,
+                             **spec_kw)
+
+
+def _sweep_locked(models: Sequence[str], alphas: Sequence[float], out: Path, *, eval_config: Any | None,
+                  overwrite: bool, progress: Callable[[str], None] | None, **spec_kw: Any) -> dict[str, Any]:
+    from dataclasses import replace
+
     points = []
     for alpha in alphas:
         spec = MergeSpec.from_alpha(models, alpha, **spec_kw).validate()
@@ -504,8 +534,7 @@ def sweep(models: Sequence[str], alphas: Sequence[float], out: str | os.PathLike
                 progress(f"{alpha_label(alpha)}: mean accuracy {point['mean_accuracy']}")
         points.append(point)
     summary = {"models": list(models), "method": spec_kw.get("method", "linear"), "points": points}
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "sweep.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2))
-    os.replace(tmp, out / "sweep.json")
+    from vrd.outputs import write_text_atomic
+
+    write_text_atomic(out / "sweep.json", json.dumps(summary, indent=2))
     return summary

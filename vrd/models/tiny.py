@@ -163,9 +163,17 @@ def build_tiny_model(
     **overrides: Any,
 ) -> Path:
     """Write a random tiny Qwen2.5-VL (model + processor) to `out_dir`; same seed, same bytes."""
-    from vrd.outputs import require_out_dir
+    from vrd.outputs import output_lock, require_out_dir
 
     require_out_dir(out_dir)
+    with output_lock(out_dir, "models tiny"):
+        return _build_tiny(out_dir, seed, hidden_size=hidden_size, num_layers=num_layers, vision_depth=vision_depth,
+                           vision_hidden=vision_hidden, vocab_size=vocab_size, max_pixels=max_pixels,
+                           min_pixels=min_pixels, **overrides)
+
+
+def _build_tiny(out_dir: str | os.PathLike, seed: int, *, hidden_size: int, num_layers: int, vision_depth: int,
+                vision_hidden: int, vocab_size: int, max_pixels: int, min_pixels: int, **overrides: Any) -> Path:
     import torch
     from transformers import (
         Qwen2_5_VLConfig,

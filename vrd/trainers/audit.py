@@ -400,14 +400,17 @@ def plot(result: AuditResult, path: str | os.PathLike) -> Path:
     ax.legend(handles=handles, loc="lower right", fontsize=8)
     fig.tight_layout()
     out = Path(path)
-    fig.savefig(out)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}{out.suffix}")  # savefig picks the format by suffix
+    fig.savefig(tmp)
     plt.close(fig)
+    os.replace(tmp, out)  # whole or absent: a kill never leaves half a PNG
     return out
 
 
 def write_report(result: AuditResult, run_dir: str | os.PathLike) -> tuple[Path, Path]:
     """`reward_audit.json` and `reward_audit.png` in the run directory."""
+    from vrd.outputs import write_text_atomic
+
     run = Path(run_dir)
-    js = run / "reward_audit.json"
-    js.write_text(json.dumps(result.to_dict(), indent=2))
+    js = write_text_atomic(run / "reward_audit.json", json.dumps(result.to_dict(), indent=2))
     return js, plot(result, run / "reward_audit.png")

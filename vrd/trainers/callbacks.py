@@ -195,9 +195,13 @@ class RewardAccuracyMonitor(TrainerCallback):
         return {"step": step if rest == 0 else global_step / self.updates_per_step, "update": global_step}
 
     def _write(self, record: dict[str, Any]) -> None:
+        """One whole line per `write` (O_APPEND): a kill leaves the line written or not, never half."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, sort_keys=True) + "\n")
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (json.dumps(record, sort_keys=True) + "\n").encode("utf-8"))
+        finally:
+            os.close(fd)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         if not state.is_world_process_zero or not logs:

@@ -216,7 +216,9 @@ def _write_phases_two_stage(out: Path, sft_dir: Path, rl_dir: Path) -> None:
     offset = sft_steps[-1] if sft_steps else 0
     lines += [{"step": offset + s, "phase": "rl", "strategy": "two-stage", "stage_step": s, "stage": str(rl_dir)}
               for s in steps(rl_dir)]
-    (out / PHASES_FILE).write_text("".join(json.dumps(r) + "\n" for r in lines))
+    from vrd.outputs import write_text_atomic
+
+    write_text_atomic(out / PHASES_FILE, "".join(json.dumps(r) + "\n" for r in lines))
 
 
 def train_two_stage(cfg: VrdComboConfig) -> Path:
@@ -241,20 +243,24 @@ def _write_record(cfg: VrdComboConfig, final: Path, stages: dict[str, str] | Non
     record = {"strategy": cfg.strategy, "final_model": str(final), "stages": stages or {}, "config": cfg.to_dict()}
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / STRATEGY_FILE).write_text(json.dumps(record, indent=2, default=str))
+    from vrd.outputs import write_text_atomic
+
+    write_text_atomic(out / STRATEGY_FILE, json.dumps(record, indent=2, default=str))
 
 
 def train_combo(cfg: VrdComboConfig, callbacks: list[Any] | None = None) -> Path:
     """Run the configured strategy; returns the folder of the final model."""
     from vrd.trainers.combo import build_combo_trainer
     from vrd.trainers.common import resume_checkpoint, save_final
+    from vrd.trainers.launch import train_lock
 
     cfg.require_io()
-    if cfg.strategy == "two-stage":
-        return train_two_stage(cfg)
-    trainer, processor = build_combo_trainer(cfg, callbacks)
-    trainer.train(resume_from_checkpoint=resume_checkpoint(cfg))
-    out = save_final(trainer, processor, cfg)
-    if trainer.accelerator.is_main_process:
-        _write_record(cfg, final=out)
-    return out
+    with train_lock(cfg.out, "train combo"):
+        if cfg.strategy == "two-stage":
+            return train_two_stage(cfg)
+        trainer, processor = build_combo_trainer(cfg, callbacks)
+        trainer.train(resume_from_checkpoint=resume_checkpoint(cfg))
+        out = save_final(trainer, processor, cfg)
+        if trainer.accelerator.is_main_process:
+            _write_record(cfg, final=out)
+        return out

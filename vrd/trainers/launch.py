@@ -11,9 +11,11 @@ multi-process path needs MPI).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from vrd.errors import unknown_name
@@ -81,3 +83,19 @@ def relaunch(argv: list[str], num_processes: int, config: str = "ddp") -> int:
     cmd = launch_command(argv, num_processes, config)
     env = {**os.environ, CHILD_ENV: "1"}
     return subprocess.call(cmd, env=env)
+
+
+@contextlib.contextmanager
+def train_lock(out: str | os.PathLike | None, what: str = "train") -> Iterator[None]:
+    """One training run per output folder (the lock every vrd writer takes, `vrd.outputs`).
+
+    Under `--num-processes` the launching process holds it for its children; under a bare
+    `torchrun` / `accelerate launch`, rank 0 holds it and the other ranks follow rank 0.
+    """
+    if out is None or os.environ.get(CHILD_ENV) == "1" or os.environ.get("RANK", "0") != "0":
+        yield
+        return
+    from vrd.outputs import output_lock, require_out_dir
+
+    with output_lock(require_out_dir(out), what):
+        yield

@@ -359,9 +359,11 @@ def train_rl(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> Path:
     """Train, then save model + processor to `cfg.out`; resumes from the last checkpoint by default."""
     from vrd.outputs import require_out_dir
     from vrd.trainers.common import resume_checkpoint, save_final
+    from vrd.trainers.launch import train_lock
 
     require_out_dir(cfg.out)
-    checkpoint = resume_checkpoint(cfg)  # refuse another run's checkpoints before loading anything
-    trainer, processor = build_rl_trainer(cfg, callbacks)
-    trainer.train(resume_from_checkpoint=checkpoint)
-    return save_final(trainer, processor, cfg)
+    with train_lock(cfg.out, "train rl"):
+        checkpoint = resume_checkpoint(cfg)  # refuse another run's checkpoints before loading anything
+        trainer, processor = build_rl_trainer(cfg, callbacks)
+        trainer.train(resume_from_checkpoint=checkpoint)
+        return save_final(trainer, processor, cfg)
