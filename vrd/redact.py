@@ -9,9 +9,10 @@ Redaction is applied when writing, never to the values the run uses.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -104,3 +105,35 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
 def redacted_argv(argv: Sequence[str] | None = None) -> str:
     """The command line, as one string, safe to write down."""
     return " ".join(redact_argv(list(sys.argv if argv is None else argv)))
+
+
+def scrubbed_value(name: str, value: Any) -> Any:
+    """An attribute's value with no credential: None for a secret-named string, else `redact`ed."""
+    if is_secret_name(name) and isinstance(value, str) and value:
+        return None
+    if isinstance(value, (str, Mapping, list, tuple)):
+        return redact(value)
+    return value
+
+
+@contextlib.contextmanager
+def fields_scrubbed(obj: Any) -> Iterator[None]:
+    """While inside, `obj`'s secret-named attributes are None and every other string, mapping or list
+    attribute is `redact`ed; restored on exit.
+
+    For objects that libraries pickle whole, which `redact` cannot reach: the Trainer writes its
+    TrainingArguments with `torch.save` into every checkpoint and the final folder
+    (`training_args.bin`), `hub_token` and a `trl:` mapping's `model_init_kwargs: {token: ...}`
+    included.
+    """
+    saved: dict[str, Any] = {}
+    for name, value in list(vars(obj).items()):
+        clean = scrubbed_value(name, value)
+        if clean is not value and clean != value:
+            saved[name] = value
+            setattr(obj, name, clean)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(obj, name, value)

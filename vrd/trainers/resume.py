@@ -13,6 +13,13 @@ Three things go wrong with a plain `Trainer` resume in an output folder, and eac
   else is on disk, and older checkpoints are rotated away only after that.
 - `--out` may hold checkpoints of another run; each checkpoint records the identity of its run
   (the settings that shape the trajectory), and only a checkpoint of this run is resumed.
+
+And no credential reaches a checkpoint: the Trainer pickles its whole TrainingArguments into
+`training_args.bin` of every checkpoint and of the final folder, so a `hub_token` or a token in
+the YAML's `trl:` mapping (`model_init_kwargs: {token: ...}`) would sit on disk in every one.
+`CheckpointMixin` writes that file from a scrubbed copy of the arguments (`fields_scrubbed`),
+moves `hub_token` into the process's `HF_TOKEN` (where huggingface_hub finds it for a push),
+and the run identity is computed from redacted settings.
 """
 
 from __future__ import annotations
@@ -48,9 +55,11 @@ class CheckpointError(VrdError):
 
 def run_identity(cfg: Any) -> dict[str, Any]:
     """The settings that define a run, plus a hash of them; the trainer kind is part of it."""
+    from vrd.redact import redact
     from vrd.trainers.config import to_dict
 
-    settings = {k: v for k, v in to_dict(cfg).items() if k not in NOT_IDENTITY}
+    # Redacted: a credential is not what makes a run, and the settings are written into every checkpoint.
+    settings = redact({k: v for k, v in to_dict(cfg).items() if k not in NOT_IDENTITY})
     settings["trainer"] = type(cfg).__name__
     settings = json.loads(json.dumps(settings, sort_keys=True, default=str))
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
@@ -200,10 +209,46 @@ def load_converted(model: Any, state: dict[str, Any], where: Path) -> None:
         model.load_state_dict(converted, strict=False)
 
 
+def keep_secrets_in_memory(args: Any) -> None:
+    """Once the trainer is built, take credentials out of its arguments for the rest of the run.
+
+    `hub_token` goes to the process's `HF_TOKEN`, which huggingface_hub reads for every later
+    push. Everything else that carries one was read while the trainer was built (the reference
+    model's `model_init_kwargs`, the vLLM server URL), so it is redacted in place: integrations
+    log the arguments at train begin (TensorBoard, W&B), and `TrainingArguments.to_dict` masks
+    only top-level `*_token` fields.
+    """
+    from vrd.redact import scrubbed_value
+
+    token = getattr(args, "hub_token", None)
+    if isinstance(token, str) and token:
+        os.environ["HF_TOKEN"] = token
+    for name, value in list(vars(args).items()):
+        clean = scrubbed_value(name, value)
+        if clean is not value and clean != value:
+            setattr(args, name, clean)
+
+
 class CheckpointMixin:
     """Mixed into vrd's Trainer subclasses (before the TRL class): whole checkpoints, full restores."""
 
     vrd_identity: dict[str, Any] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        keep_secrets_in_memory(self.args)  # type: ignore[attr-defined]
+
+    def _save(self, *args: Any, **kwargs: Any) -> None:
+        from vrd.redact import fields_scrubbed
+
+        with fields_scrubbed(self.args):  # type: ignore[attr-defined]
+            super()._save(*args, **kwargs)  # type: ignore[misc]
+
+    def _push_from_checkpoint(self, *args: Any, **kwargs: Any) -> None:
+        from vrd.redact import fields_scrubbed
+
+        with fields_scrubbed(self.args):  # type: ignore[attr-defined]
+            super()._push_from_checkpoint(*args, **kwargs)  # type: ignore[misc]
 
     def _save_checkpoint(self, model: Any, trial: Any) -> None:
         from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
