@@ -4,7 +4,7 @@ EASYR1 rows are (response, gold, template, accuracy, format). The expected rewar
 `overall`: 0.9·accuracy + 0.1·format for the math family, 0.5·accuracy + 0.5·format for r1v
 (EasyR1's `r1v.py` default). The expected columns were produced by running EasyR1's own
 `examples/reward_function/math.py` and `r1v.py` (commit b44b311, with mathruler 0.1.0) on this
-table: all rows agree. mathruler is not a vrd dependency (its grader runs sympy's `parse_expr`,
+table: all 111 rows agree. mathruler is not a vrd dependency (its grader runs sympy's `parse_expr`,
 i.e. `eval`, on model text), so CI checks vrd against the recorded values.
 """
 
@@ -61,13 +61,91 @@ EASYR1 = [
     ("<think>a</think><answer></answer>", "70", "r1v", 0, 1),
     ("<think>a</think><answer>\\frac{1}{2}</answer>", "0.5", "r1v", 1, 1),
     ("<think>b</think><answer>8</answer><answer>70</answer>", "70", "r1v", 0, 1),
+    # --- adversarial replies (boxed variants, <think> missing / nested / spaced, mathruler's normalization,
+    # tuples, units, its "None" for a missing box, the r1v fallback to the whole reply). Expected values
+    # recorded from EasyR1's own math.py / r1v.py (b44b311) with mathruler 0.1.0 and pylatexenc 2.11 in a
+    # scratch venv (/tmp/peers/reward_compare.py): before vrd.verify.easyr1_grade, vrd disagreed on 7 of them.
+    ('<think>a</think>\\boxed{\\boxed{70}}', '70', 'math', 1, 1),
+    ('<think>a</think>\\boxed {70}', '70', 'math', 0, 0),
+    ('<think>a</think>\\boxed{70}}', '70', 'math', 1, 1),
+    ('<think>a</think>\\boxed{{70}}', '70', 'math', 1, 1),
+    ('<think>a</think>\\fbox{70}', '70', 'math', 0, 0),
+    ('<think>a</think>$\\boxed{70}$', '70', 'math', 1, 1),
+    ('<think>a</think>\\boxed{x = 70}', '70', 'math', 1, 1),
+    ('<think>a</think>\\boxed{70^{\\circ}}', '70', 'math', 1, 1),
+    ('<think>a</think>\\boxed{70\\text{ degrees}}', '70', 'math', 1, 1),
+    ('<think>a</think>\\boxed{70.0}', '70', 'math', 1, 1),
+    ('<think>a</think>\\boxed{\\dfrac{1}{2}}', '\\frac{1}{2}', 'math', 1, 1),
+    ('<think>a</think>\\boxed{1/2}', '\\frac{1}{2}', 'math', 1, 1),
+    ('<think>a</think>\\boxed{0.5}', '\\frac{1}{2}', 'math', 1, 1),
+    ('<think>a</think>\\boxed{\\sqrt{12}}', '2\\sqrt{3}', 'math', 1, 1),
+    ('<think>a</think>\\boxed{(B)}', 'B', 'math', 1, 1),
+    ('<think>a</think>\\boxed{B. 70}', 'B', 'math', 0, 1),
+    ('<think>a</think>\\boxed{\\textbf{B}}', 'B', 'math', 1, 1),
+    ('<think>a</think>\\boxed{b}', 'B', 'math', 1, 1),
+    ('<think>a</think>\\boxed{\\pi}', '\\pi', 'math', 1, 1),
+    ('<think>a</think>\\boxed{5\\pi}', '5\\pi', 'math', 1, 1),
+    ('<think>a</think>\\boxed{3, 4}', '3,4', 'math', 1, 1),
+    ('<think>a</think>\\boxed{\\{3,4\\}}', '3,4', 'math', 1, 1),
+    ('<think>a</think>\\boxed{-70}', '70', 'math', 0, 1),
+    ('<think>a</think>\\boxed{70 cm}', '70', 'math', 1, 1),
+    ('<think>a</think>\\boxed{\\$70}', '70', 'math', 1, 1),
+    ('<think>a</think>\\boxed{7e1}', '70', 'math', 1, 1),
+    ('<think>a</think>\\boxed{None}', 'None', 'math', 1, 1),
+    ('no box at all', 'None', 'math', 1, 0),
+    ('<think>a</think>no box', 'None', 'math', 1, 0),
+    ('<think>a</think>\\boxed{x^2+1}', '1+x^2', 'math', 1, 1),
+    ('<think>a</think>\\boxed{\\frac12}', '\\frac{1}{2}', 'math', 1, 1),
+    ('<think>a</think>\\boxed{2:3}', '2:3', 'math', 1, 1),
+    ('<think>a</think>\\boxed{70\\%}', '0.7', 'math', 0, 1),
+    ('<think>a<think>b</think>c</think>\\boxed{70}', '70', 'math', 1, 1),
+    ('</think>\\boxed{70}', '70', 'math', 1, 0),
+    ('<think>\\boxed{70}', '70', 'math', 1, 0),
+    ('<THINK>a</THINK>\\boxed{70}', '70', 'math', 1, 0),
+    ('<think >a</ think >\\boxed{70}', '70', 'math', 1, 1),
+    ('<\nthink\n>a<\n/\nthink\n>\n\\boxed{70}\n', '70', 'math', 1, 1),
+    ('\t<think>a</think>\t\\boxed{ 70 }\t', '70', 'math', 1, 1),
+    ('<think>a</think>\\boxed{7 0}', '70', 'math', 1, 1),
+    ('<think>a</think>\\boxed{a < b}', 'a<b', 'math', 1, 1),
+    ('<think>a</think>\\boxed{1 / 2}', '1/2', 'math', 1, 1),
+    ('<think>a</think><answer>\\boxed{70}</answer>', '70', 'r1v', 1, 1),
+    ('<think>a</think> <answer>B</answer>', 'B', 'r1v', 1, 1),
+    ('<think>a</think><answer>(B)</answer>', 'B', 'r1v', 1, 1),
+    ('<think>a<think>b</think></think><answer>70</answer>', '70', 'r1v', 1, 1),
+    ('<think>a</think><answer>70</answer> trailing', '70', 'r1v', 1, 0),
+    ('<think>a</think>\n<answer>\n70\n</answer>', '70', 'r1v', 0, 1),
+    ('<answer>70</answer><think>a</think>', '70', 'r1v', 1, 0),
+    ('<think>a</think><answer>None</answer>', 'None', 'r1v', 1, 1),
+    ('<think>a</think><answer>70</answer>', ' 70 ', 'r1v', 1, 1),
+    ('<think>a</think>\\boxed{\\frac{\\sqrt{3}}{2}}', '\\frac{1}{2}\\sqrt{3}', 'math', 1, 1),
+    ('<think>a</think>\\boxed{(1, 2)}', '(1,2)', 'math', 1, 1),
+    ('<think>a</think>\\boxed{(2,1)}', '(1,2)', 'math', 0, 1),
+    ('<think>a</think>\\boxed{[0, 1)}', '[0,1)', 'math', 1, 1),
+    ('<think>a</think>\\boxed{10^3}', '1000', 'math', 0, 1),
+    ('<think>a</think>\\boxed{10^{3}}', '1000', 'math', 0, 1),
+    ('<think>a</think>\\boxed{0.333}', '\\frac{1}{3}', 'math', 0, 1),
+    ('<think>a</think>\\boxed{2\\pi r}', '2 \\pi r', 'math', 1, 1),
+    ('<think>a</think>\\boxed{\\frac{2}{4}}', '\\frac{1}{2}', 'math', 0, 1),
+    ('<think>a</think>\\boxed{4/8}', '1/2', 'math', 0, 1),
+    ('<think>a</think>\\boxed{1.5}', '\\frac{3}{2}', 'math', 1, 1),
+    ('<think>a</think>\\boxed{3\\sqrt{2}}', '\\sqrt{18}', 'math', 1, 1),
+    ('<think>a</think>\\boxed{x+y+z}', 'z+y+x', 'math', 0, 1),
+    ('<think>a</think>\\boxed{70 degrees}', '70', 'math', 1, 1),
+    ('<think>a</think>\\boxed{5 \\text{ cm}}', '5', 'math', 1, 1),
+    ('<think>a</think>\\boxed{\\infty}', '\\infty', 'math', 1, 1),
+    ('<think>a</think>\\boxed{3 or 4}', '3,4', 'math', 1, 1),
+    ('<think>a</think>\\boxed{1,000,000}', '1000000', 'math', 1, 1),
+    ('<think>a</think>\\boxed{2 million}', '2000000', 'math', 0, 1),
+    ('<think>a</think>\\boxed{-\\frac{1}{2}}', '-0.5', 'math', 1, 1),
+    ('<think>a</think>\\boxed{\\frac{-1}{2}}', '-\\frac{1}{2}', 'math', 1, 1),
+    ('<think>a</think>\\boxed{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{1}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}', '1', 'math', 1, 1),
 ]
 WEIGHT = {"math": 0.1, "r1v": 0.5}
 TEMPLATE = {"math": "easyr1-math", "r1v": "easyr1-r1v"}
 
 
 def test_table_size() -> None:
-    assert len(EASYR1) >= 30
+    assert len(EASYR1) >= 100
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +270,23 @@ def test_easyr1_scans_match_its_regexes_and_stay_linear() -> None:
         easyr1_math_format(hostile)
         easyr1_r1v_format(hostile)
     assert time.perf_counter() - start < 5.0
+
+
+def test_mathruler_steps_without_eval() -> None:
+    """vrd.verify.easyr1_grade reproduces mathruler's grade_answer up to its sympy step."""
+    from vrd.verify.easyr1_grade import judge, mathd_normalize, mathruler_normalize, split_elements
+
+    assert mathd_normalize("\\dfrac12") == "\\frac{1}{2}" and mathd_normalize("0.5") == "\\frac{1}{2}"
+    assert mathd_normalize("x = 3/4") == "\\frac{3}{4}" and mathd_normalize("\\text{ B }") == "B"
+    assert mathruler_normalize("70 degrees") == "70" and mathruler_normalize("\\{3,4\\}") == "3,4"
+    assert mathruler_normalize("2 million") == "2*10^6" and mathruler_normalize("1,000") == "1000"
+    assert split_elements("(1,2)") == ["1", "2"] and split_elements("1,2") == ["1,2"]
+    assert judge("None", "None").decided is True  # mathruler's sentinel for "no box" matches a gold "None"
+    assert judge("70", "0.7").decided is False  # integer against non-integer: no symbolic check
+    assert judge("\\frac{2}{4}", "\\frac{1}{2}").decided is False  # unreduced fractions must match as written
+    assert judge("x^(2)", "x*x").decided is False  # "^(": mathruler does not even try sympy
+    assert judge("x^{2}", "x^2").decided is True  # braces dropped by its normalization
+    left = judge("3\\sqrt{2}", "\\sqrt{18}")
+    assert left.decided is None and left.pairs == [("\\sqrt{18}", "3\\sqrt{2}")]  # left to vrd's grader
+    deep = "{" * 40 + "1" + "}" * 40  # pylatexenc would recurse: the text is kept, as mathruler's except does
+    assert judge(deep, "1").decided is True

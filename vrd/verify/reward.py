@@ -8,9 +8,11 @@
 - r1v: format = `<think>.*?</think>\\s*<answer>.*?</answer>` on the raw response; accuracy graded on
   the first single-line `<answer>…</answer>`, else the whole response stripped; EasyR1's r1v
   default weight is 0.5 (its `compute_score(..., format_weight=0.5)`).
-What is graded, the format and the weights are EasyR1's exactly. The equality judgement is
-vrd's grader (math-verify semantics under a hard time bound) instead of mathruler's
-`grade_answer`, which runs sympy's `parse_expr` (Python `eval`) on model text.
+What is graded, the format and the weights are EasyR1's exactly, and so is the equality
+judgement (mathruler's `grade_answer`, `vrd.verify.easyr1_grade`) up to its last step: where
+mathruler runs sympy's `parse_expr` (Python `eval`) on model text, vrd's grader (math-verify
+semantics under a hard time bound) decides instead. mathruler's `extract_boxed_content` returns
+the string "None" when there is no box, and that string is graded (a gold of "None" matches).
 
 `vrd` is vrd's own: the template's extraction (tags, boxes, phrases, fallbacks) and strict
 format check, 0.9·correct + 0.1·format_ok.
@@ -132,9 +134,11 @@ def score_batch(
                              (1 - w) * float(r.correct) + w * float(r.format_ok), r.pred, r.timed_out)
                 for r in results]
     from vrd.prompts import get_template
+    from vrd.verify.easyr1_grade import judge
 
     out: list[RewardResult] = []
-    pairs = []
+    pairs: list[dict[str, Any]] = []
+    owner: list[int] = []  # item index of each element pair left for the symbolic check
     weights = []
     for i, item in enumerate(items):
         family = get_template(item.get("template") or template).easyr1
@@ -145,12 +149,24 @@ def score_batch(
 
             raise DataError(f"item {i}: answer is missing (None)")
         pred = easyr1_answer(text, family)
-        out.append(RewardResult(0.0, float(easyr1_format(text, family)), 0.0, pred))
-        pairs.append({"pred": pred, "answer": item["answer"], "choices": item.get("choices"),
-                      "answer_type": item.get("answer_type")})
-    graded = grade_batch(pairs, workers=workers, timeout=timeout)
-    for result, (correct, timed_out), wi in zip(out, graded, weights, strict=True):
-        result.accuracy = float(correct)
-        result.timed_out = timed_out
+        # math.py grades extract_boxed_content(...) ("None" without a box) against the gold as
+        # given; r1v.py strips the gold (examples/reward_function/{math,r1v}.py, accuracy_reward).
+        given = ("None" if pred is None else pred) if family == "math" else pred
+        gold = str(item["answer"]) if family == "math" else str(item["answer"]).strip()
+        verdict = judge(given, gold)
+        result = RewardResult(float(bool(verdict.decided)), float(easyr1_format(text, family)), 0.0, pred)
+        out.append(result)
+        for g, p in verdict.pairs:
+            # "expression": mathruler reads no option letters (vrd's choice logic would take "B. 70" as B)
+            pairs.append({"pred": p, "answer": g, "answer_type": "expression"})
+            owner.append(i)
+    graded = grade_batch(pairs, workers=workers, timeout=timeout) if pairs else []
+    pending = {i: True for i in owner}
+    for i, (correct, timed_out) in zip(owner, graded, strict=True):
+        pending[i] = pending[i] and correct
+        out[i].timed_out = out[i].timed_out or timed_out
+    for i, ok in pending.items():
+        out[i].accuracy = float(ok)
+    for result, wi in zip(out, weights, strict=True):
         result.reward = (1 - wi) * result.accuracy + wi * result.format
     return out

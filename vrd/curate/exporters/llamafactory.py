@@ -20,12 +20,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vrd.contract import IMAGE_MARK
 from vrd.curate.exporters.base import Exporter, ExportResult, problems_only, system_text, user_text
 from vrd.images import read_image_file
 
 TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}
 # LLaMA-Factory's extras/constants.py: IMAGE_PLACEHOLDER, VIDEO_PLACEHOLDER, AUDIO_PLACEHOLDER.
-PLACEHOLDERS = ("<image>", "<video>", "<audio>")
+PLACEHOLDERS = (IMAGE_MARK, "<video>", "<audio>")
 
 
 def _suffix(data: bytes) -> str:
