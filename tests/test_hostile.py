@@ -439,3 +439,96 @@ def test_plot_labels_are_literal(name: str, tmp_path: Path) -> None:
     written = write_plots(comparison, tmp_path / "plots")
     assert sorted(p.name for p in written) == ["accuracy_by_level.png", "accuracy_vs_length.png",
                                                "length_by_method.png"]
+
+
+# --------------------------------------------------------------------------------------------
+# Credentials: never in output, errors, manifests, logs or result files
+
+
+ENV_KEY = "sk-live-ENVSECRET0123456789"
+URL_PASSWORD = "PWSECRET9876"
+QUERY_KEY = "QUERYSECRET55"
+ODD_KEY = "zz-odd-shape-KEYVALUE-42"  # no known key shape: only knowing the value masks it
+
+
+@pytest.fixture
+def echo_server() -> Any:
+    """An OpenAI-compatible URL that refuses every request and echoes the credentials it was sent,
+    as a misconfigured proxy does."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            body = f"invalid credentials {self.headers.get('Authorization')} for {self.path}".encode()
+            self.send_response(401)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802
+            self.do_POST()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def _assert_no_secret(out: str, *folders: Path) -> None:
+    for secret in (ENV_KEY, URL_PASSWORD, QUERY_KEY, ODD_KEY):
+        assert secret not in out, (secret, out)
+        for folder in folders:
+            for f in folder.rglob("*") if folder.exists() else []:
+                if f.is_file():
+                    assert secret.encode() not in f.read_bytes(), (secret, f)
+
+
+@pytest.mark.parametrize("key", [ENV_KEY, ODD_KEY])
+def test_distill_against_a_server_that_echoes_keys(key: str, echo_server: int, synth_problems_dir: Path,
+                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    url = f"http://user:{URL_PASSWORD}@127.0.0.1:{echo_server}/v1?api_key={QUERY_KEY}"
+    out = tmp_path / "d"
+    result = runner.invoke(app, ["distill", "--teacher", "m", "--backend", "openai", "--base-url", url,
+                                 "--engine-option", "max_retries=0", "--data", str(synth_problems_dir),
+                                 "--limit", "1", "--out", str(out)])
+    text = result.output + (str(result.exception) if result.exception else "")
+    assert result.exit_code in (1, 2), text
+    assert "401" in text or "nothing was produced" in text, text
+    _assert_no_secret(text, out)
+
+
+def test_judge_errors_do_not_repeat_its_url_password(echo_server: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vrd.cli.common import format_user_error
+    from vrd.errors import VrdError
+    from vrd.eval.judge import Judge
+
+    monkeypatch.setenv("VRD_JUDGE_API_KEY", ODD_KEY)
+    for port in (echo_server, 9):  # a refusal that echoes, and a connection refused
+        judge = Judge(url=f"http://user:{URL_PASSWORD}@127.0.0.1:{port}/v1?api_key={QUERY_KEY}", model="j",
+                      max_retries=0)
+        with pytest.raises(VrdError) as info:
+            judge.extract("q", "r")
+        _assert_no_secret(format_user_error(info.value) + str(info.value) + json.dumps(judge.describe()))
+
+
+def test_tracebacks_and_errors_printed_by_the_cli_are_redacted(monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A bug's traceback (say, an httpx error repeating the URL) goes through the same redaction."""
+    from vrd.cli.common import format_user_error, redacting_excepthook
+    from vrd.errors import VrdError
+
+    monkeypatch.setenv("OPENAI_API_KEY", ODD_KEY)
+    try:
+        raise RuntimeError(f"GET http://u:{URL_PASSWORD}@h/v1?api_key={QUERY_KEY} failed; Authorization: {ODD_KEY}")
+    except RuntimeError as exc:
+        redacting_excepthook(type(exc), exc, exc.__traceback__)
+    printed = capsys.readouterr().err
+    assert "RuntimeError" in printed and "Traceback" in printed
+    _assert_no_secret(printed)
+    _assert_no_secret(format_user_error(VrdError(f"server said: bad key {ODD_KEY} for https://a:{URL_PASSWORD}@x")))

@@ -10,6 +10,7 @@ Redaction is applied when writing, never to the values the run uses.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,7 +29,52 @@ _PAIR = re.compile(rf"(?P<q>[\"']?)(?P<name>[\w\-]*{_SECRET_WORD})(?P=q)(?P<sep>
                    r"(?P<value>[^\s\"',;&}]+)", re.IGNORECASE)
 _BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=\-]{6,}", re.IGNORECASE)
 _MAYBE = re.compile(r"[=:]|bearer|basic|token|sk-|hf_|gh[pousr]_", re.IGNORECASE)
+# An environment variable whose value is a credential: OPENAI_API_KEY, HF_TOKEN, WANDB_API_KEY, ...
+_ENV_SECRET = re.compile(r"(?:^|_)(?:API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIALS?)$", re.IGNORECASE)
 _KEY_SHAPED = re.compile(r"\b(sk-[A-Za-z0-9_\-]{8,}|hf_[A-Za-z0-9]{10,}|gh[pousr]_[A-Za-z0-9]{10,})")
+
+
+# Credential values this process holds (an engine's key, a URL's password), masked wherever they
+# appear: a server that echoes the key in an error body, or a library message that repeats a URL.
+_KNOWN: set[str] = set()
+_MIN_SECRET = 6  # shorter values would mask ordinary words
+
+
+def remember_secret(value: str | None) -> None:
+    """Mask `value` in everything redacted from now on (it was read from the environment or a URL)."""
+    if value and len(value) >= _MIN_SECRET:
+        _KNOWN.add(value)
+
+
+def remember_url_secrets(url: str | None) -> None:
+    """Remember a URL's password and secret-named query values."""
+    if not url:
+        return
+    try:
+        parts = urlsplit(url)
+        remember_secret(parts.password)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True):
+            if is_secret_name(k):
+                remember_secret(v)
+    except ValueError:
+        return
+
+
+def _held_secrets() -> list[str]:
+    """Remembered values plus the environment's credential variables (OPENAI_API_KEY, HF_TOKEN, ...),
+    longest first so a key that contains another is masked whole."""
+    held = set(_KNOWN)
+    for name, value in os.environ.items():
+        if len(value) >= _MIN_SECRET and _ENV_SECRET.search(name):
+            held.add(value)
+    return sorted(held, key=len, reverse=True)
+
+
+def _mask_held(text: str, held: list[str]) -> str:
+    for secret in held:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
 
 
 def is_secret_name(name: str) -> bool:
@@ -54,8 +100,10 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def redact_text(text: str) -> str:
-    """Free text with URLs, `name=value` credentials, bearer tokens and key-shaped strings masked."""
+def redact_text(text: str, held: list[str] | None = None) -> str:
+    """Free text with held credential values, URLs, `name=value` credentials, bearer tokens and
+    key-shaped strings masked."""
+    text = _mask_held(text, _held_secrets() if held is None else held)
     if not _MAYBE.search(text):  # most strings (ids, paths, numbers) hold nothing to mask: one cheap scan
         return text
     text = _URL.sub(lambda m: redact_url(m.group(0)), text)
@@ -64,8 +112,9 @@ def redact_text(text: str) -> str:
     return _KEY_SHAPED.sub(MASK, text)
 
 
-def redact(value: Any) -> Any:
+def redact(value: Any, held: list[str] | None = None) -> Any:
     """A copy of `value` (mappings, sequences, strings) with every credential masked."""
+    held = _held_secrets() if held is None else held
     if isinstance(value, Mapping):
         out = {}
         for k, v in value.items():
@@ -73,12 +122,12 @@ def redact(value: Any) -> Any:
                     and not isinstance(v, (int, float)):
                 out[k] = MASK
             else:
-                out[k] = redact(v)
+                out[redact_text(k, held) if isinstance(k, str) else k] = redact(v, held)
         return out
     if isinstance(value, str):
-        return redact_text(value)
+        return redact_text(value, held)
     if isinstance(value, (list, tuple)):
-        return type(value)(redact(v) for v in value)
+        return type(value)(redact(v, held) for v in value)
     return value
 
 
@@ -86,6 +135,7 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
     """argv with the value after a secret-named flag (`--api-key KEY`) and every embedded secret masked."""
     out: list[str] = []
     hide_next = False
+    held = _held_secrets()
     for token in argv:
         if hide_next:
             out.append(MASK)
@@ -98,7 +148,7 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
         if token.startswith("--") and "=" in token and is_secret_name(token.split("=", 1)[0]):
             out.append(token.split("=", 1)[0] + "=" + MASK)
             continue
-        out.append(redact_text(token))
+        out.append(redact_text(token, held))
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -29,11 +30,23 @@ def debug_enabled() -> bool:
 def format_user_error(exc: BaseException) -> str:
     """The message on one line: user errors are meant to be read, not scrolled."""
     from vrd.errors import VrdError
+    from vrd.redact import redact_text
 
     message = str(exc)
     if isinstance(exc, OSError) and not isinstance(exc, VrdError) and exc.filename is not None:
         message = f"{exc.filename}: {exc.strerror or message}"  # not "[Errno 2] No such file ..."
-    return " ".join(message.split())
+    return redact_text(" ".join(message.split()))  # a message may repeat a URL with its password
+
+
+def redacting_excepthook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+    """Print a bug's traceback as Python would, with credentials masked: an exception from an HTTP
+    client often repeats the URL (and its password) or the server's reply (and the key it echoed)."""
+    import sys
+    import traceback
+
+    from vrd.redact import redact_text
+
+    sys.stderr.write(redact_text("".join(traceback.format_exception(kind, exc, tb))))
 
 
 @contextlib.contextmanager

@@ -47,6 +47,11 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     """vrd: distill -> curate -> shift-report -> train -> eval."""
+    import sys
+
+    from vrd.cli.common import redacting_excepthook
+
+    sys.excepthook = redacting_excepthook
 
 
 for _name in COMMAND_MODULES:

@@ -88,6 +88,10 @@ class OpenAIEngine(Engine):
         self.base_url = base_url.rstrip("/")
         self.served_model = served_model or str(model)
         self.api_key_env = api_key_env
+        from vrd.redact import remember_secret, remember_url_secrets
+
+        remember_secret(os.environ.get(api_key_env))  # masked wherever a server or library echoes it
+        remember_url_secrets(base_url)
         self.concurrency = max(1, int(concurrency))
         self.max_retries = max(0, int(max_retries))
         self.timeout = float(timeout)
@@ -449,11 +453,14 @@ def redact_url(url: str) -> str:
 
 
 def _snippet(resp: Any) -> str:
+    """The start of a server's error reply, credentials masked (a proxy may echo the key it refused)."""
+    from vrd.redact import redact_text
+
     try:
         text = resp.text
     except Exception:  # noqa: BLE001
         return ""
-    return " ".join(text.split())[:300]
+    return redact_text(" ".join(text.split())[:300])
 
 
 def _teacher_spec(model: str) -> Any:

@@ -38,8 +38,12 @@ If the solution commits to no answer, reply {none}."""
 
 def chat_url(base_url: str) -> str:
     """`http://host:8000/v1` or a full `.../chat/completions` URL -> the chat completions URL."""
-    url = base_url.rstrip("/")
-    return url if url.endswith("/chat/completions") else f"{url}/chat/completions"
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(base_url)  # the path goes before a query (`?api-version=...`), not after it
+    path = parts.path.rstrip("/")
+    path = path if path.endswith("/chat/completions") else f"{path}/chat/completions"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
 
 
 @dataclass
@@ -58,9 +62,15 @@ class Judge:
             raise VrdError("the LLM judge needs both --judge-url and --judge-model")
         if self.api_key is None:
             self.api_key = os.environ.get("VRD_JUDGE_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        from vrd.redact import remember_secret, remember_url_secrets
+
+        remember_secret(self.api_key)
+        remember_url_secrets(self.url)
 
     def describe(self) -> dict[str, Any]:
-        return {"url": self.url, "model": self.model}
+        from vrd.redact import redact_url
+
+        return {"url": redact_url(self.url), "model": self.model}
 
     def prompt(self, question: str, response: str, choices: Sequence[str] | None) -> str:
         options = ""
@@ -95,7 +105,10 @@ class Judge:
             except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
                 last = exc
                 time.sleep(min(2.0, 0.25 * 2**attempt))
-        raise VrdError(f"LLM judge at {self.url} failed after {self.max_retries + 1} tries: {last}")
+        from vrd.redact import redact_text, redact_url
+
+        raise VrdError(redact_text(f"LLM judge at {redact_url(self.url)} failed after {self.max_retries + 1} tries: "
+                                   f"{last}"))
 
     def extract_many(self, items: Sequence[tuple[str, str, Sequence[str] | None]]) -> list[str | None]:
         """`extract` over (question, response, choices) items, a few requests in flight at once."""
