@@ -322,3 +322,11 @@ def test_merge_killed_mid_write_or_after_the_swap_never_leaves_half_a_model(tiny
     result = runner.invoke(app, [*args, "--weights", "0.3,0.7", "--overwrite"])
     assert result.exit_code == 0, result.output
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".m.")]  # dead merges' copies removed
+
+
+def test_distill_is_refused_before_loading_its_data(tmp_path: Path) -> None:
+    """The lock is probed before the data loads (a source can take minutes to prepare)."""
+    out = tmp_path / "run"
+    with output_lock(out, "eval"):
+        result = runner.invoke(app, _distill_args(tmp_path / "not-loaded-yet", out))
+    assert result.exit_code == 2 and "`vrd eval`" in result.output and "is writing this output" in result.output

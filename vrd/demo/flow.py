@@ -82,11 +82,15 @@ class Demo:
         self.console.print(f"done in {seconds:.1f}s: {produced}")
 
     def run(self) -> list[Stage]:
-        import warnings
-
-        from vrd.outputs import require_out_dir
+        from vrd.outputs import output_lock, require_out_dir
 
         require_out_dir(self.out)
+        with output_lock(self.out, "demo"):  # each stage's command also locks its own folder inside
+            return self._run()
+
+    def _run(self) -> list[Stage]:
+        import warnings
+
         import datasets
 
         # The commands' own progress bars and tables are enough for a readable demo; library
@@ -277,7 +281,9 @@ class Demo:
         self.console.print(table)
         total = sum(s.seconds for s in self.stages)
         self.console.print(f"total {total:.0f}s. Shift report: {self.out / 'shift-report' / 'report.html'}")
-        (self.out / "demo-summary.json").write_text(json.dumps({
+        from vrd.outputs import write_text_atomic
+
+        write_text_atomic(self.out / "demo-summary.json", json.dumps({
             "stages": [{"name": s.name, "seconds": round(s.seconds, 1), "produced": s.produced,
                         "output": str(s.output)} for s in self.stages],
             "teacher": {k: str(v) if isinstance(v, Path) else v for k, v in teacher_info.items()},

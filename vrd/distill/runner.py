@@ -145,9 +145,11 @@ def run_distill(config: DistillConfig, *, engine: Engine | None = None,
     Works on a copy: the caller's config keeps its teacher name and gets no `data_id`.
     """
     config = config.replace()
-    from vrd.outputs import check_out
+    from vrd.outputs import check_out, lock_output
 
     check_out(config.out, "distill", inputs=[config.data if Path(config.data).exists() else None, config.source_path])
+    # Refuse a second writer now, not after minutes of loading data; the store takes the lock for good below.
+    lock_output(config.out, "distill", shared=config.shard is not None).release()
     config.teacher = resolve_teacher_name(config.teacher, config.backend, injected=engine is not None)
     if problems is None:
         loaded = load_problems(config.data, split=config.split, source_path=config.source_path, limit=config.limit)
