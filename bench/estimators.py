@@ -18,8 +18,27 @@ Settings (issue 13):
 - compare: 100 problems, paired 0/1 outcomes with 20% discordant (8% lost, 12% gained, true
   delta +0.04); coverage of the 95% interval for the delta.
 
-Goals: |bias| <= 0.03, coverage >= 0.90, MMD null rejection <= 0.10, C2ST null AUC <= 0.55,
-false onsets <= 0.10, hit rate >= 0.80, compare coverage >= 0.90.
+Added with the statistics hardening (each a function below; `--only NAME` runs one section):
+- accuracy: eval accuracy and pass@k through `vrd.eval.results.stats`, p ~ Beta, problems x
+  samples in ACC_CASES (1x20 ... 8x15 with mean 0.1); truth E[p] and 1 - E[(1-p)^k].
+- macro_accuracy: `macro_interval` over three benchmarks of 30 problems x 4 samples.
+- compare_clustered: `paired_delta` on per-problem accuracies (logit-normal pass rates, other
+  model +0.4 logit): coverage, null rejection, power; the unpaired fallback's coverage; the macro
+  interval from the mean of paired bootstraps.
+- behavior_tokens_delta: paired mean / p95 token differences, lognormal lengths.
+- nll_per_byte: the shift report's mean NLL interval at 8, 30, 200 problems (Gamma values).
+- mmd / c2st: 30 problems x 4 rollouts per set, 32 dims, null and a shift of |δ| = 2; MMD²
+  truth analytic at a fixed bandwidth; C2ST truth 0.5 under the null.
+- frechet: Gaussians with analytic Fréchet distance, i.i.d. rows and clustered rows.
+- spearman: bivariate AR(1) with known Spearman rho, 20 and 60 points.
+- onset_ci: coverage of the onset interval in the "hit" scenario (true knee 100).
+- wemath_score: two-step We-Math problems from a latent ability, truth analytic.
+- difficulty_levels: accuracy by level, levels from split halves vs from the same samples.
+- signal_hypergeometric: all-wrong fraction at group size 4 <= 8 rollouts.
+
+Goals: |bias| <= 0.03 (relative for unbounded statistics), 95% interval coverage in
+[0.90, 0.99], level-0.05 tests reject a true null <= 0.10, C2ST null AUC <= 0.55, false onsets
+<= 0.10, hit rate >= 0.80. The figures and what they led to are in docs/DESIGN.md.
 """
 
 from __future__ import annotations
@@ -154,28 +173,467 @@ def bench_compare(repeats: int, seed: int) -> float:
     return covered / repeats
 
 
+# -- simulations added in the statistics hardening round ------------------------------------------
+
+
+def _rows(correct: np.ndarray) -> list[dict]:
+    """Eval response rows for a (problems, samples) 0/1 matrix, as `vrd.eval.results.stats` reads them."""
+    return [{"id": f"p{i}", "sample": j, "correct": bool(correct[i, j]), "format_ok": True, "pred": "x",
+             "n_tokens": 10, "finish_reason": "stop"} for i in range(correct.shape[0]) for j in range(correct.shape[1])]
+
+
+def _cover(ci, truth: float) -> bool:
+    return ci is not None and ci[0] - 1e-12 <= truth <= ci[1] + 1e-12
+
+
+def _summary(est: list[float], covered: list[bool], truth: float, widths: list[float] | None = None) -> dict:
+    est_a = np.asarray([e for e in est if e is not None and math.isfinite(e)], dtype=float)
+    out = {"truth": round(truth, 4), "bias": round(float(est_a.mean()) - truth, 4) if est_a.size else None,
+           "coverage": round(float(np.mean(covered)), 3)}
+    if widths:
+        out["mean_width"] = round(float(np.mean(widths)), 4)
+    return out
+
+
+# Eval accuracy and pass@k: problems with pass rate p ~ Beta(A, B), m samples each.
+ACC_CASES = {  # name: (problems, samples per problem, Beta a, Beta b)
+    "1x20": (20, 1, 1.4, 0.6), "1x200": (200, 1, 1.4, 0.6),
+    "4x10": (10, 4, 1.4, 0.6), "4x30": (30, 4, 1.4, 0.6), "4x200": (200, 4, 1.4, 0.6),
+    "8x15_hard": (15, 8, 0.3, 2.7),
+}
+
+
+def bench_accuracy(repeats: int, seed: int, cases: tuple[str, ...] | None = None) -> dict[str, dict]:
+    """Accuracy (mean over samples) and its ci95, pass@k (k = samples) and its ci95, through
+    `vrd.eval.results.stats`; truth is the population mean of p and of 1 - (1-p)^k."""
+    from scipy.special import betaln
+
+    from vrd.eval.results import stats
+
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, (n, m, a, b) in ACC_CASES.items():
+        if cases is not None and name not in cases:
+            continue
+        truth = a / (a + b)
+        truth_k = 1.0 - math.exp(betaln(a, b + m) - betaln(a, b))
+        acc, cov, wid, pk, pk_cov = [], [], [], [], []
+        for _ in range(repeats):
+            p = rng.beta(a, b, size=n)
+            s = stats(_rows(rng.random((n, m)) < p[:, None]))
+            acc.append(s["accuracy"])
+            cov.append(_cover(s["ci95"], truth))
+            wid.append(s["ci95"][1] - s["ci95"][0] if s["ci95"] else math.nan)
+            if m > 1:
+                pk.append(s[f"pass@{m}"])
+                pk_cov.append(_cover(s["pass_at_k_ci95"][str(m)], truth_k))
+        out[f"accuracy_{name}"] = _summary(acc, cov, truth, wid)
+        if m > 1:
+            out[f"pass@{m}_{name}"] = _summary(pk, pk_cov, truth_k)
+    return out
+
+
+def bench_macro(repeats: int, seed: int) -> dict:
+    """Macro mean over three benchmarks (30 problems x 4 samples each) and `macro_interval`."""
+    from vrd.eval.results import macro_interval, stats
+
+    rng = np.random.default_rng(seed)
+    params = [(1.4, 0.6), (1.0, 1.0), (0.5, 2.0)]
+    truth = float(np.mean([a / (a + b) for a, b in params]))
+    est, cov = [], []
+    for _ in range(repeats):
+        benches = {}
+        for j, (a, b) in enumerate(params):
+            p = rng.beta(a, b, size=30)
+            benches[f"b{j}"] = stats(_rows(rng.random((30, 4)) < p[:, None]))
+        est.append(float(np.mean([v["accuracy"] for v in benches.values()])))
+        cov.append(_cover(macro_interval(benches), truth))
+    return _summary(est, cov, truth)
+
+
+def paired_clustered(rng: np.random.Generator, n: int, m: int, shift: float) -> tuple[dict, dict, float]:
+    """Two models on n problems, m samples each: logit p_ref ~ N(0.3, 1.5²), p_other = logit + shift
+    + N(0, 0.5²) per problem. Truth: E[p_other - p_ref] (by a large sample, cached)."""
+    def draw(k: int) -> tuple[np.ndarray, np.ndarray]:
+        z = rng.normal(0.3, 1.5, size=k)
+        return 1 / (1 + np.exp(-z)), 1 / (1 + np.exp(-(z + shift + rng.normal(0, 0.5, size=k))))
+
+    pa, pb = draw(n)
+    ids = [f"p{i}" for i in range(n)]
+    a = rng.binomial(m, pa) / m
+    b = rng.binomial(m, pb) / m
+    return dict(zip(ids, a, strict=True)), dict(zip(ids, b, strict=True)), 0.0
+
+
+_PAIRED_TRUTH: dict[float, float] = {}
+
+
+def paired_truth(shift: float) -> float:
+    if shift not in _PAIRED_TRUTH:
+        rng = np.random.default_rng(7)
+        z = rng.normal(0.3, 1.5, size=2_000_000)
+        pb = 1 / (1 + np.exp(-(z + shift + rng.normal(0, 0.5, size=z.size))))
+        _PAIRED_TRUTH[shift] = float(np.mean(pb - 1 / (1 + np.exp(-z))))
+    return _PAIRED_TRUTH[shift]
+
+
+def bench_compare_more(repeats: int, seed: int, designs: tuple[tuple[int, int], ...] = ((30, 1), (30, 4), (200, 4)),
+                       macro: bool = True) -> dict:
+    """`paired_delta` on clustered outcomes: coverage at 30 and 200 problems with a real effect, the
+    false-positive rate ('significant') with no effect, power with one, and the macro interval
+    (mean of paired bootstraps over three benchmarks) as `vrd eval compare` builds it."""
+    from vrd.eval.compare import _unpaired
+    from vrd.stats import cluster_mean_ci, paired_delta, percentile_ci
+
+    rng = np.random.default_rng(seed)
+    out = {}
+    for n, m in designs:
+        truth = paired_truth(0.4)
+        est, cov, null_sig, alt_sig, unpaired = [], [], [], [], []
+        for r in range(repeats):
+            ref, other, _ = paired_clustered(rng, n, m, 0.4)
+            d = paired_delta(ref, other, n_boot=1000, seed=r)
+            # the fallback when responses are gone: each run's own interval, variances added
+            cis = [cluster_mean_ci([v * m for v in run.values()], [m] * n) for run in (ref, other)]
+            unpaired.append(_cover(_unpaired(list(cis[0]), list(cis[1]), d["delta"]), truth))
+            est.append(d["delta"])
+            cov.append(_cover(d["ci95"], truth))
+            alt_sig.append(d["significant"])
+            ref0, other0, _ = paired_clustered(rng, n, m, 0.0)
+            null_sig.append(paired_delta(ref0, other0, n_boot=1000, seed=r)["significant"])
+        out[f"delta_{m}x{n}"] = {**_summary(est, cov, truth), "null_rejection": round(float(np.mean(null_sig)), 3),
+                                 "power": round(float(np.mean(alt_sig)), 3),
+                                 "unpaired_coverage": round(float(np.mean(unpaired)), 3)}
+    if not macro:
+        return out
+    truth = paired_truth(0.4)
+    est, cov = [], []
+    for _ in range(max(1, repeats // 2)):
+        reps, deltas = [], []
+        for j in range(3):
+            ref, other, _ = paired_clustered(rng, 60 + 20 * j, 2, 0.4)
+            d = paired_delta(ref, other, n_boot=1000, seed=j)
+            reps.append(d["replicates"])
+            deltas.append(d["delta"])
+        est.append(float(np.mean(deltas)))
+        cov.append(_cover(percentile_ci(sum(reps) / len(reps)), truth))
+    out["macro_delta"] = _summary(est, cov, truth)
+    return out
+
+
+def bench_behavior(repeats: int, seed: int) -> dict:
+    """Paired differences in mean and p95 tokens (`vrd.eval.behavior.paired_metric`): 40 problems
+    x 4 samples, log length = problem effect N(5, 0.6²) + row noise N(0, 0.4²), the other run 10%
+    longer; truths 0.1·exp(5 + s²/2) and 0.1·exp(5 + 1.645·s), s² = 0.6² + 0.4²."""
+    from vrd.eval.behavior import Responses, paired_metric
+
+    rng = np.random.default_rng(seed)
+    mu, s_prob, s_row = 5.0, 0.6, 0.4
+    s_all = math.hypot(s_prob, s_row)
+    truths = {"mean tokens": 0.1 * math.exp(mu + s_all ** 2 / 2), "p95 tokens": 0.1 * math.exp(mu + 1.6449 * s_all)}
+    got: dict[str, tuple[list, list]] = {k: ([], []) for k in truths}
+    for r in range(repeats):
+        centre = rng.normal(mu, s_prob, size=40)
+        ids = [f"p{i}" for i in range(40)]
+
+        def run(scale: float, centre: np.ndarray = centre, ids: list[str] = ids) -> Responses:
+            tok = np.exp(centre[:, None] + rng.normal(0, s_row, size=(40, 4))) * scale
+            z = np.zeros_like(tok).tolist()
+            return Responses(list(ids), tok.tolist(), z, z)
+
+        a, b = run(1.0), run(1.1)
+        for metric, (est, cov) in got.items():
+            d = paired_metric(metric, a, b, n_boot=500, seed=r)
+            est.append(d["delta"])
+            cov.append(_cover(d["ci95"], truths[metric]))
+    return {metric.replace(" ", "_"): _summary(est, cov, truths[metric]) for metric, (est, cov) in got.items()}
+
+
+def bench_nll(repeats: int, seed: int, sizes: tuple[int, ...] = (8, 30, 200)) -> dict:
+    """Mean per-byte NLL and its interval over problems (`cluster_mean_ci(binary=False)`, as the
+    shift report uses it): problem means ~ Gamma(4, 0.25), rows ~ Gamma(10, mean/10), 2 per problem.
+    Truth 1.0."""
+    from vrd.stats import cluster_mean_ci
+
+    rng = np.random.default_rng(seed)
+    out = {}
+    for n in sizes:
+        est, cov = [], []
+        for _ in range(repeats):
+            mean = rng.gamma(4.0, 0.25, size=n)
+            rows = rng.gamma(10.0, mean[:, None] / 10.0, size=(n, 2))
+            est.append(float(rows.mean()))
+            cov.append(_cover(cluster_mean_ci(rows.sum(1), [2] * n, binary=False), 1.0))
+        out[f"nll_{n}"] = _summary(est, cov, 1.0)
+    return out
+
+
+MMD_DIM, MMD_TAU, MMD_SIGMA = 32, 1.0, 0.5
+
+
+def mmd_truth(delta: float) -> tuple[float, float]:
+    """(population MMD² between the row marginals, bandwidth) for rows N(0, s²I) vs N(δ·1/√d·..., s²I)
+    with RBF bandwidth h² = s² d (the median heuristic's limit): 2c(1 - exp(-|δ|²/(2(h² + 2s²))))."""
+    s2 = MMD_TAU ** 2 + MMD_SIGMA ** 2
+    h2 = s2 * MMD_DIM
+    c = (h2 / (h2 + 2 * s2)) ** (MMD_DIM / 2)
+    return 2 * c * (1 - math.exp(-delta ** 2 / (2 * (h2 + 2 * s2)))), math.sqrt(h2)
+
+
+def clustered_pair(rng: np.random.Generator, problems: int, rollouts: int, delta: float
+                   ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """As `clustered_null`, the second set's problem centres moved by |δ| along the diagonal."""
+    x, y, gx, gy = clustered_null(rng, problems, rollouts, MMD_DIM, MMD_TAU, MMD_SIGMA)
+    return x, y + delta / math.sqrt(MMD_DIM), gx, gy
+
+
+def bench_mmd(repeats: int, seed: int, problems: int = 30, n_perm: int = 100, n_boot: int = 100) -> dict:
+    """MMD²: bias and ci95 coverage against the analytic MMD² (fixed bandwidth), null rejection
+    and power of the grouped permutation test at 30 problems x 4 rollouts per set."""
+    from vrd.analysis.distances import mmd2_rbf
+
+    rng = np.random.default_rng(seed)
+    out = {}
+    for delta in (0.0, 2.0):
+        truth, h = mmd_truth(delta)
+        est, cov, rej = [], [], []
+        for r in range(repeats):
+            x, y, gx, gy = clustered_pair(rng, problems, 4, delta)
+            res = mmd2_rbf(x, y, groups_x=gx, groups_y=gy, n_permutations=n_perm, n_boot=n_boot, seed=r, bandwidth=h)
+            est.append(res["mmd2"])
+            cov.append(_cover(res["ci95"], truth))
+            rej.append(res["p_value"] <= 0.05)
+        key = "null" if delta == 0 else "shift"
+        out[key] = {**_summary(est, cov, truth), ("rejection" if delta == 0 else "power"): round(float(np.mean(rej)), 3)}
+    return out
+
+
+def bench_c2st(repeats: int, seed: int) -> dict:
+    """C2ST AUC under the null (truth 0.5) at 30 problems x 4 rollouts: mean AUC (bias) and the
+    coverage of its ci95; the share of shifted pairs (δ = 2) whose interval excludes 0.5 (power)."""
+    from vrd.analysis.distances import classifier_auc
+
+    rng = np.random.default_rng(seed)
+    out = {}
+    for delta in (0.0, 2.0):
+        est, cov, detect = [], [], []
+        for r in range(repeats):
+            x, y, gx, gy = clustered_pair(rng, 30, 4, delta)
+            res = classifier_auc(x, y, groups_x=gx, groups_y=gy, n_boot=100, seed=r)
+            est.append(res["auc"])
+            cov.append(_cover(res["ci95"], 0.5))
+            detect.append(res["ci95"] is not None and res["ci95"][0] > 0.5)
+        if delta == 0:
+            out["null"] = {**_summary(est, cov, 0.5), "rejection": round(float(np.mean(detect)), 3)}
+        else:
+            out["shift_power"] = round(float(np.mean(detect)), 3)
+            out["shift_auc_mean"] = round(float(np.mean(est)), 3)
+    return out
+
+
+def bench_frechet(repeats: int, seed: int, n_boot: int = 50) -> dict:
+    """Fréchet distance between N(0, I) and N(δ, s²I) in 16 dimensions (truth d(δ² + (1-s)²)),
+    rows i.i.d. (100 per set) and clustered (25 problems x 4 rows, same marginals): bias of the
+    raw and the debiased estimate, and coverage of the debiased ci95."""
+    from vrd.analysis.distances import frechet_debiased
+
+    rng = np.random.default_rng(seed)
+    d, delta, s = 16, 0.25, 1.2
+    truth = d * (delta ** 2 + (1 - s) ** 2)
+    out = {}
+    for kind in ("iid", "clustered"):
+        raw, deb, cov = [], [], []
+        for r in range(repeats):
+            if kind == "iid":
+                x = rng.normal(size=(100, d))
+                y = delta + s * rng.normal(size=(100, d))
+                gx = gy = None
+            else:  # marginal N(0, 1) per coordinate: centre variance 0.7, row noise 0.3
+                x = np.repeat(rng.normal(0, math.sqrt(0.7), (25, d)), 4, 0) + rng.normal(0, math.sqrt(0.3), (100, d))
+                y = delta + s * (np.repeat(rng.normal(0, math.sqrt(0.7), (25, d)), 4, 0)
+                                 + rng.normal(0, math.sqrt(0.3), (100, d)))
+                gx = [f"a{i // 4}" for i in range(100)]
+                gy = [f"b{i // 4}" for i in range(100)]
+            res = frechet_debiased(x, y, seed=r, n_boot=n_boot, groups_x=gx, groups_y=gy)
+            raw.append(res["frechet_raw"])
+            deb.append(res["frechet"])
+            cov.append(_cover(res["ci95"], truth))
+        out[kind] = {"truth": round(truth, 4), "bias_raw": round(float(np.mean(raw)) - truth, 4),
+                     "bias": round(float(np.mean(deb)) - truth, 4), "coverage": round(float(np.mean(cov)), 3)}
+    return out
+
+
+def bench_spearman(repeats: int, seed: int, sizes: tuple[int, ...] = (20, 60)) -> dict:
+    """Spearman interval (`spearman_ci`, moving blocks) on 20 and 60 points of a bivariate AR(1)
+    (φ = 0.5, Gaussian, r = 0.6); truth 6/π asin(r/2)."""
+    from scipy.stats import spearmanr
+
+    from vrd.stats import spearman_ci
+
+    rng = np.random.default_rng(seed)
+    r_, phi = 0.6, 0.5
+    truth = 6 / math.pi * math.asin(r_ / 2)
+    out = {}
+    for n in sizes:
+        est, cov = [], []
+        for i in range(repeats):
+            e = rng.multivariate_normal([0, 0], [[1, r_], [r_, 1]], size=n + 50)
+            z = np.zeros_like(e)
+            for t in range(1, len(e)):
+                z[t] = phi * z[t - 1] + math.sqrt(1 - phi ** 2) * e[t]
+            x, y = z[50:, 0], z[50:, 1]
+            est.append(float(spearmanr(x, y).statistic))
+            cov.append(_cover(spearman_ci(x, y, n_boot=500, seed=i), truth))
+        out[f"n{n}"] = _summary(est, cov, truth)
+    return out
+
+
+def bench_onset_ci(repeats: int, seed: int) -> dict:
+    """Coverage of the onset interval: in the 'hit' scenario (true knee at step 100), the share of
+    detected onsets whose onset_ci95 contains 100."""
+    from vrd.trainers.audit import find_onset
+
+    rng = np.random.default_rng(seed)
+    cov, found, est = [], 0, []
+    for _ in range(repeats):
+        steps, reward, acc = onset_run(rng, "hit")
+        res = find_onset(steps, reward, acc, n_eval=N_EVAL, seed=int(rng.integers(1 << 30)))
+        if res["onset_step"] is not None:
+            found += 1
+            est.append(res["onset_step"])
+            cov.append(_cover(res["onset_ci95"], 100.0))
+    return {"truth": 100, "bias": round(float(np.mean(est)) - 100, 1) if est else None,
+            "coverage": round(float(np.mean(cov)), 3) if cov else None, "detected": found}
+
+
+def wemath_sim(rng: np.random.Generator, n: int) -> tuple[list[dict], dict[str, dict]]:
+    """n two-step We-Math problems: ability θ ~ N(0, 1); steps right w.p. σ(θ + 0.8), the composite
+    w.p. σ(θ - 0.2 + 1.0·[both steps right])."""
+    theta = rng.normal(size=n)
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    steps = rng.random((n, 2)) < sig(theta + 0.8)[:, None]
+    multi = rng.random(n) < sig(theta - 0.2 + 1.0 * steps.all(1))
+    rows, metas = [], {}
+    for i in range(n):
+        for key, ok in (("2steps_1", steps[i, 0]), ("2steps_2", steps[i, 1]), ("2steps_multi", multi[i])):
+            qid = f"q{i}_{key}"
+            rows.append({"id": qid, "sample": 0, "correct": bool(ok)})
+            metas[qid] = {"key": key, "problem": f"2steps_{i}"}
+    return rows, metas
+
+
+def wemath_truth() -> float:
+    """E[strict contribution] = E_θ[q²(1 + q) / 2], q = σ(θ + 0.8): a problem scores 1 when all
+    is right, 0.5 when only the composite is wrong (IG), 0 otherwise (Gauss-Hermite in θ)."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(80)
+    q = 1 / (1 + np.exp(-(nodes + 0.8)))
+    return float((weights * q * q * (1 + q) / 2).sum() / weights.sum())
+
+
+def bench_wemath(repeats: int, seed: int) -> dict:
+    """We-Math strict Score and its ci95 at 40 two-step problems (`wemath_sim`), truth analytic."""
+    from vrd.eval.wemath import wemath_scores
+
+    truth = wemath_truth()
+    rng = np.random.default_rng(seed)
+    est, cov = [], []
+    for _ in range(repeats):
+        s = wemath_scores(*wemath_sim(rng, 40))
+        est.append(s["score_strict"])
+        cov.append(_cover(s["score_strict_ci95"], truth))
+    return _summary(est, cov, truth)
+
+
+def bench_levels(repeats: int, seed: int) -> dict:
+    """Accuracy by difficulty level when the levels come from this run's own samples
+    (`level_bins(same_samples=True)`: even samples set the level, odd samples score it) against
+    the naive reading (levels and accuracy from the same samples). Truth per level: the mean true
+    pass rate of the problems placed in it. Largest |bias| over levels, 300 problems x 8 samples."""
+    from vrd.eval.results import level_bins
+
+    rng = np.random.default_rng(seed)
+    err_split: dict[str, list[float]] = {}
+    err_naive: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        p = rng.beta(0.7, 0.7, size=300)
+        correct = rng.random((300, 8)) < p[:, None]
+        rows = _rows(correct)
+        bins, _ = level_bins(rows, None, same_samples=True)
+        from vrd.difficulty import get_scheme
+
+        scheme = get_scheme(None)
+        even = correct[:, 0::2].mean(1)
+        full = correct.mean(1)
+        for label, s in bins.items():
+            members = [i for i in range(300) if scheme.label(float(even[i])) == label]
+            if members:
+                err_split.setdefault(label, []).append(s["accuracy"] - float(p[members].mean()))
+        naive, _ = level_bins(rows, {f"p{i}": float(full[i]) for i in range(300)})
+        for label, s in naive.items():
+            members = [i for i in range(300) if scheme.label(float(full[i])) == label]
+            if members:
+                err_naive.setdefault(label, []).append(s["accuracy"] - float(p[members].mean()))
+    worst = lambda e: round(max(abs(float(np.mean(v))) for v in e.values()), 4)  # noqa: E731
+    return {"max_abs_bias_split": worst(err_split), "max_abs_bias_same_samples": worst(err_naive)}
+
+
+def bench_signal_small_k(repeats: int, seed: int) -> dict:
+    """Signal at group size 4 <= 8 rollouts (hypergeometric branch): all-wrong fraction, truth
+    B(0.5, 7) / B(0.5, 3), 500 problems."""
+    from vrd.analysis.signal import eb_agreement
+
+    rng = np.random.default_rng(seed)
+    truth = signal_truth(g=4)
+    est, cov = [], []
+    for r in range(repeats):
+        p = rng.beta(0.5, 3.0, size=500)
+        res = eb_agreement([(8, int(c)) for c in rng.binomial(8, p)], 4, n_boot=200, seed=r)
+        est.append(res["all_wrong"])
+        cov.append(_cover(res["all_wrong_ci95"], truth))
+    return _summary(est, cov, truth)
+
+
+SECTIONS = {  # name: (function, default repeats, seed offset); quick runs a tenth
+    "signal": (bench_signal, 200, 0), "nulls": (bench_nulls, 200, 1), "onset": (bench_onset, 200, 2),
+    "compare": (bench_compare, 1000, 3), "accuracy": (bench_accuracy, 300, 4), "macro_accuracy": (bench_macro, 300, 5),
+    "compare_clustered": (bench_compare_more, 300, 6), "behavior_tokens_delta": (bench_behavior, 300, 7),
+    "nll_per_byte": (bench_nll, 400, 8), "mmd": (bench_mmd, 100, 9), "c2st": (bench_c2st, 40, 10),
+    "frechet": (bench_frechet, 100, 11), "spearman": (bench_spearman, 300, 12), "onset_ci": (bench_onset_ci, 300, 13),
+    "wemath_score": (bench_wemath, 300, 14), "difficulty_levels": (bench_levels, 50, 15),
+    "signal_hypergeometric": (bench_signal_small_k, 200, 16),
+}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", action="store_true", help="Print one JSON object (the default prints it too).")
     ap.add_argument("--quick", action="store_true", help="A tenth of the repeats (smoke test; noisier figures).")
+    ap.add_argument("--only", default="", help=f"Comma-separated sections: {', '.join(SECTIONS)} (default all).")
     ap.add_argument("--seed", type=int, default=SEED)
     args = ap.parse_args()
+    only = [s for s in args.only.split(",") if s] or list(SECTIONS)
+    unknown = [s for s in only if s not in SECTIONS]
+    if unknown:
+        ap.error(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}")
     scale = 0.1 if args.quick else 1.0
-    reps = lambda n: max(5, int(n * scale))  # noqa: E731
     t0 = time.perf_counter()
-    signal = bench_signal(reps(200), args.seed)
-    mmd_rej, c2st_auc = bench_nulls(reps(200), args.seed + 1)
-    onset = bench_onset(reps(200), args.seed + 2)
-    coverage = bench_compare(reps(1000), args.seed + 3)
-    result = {
-        "signal": signal,
-        "mmd_null_rejection": round(mmd_rej, 3),
-        "c2st_null_auc_mean": round(c2st_auc, 3),
-        "onset_false_rate_rising": round(onset["rising"], 3),
-        "onset_false_rate_saturating": round(onset["saturating"], 3),
-        "onset_hit_rate": round(onset["hit"], 3),
-        "compare_ci_coverage": round(coverage, 3),
-    }
+    result: dict[str, object] = {}
+    for name in only:
+        fn, repeats, offset = SECTIONS[name]
+        t1 = time.perf_counter()
+        value = fn(max(5, int(repeats * scale)), args.seed + offset)
+        if name == "nulls":
+            result["mmd_null_rejection"], result["c2st_null_auc_mean"] = round(value[0], 3), round(value[1], 3)
+        elif name == "onset":
+            result.update({"onset_false_rate_rising": round(value["rising"], 3),
+                           "onset_false_rate_saturating": round(value["saturating"], 3),
+                           "onset_hit_rate": round(value["hit"], 3)})
+        elif name == "compare":
+            result["compare_ci_coverage"] = round(value, 3)
+        else:
+            result[name] = value
+        if not args.json:
+            print(f"{name}: {time.perf_counter() - t1:.0f} s", file=sys.stderr)
     print(json.dumps(result))
     if not args.json:
         print(f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)

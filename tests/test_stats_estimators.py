@@ -44,7 +44,9 @@ def test_cluster_interval_is_wilson_for_single_samples_and_wider_for_clusters() 
 def test_paired_delta_exact_and_significant() -> None:
     ref = {f"p{i}": 0.0 for i in range(50)}
     same = paired_delta(ref, dict(ref))
-    assert same["delta"] == 0.0 and same["ci95"] == [0.0, 0.0] and not same["significant"]
+    # no discordant problem in 50 still allows a small difference either way (Newcombe's interval)
+    assert same["delta"] == 0.0 and not same["significant"]
+    assert same["ci95"][0] == pytest.approx(-same["ci95"][1]) and 0.05 < same["ci95"][1] < 0.1
     better = {k: 1.0 if i < 30 else 0.0 for i, k in enumerate(ref)}
     d = paired_delta(ref, better)
     assert d["delta"] == pytest.approx(0.6) and d["n_pairs"] == 50 and d["significant"]
@@ -56,3 +58,79 @@ def test_spearman_interval_contains_rho() -> None:
     x = np.arange(20.0)
     lo, hi = spearman_ci(x, x + np.sin(x))
     assert lo <= 1.0 and hi >= 0.8 and not math.isnan(lo)
+
+
+# ---- edge cases: a defined value or a clear error, never a crash or a silently wrong interval ----
+
+
+def test_proportion_intervals_at_the_edges() -> None:
+    from vrd.errors import DataError
+    from vrd.stats import proportion_ci
+
+    assert all(math.isnan(v) for v in cluster_mean_ci([], []))  # n = 0: no interval
+    assert all(math.isnan(v) for v in wilson(0, 0))
+    lo, hi = cluster_mean_ci([1], [1])  # n = 1
+    assert 0.0 < lo < 1.0 and hi == 1.0
+    # all correct / all wrong over clustered samples: not the degenerate [1, 1] of a bootstrap
+    lo, hi = cluster_mean_ci([4] * 10, [4] * 10)
+    assert hi == 1.0 and 0.6 < lo < 0.8  # as wide as 10 independent problems (Wilson(10, 10) = 0.72)
+    lo, hi = cluster_mean_ci([0] * 10, [4] * 10)
+    assert lo == 0.0 and 0.2 < hi < 0.4
+    lo, hi = proportion_ci([3], [4])  # one problem, several samples: Wilson at one effective draw
+    assert lo < 0.2 and hi == pytest.approx(1.0, abs=0.05)
+    for bad in (([math.nan], [1]), ([5], [4]), ([-1], [4]), ([1, 1], [1])):
+        with pytest.raises(DataError):
+            cluster_mean_ci(*bad)
+    with pytest.raises(DataError):
+        wilson(math.nan, 10)
+    with pytest.raises(DataError):
+        cluster_mean_ci([1.0, math.inf], [2, 2], binary=False)
+    # problems with no samples are left out, not counted as failures
+    assert cluster_mean_ci([1, 0], [1, 0]) == cluster_mean_ci([1], [1])
+
+
+def test_pass_at_k_edges() -> None:
+    from vrd.errors import DataError
+
+    assert pass_at_k(1, 1, 1) == 1.0 and pass_at_k(1, 0, 1) == 0.0
+    assert pass_at_k(5, 5, 3) == 1.0 and pass_at_k(5, 0, 5) == 0.0
+    with pytest.raises(DataError, match="k in"):
+        pass_at_k(2, 1, 3)  # k > n
+    with pytest.raises(DataError, match="correct"):
+        pass_at_k(4, 5, 1)
+
+
+def test_paired_delta_edges() -> None:
+    from vrd.errors import DataError
+
+    one = paired_delta({"a": 0.0}, {"a": 1.0})
+    assert one["delta"] == 1.0 and one["ci95"] is None and not one["significant"]  # one pair is no evidence
+    assert paired_delta({}, {})["delta"] is None
+    # three problems all gained: Newcombe's interval, wide, not the point [1, 1]
+    three = paired_delta({k: 0.0 for k in "abc"}, {k: 1.0 for k in "abc"})
+    assert three["ci95"][0] < 0.5 and three["ci95"][1] == pytest.approx(1.0)
+    with pytest.raises(DataError, match="finite"):
+        paired_delta({"a": 0.0, "b": 1.0}, {"a": math.nan, "b": 1.0})
+
+
+def test_spearman_edges() -> None:
+    assert all(math.isnan(v) for v in spearman_ci([1, 2, 3], [1, 2, 3]))  # too few points
+    lo, hi = spearman_ci([1, 2, 3, 4, 5, 6, math.nan], [1, 1, 1, 2, 2, 2, 3])  # ties, a NaN pair dropped
+    assert -1.0 <= lo <= hi <= 1.0
+    lo, hi = spearman_ci(np.ones(10), np.arange(10.0))  # constant series: no rank correlation defined
+    assert all(math.isnan(v) for v in (lo, hi))
+
+
+def test_eval_stats_edges() -> None:
+    from vrd.eval.results import stats
+
+    assert stats([])["accuracy"] is None and stats([])["ci95"] is None
+    row = {"format_ok": True, "pred": "1", "n_tokens": 5, "finish_reason": "stop"}
+    s = stats([{**row, "id": "a", "sample": 0, "correct": True}])
+    assert s["accuracy"] == 1.0 and s["ci95"][1] == 1.0 and s["ci95"][0] < 1.0 and "pass_at_k" not in s
+    rows = [{**row, "id": f"p{i}", "sample": j, "correct": True} for i in range(6) for j in range(3)]
+    s = stats(rows)
+    assert s["pass@3"] == 1.0 and s["pass_at_k_ci95"]["3"][0] < 1.0 and s["ci95"][0] < 1.0
+    # uneven samples: pass@k only up to the fewest samples any problem has (never k > n)
+    s = stats(rows + [{**row, "id": "q", "sample": 0, "correct": False}])
+    assert "pass_at_k" not in s

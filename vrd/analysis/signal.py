@@ -311,8 +311,8 @@ def eb_agreement(counts: Iterable[tuple[int, int]] | Sequence[Outcome], k: int, 
         reps = np.array([_estimate(n, c, cats, d, k) for d in draws])
         names = ("all_correct", "all_wrong", "zero_advantage", "zero_advantage_reward")
         for j, name in enumerate(names):
-            out[f"{name}_ci95"] = list(percentile_ci(reps[:, j]))
-        out["format_only_signal_ci95"] = list(percentile_ci(np.maximum(reps[:, 2] - reps[:, 3], 0.0)))
+            out[f"{name}_ci95"] = list(percentile_ci(reps[:, j], n=len(outcomes)))
+        out["format_only_signal_ci95"] = list(percentile_ci(np.maximum(reps[:, 2] - reps[:, 3], 0.0), n=len(outcomes)))
     return out
 
 

@@ -144,7 +144,7 @@ def paired_metric(name: str, ref: Responses, other: Responses, *, n_boot: int = 
     w = np.zeros((n_boot, len(common)))
     np.add.at(w, (np.repeat(np.arange(n_boot), len(common)), idx.reshape(-1)), 1.0)
     reps = statistic(name, b, w) - statistic(name, a, w)
-    lo, hi = percentile_ci(reps)
+    lo, hi = percentile_ci(reps, n=len(common))
     if math.isnan(delta):
         return {"delta": None, "ci95": None, "significant": False, "n_pairs": len(common)}
     ci = None if math.isnan(lo) else [lo, hi]
@@ -231,9 +231,11 @@ def transfer_row(paths: Sequence[str | os.PathLike], runs: Sequence[Mapping[str,
     for j in range(1, len(runs)):
         if outcomes[0] is None or outcomes[j] is None:
             continue
-        reps = [paired_delta(outcomes[0][b]["acc"], outcomes[j][b]["acc"])["replicates"] for b in present]
+        # a different seed per benchmark: shared seeds would resample the same positions everywhere
+        pds = [paired_delta(outcomes[0][b]["acc"], outcomes[j][b]["acc"], seed=s) for s, b in enumerate(present)]
+        reps = [pd["replicates"] for pd in pds]
         if all(x is not None for x in reps):
-            lo, hi = percentile_ci(sum(reps) / len(reps))
+            lo, hi = percentile_ci(sum(reps) / len(reps), n=sum(pd["n_pairs"] for pd in pds))
             cis[j], sig[j] = [lo, hi], bool(lo > 0 or hi < 0)
     return {"benchmark": "transfer", "slice": f"macro ({', '.join(present)})", "accuracy": values, "delta": deltas,
             "ci95": cis, "significant": sig,

@@ -87,6 +87,7 @@ def compare_runs(paths: Sequence[str | os.PathLike], *, breakdown: bool = True) 
         benches.extend(b for b in r.get("benchmarks", {}) if b not in benches)
     rows: list[dict[str, Any]] = []
     macro_reps: list[list[Any]] = [[] for _ in runs]
+    macro_n = [0] * len(runs)
 
     def add(bench: str, group: str | None, key: str | None, label: str) -> None:
         pairs = [_accuracy(r, bench, group, key) for r in runs]
@@ -102,11 +103,13 @@ def compare_runs(paths: Sequence[str | os.PathLike], *, breakdown: bool = True) 
                 continue
             other = _slice(outcomes[j], bench, group, key)
             if ref_slice is not None and other is not None and set(ref_slice) & set(other):
-                pd = paired_delta(ref_slice, other)
+                # a different seed per benchmark, so the macro mean's replicates are independent draws
+                pd = paired_delta(ref_slice, other, seed=benches.index(bench))
                 deltas[j], cis[j], sig[j] = pd["delta"], pd["ci95"], pd["significant"]
                 methods[j] = f"paired bootstrap over {pd['n_pairs']} problems"
                 if group is None:
                     macro_reps[j].append(pd["replicates"])
+                    macro_n[j] += pd["n_pairs"]
             else:
                 deltas[j] = values[j] - ref
                 cis[j] = _unpaired(_ci(runs[0], bench, group, key), _ci(runs[j], bench, group, key), deltas[j])
@@ -134,7 +137,7 @@ def compare_runs(paths: Sequence[str | os.PathLike], *, breakdown: bool = True) 
     for j in range(1, len(runs)):
         reps = macro_reps[j]
         if m_deltas[j] is not None and reps and all(x is not None for x in reps) and len(reps) == len(benches):
-            lo, hi = percentile_ci(sum(reps) / len(reps))
+            lo, hi = percentile_ci(sum(reps) / len(reps), n=macro_n[j])
             m_cis[j], m_sig[j] = [lo, hi], bool(lo > 0 or hi < 0)
     rows.append({"benchmark": "mean", "slice": "macro", "accuracy": means, "delta": m_deltas, "ci95": m_cis,
                  "significant": m_sig, "method": [None] + ["mean of paired bootstraps" if c else None for c in m_cis[1:]],

@@ -99,8 +99,9 @@ def stats(rows: Sequence[Mapping[str, Any]], *, intervals: bool = True) -> dict[
             per = [pass_at_k(m, c, k) for m, c in counts]
             curve[str(k)] = sum(per) / len(per)
             if intervals:
-                bands[str(k)] = _interval(cluster_mean_ci(per, [1.0] * len(per)) if len(per) > 1
-                                          else (math.nan, math.nan))
+                # per-problem pass@k is a [0, 1] value, not a 0/1 outcome: the effective sample
+                # size may exceed the number of problems, up to the number of samples
+                bands[str(k)] = _interval(cluster_mean_ci(per, [1.0] * len(per), n_max=float(n)))
         out[f"pass@{k_max}"] = curve[str(k_max)]
         out["pass_at_k"] = curve
         if intervals:

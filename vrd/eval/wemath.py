@@ -125,7 +125,7 @@ def wemath_scores(rows: Sequence[Mapping[str, Any]], metas: Mapping[str, Mapping
     for mode in ("strict", "loose"):
         contrib = np.mean([r["_contrib"][mode] for r in runs if len(r["_contrib"][mode]) == out["n_problems"]], axis=0)
         reps = contrib[bootstrap_indices(contrib.size)].mean(1)
-        out[f"score_{mode}_ci95"] = list(percentile_ci(reps))
+        out[f"score_{mode}_ci95"] = list(percentile_ci(reps, n=contrib.size))
     out["definition"] = ("We-Math official: Score = (N - 0.5 IG - RM - IK) / N over the N multi-step problems; "
                          "IK/IG/CM share of N, RM share of CM + RM; S1 one-step questions, S2/S3 composites")
     return out
