@@ -134,3 +134,24 @@ def test_eval_stats_edges() -> None:
     # uneven samples: pass@k only up to the fewest samples any problem has (never k > n)
     s = stats(rows + [{**row, "id": "q", "sample": 0, "correct": False}])
     assert "pass_at_k" not in s
+
+
+def test_two_sample_distances_at_the_edges() -> None:
+    from vrd.analysis.distances import classifier_auc, frechet_debiased, mmd2_rbf
+    from vrd.errors import DataError
+
+    same = np.ones((20, 8))
+    m = mmd2_rbf(same, same.copy(), n_boot=20)
+    assert m["mmd2"] == 0.0 and m["p_value"] == 1.0  # constant features: no shift, no crash
+    assert classifier_auc(same, same.copy(), n_boot=20)["auc"] == 0.5
+    assert frechet_debiased(same, same.copy(), n_boot=5)["frechet"] == 0.0
+    apart = mmd2_rbf(np.zeros((12, 4)), np.ones((12, 4)), n_permutations=50)
+    assert apart["mmd2"] > 0 and apart["p_value"] <= 0.05
+    # each set one problem: no pair of different problems within a set, so no estimate (not a number)
+    one = mmd2_rbf(same[:4], same[:4], groups_x=["a"] * 4, groups_y=["b"] * 4)
+    assert math.isnan(one["mmd2"]) and one["ci95"] is None
+    bad = np.ones((10, 4))
+    bad[3, 1] = np.nan
+    for fn in (mmd2_rbf, classifier_auc, frechet_debiased):
+        with pytest.raises(DataError, match="row 3"):
+            fn(bad, same[:10, :4])
