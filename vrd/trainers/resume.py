@@ -209,6 +209,31 @@ def load_converted(model: Any, state: dict[str, Any], where: Path) -> None:
         model.load_state_dict(converted, strict=False)
 
 
+def check_adapter_restored(model: Any, folder: Path) -> None:
+    """Every LoRA tensor of the model equals the checkpoint's, or the resume stops.
+
+    transformers restores adapters through peft's `load_adapter`, which only warns about keys it
+    could not place; a resume that went on with freshly initialised adapters would train a
+    different run while reporting the checkpoint's step.
+    """
+    import torch
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    path = folder / "adapter_model.safetensors"
+    if not path.is_file():
+        raise CheckpointError(f"{folder}: a LoRA run's checkpoint without adapter_model.safetensors")
+    saved = load_file(str(path))
+    current = get_peft_model_state_dict(model)
+    missing = sorted(k for k in current if k not in saved)
+    differ = sorted(k for k in current if k in saved
+                    and not torch.equal(saved[k], current[k].detach().to("cpu", saved[k].dtype)))
+    if missing or differ:
+        shown = ", ".join((missing or differ)[:3])
+        raise CheckpointError(f"{folder}: the adapter was not restored ({len(missing)} tensors missing from the "
+                              f"checkpoint, {len(differ)} not loaded, e.g. {shown})")
+
+
 def keep_secrets_in_memory(args: Any) -> None:
     """Once the trainer is built, take credentials out of its arguments for the rest of the run.
 
@@ -280,6 +305,9 @@ class CheckpointMixin:
         state = None if special else _checkpoint_state(folder)
         if state is None:  # adapters, FSDP/ZeRO shards: transformers' own path handles their layout
             super()._load_from_checkpoint(resume_from_checkpoint, model)  # type: ignore[misc]
+            if _is_peft_model(target) and not (getattr(self, "is_fsdp_enabled", False)
+                                               or getattr(self, "is_deepspeed_enabled", False)):
+                check_adapter_restored(target, folder)
             return
         log.info("restoring every weight from %s", folder)
         load_converted(target, state, folder)
