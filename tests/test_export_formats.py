@@ -59,11 +59,10 @@ def test_easyr1_parquet_loads_as_path_at_split(curated: Path, tmp_path: Path) ->
     export(curated, "easyr1", out, splits=["rl", "val"])
     # EasyR1's RLHFDataset (verl/utils/dataset.py:136 at b44b311): the file type is that of
     # os.listdir(dir)[0], hidden entries included, in whatever order the filesystem lists them. Every
-    # file must therefore carry the .parquet extension, vrd's mark included; only the lock folder
-    # (extension-less, so `load_dataset("")` would fail) is left, and the file form avoids listdir.
+    # entry must therefore be named .parquet, vrd's mark included, and no `.locks` folder may stay
+    # (splitext('.locks') has no extension: `load_dataset("")` raises IndexError).
     for entry in os.listdir(out):
-        if entry != ".locks":
-            assert os.path.splitext(entry)[-1][1:] == "parquet", entry
+        assert os.path.splitext(entry)[-1][1:] == "parquet", entry
     file_type = "parquet"
     train = datasets.load_dataset(file_type, data_dir=str(out), split="train")
     val = datasets.load_dataset(file_type, data_dir=str(out), split="validation")
@@ -79,8 +78,10 @@ def test_easyr1_parquet_loads_as_path_at_split(curated: Path, tmp_path: Path) ->
     # The file form, `data.val_files=OUT/validation.parquet`: data_files=path, split "train" (dataset.py:138-140).
     val_file = datasets.load_dataset("parquet", data_files=str(out / "validation.parquet"), split="train")
     assert set(val_file["id"]) == _ids(curated / "val")
-    # A second export into the same folder reads the .parquet-named mark as vrd's (no refusal).
+    # A second export into the same folder reads the .parquet-named mark as vrd's (no refusal), and
+    # leaves the folder as clean.
     export(curated, "easyr1", out, splits=["rl"])
+    assert all(os.path.splitext(e)[-1] == ".parquet" for e in os.listdir(out))
     with pytest.raises(Exception, match="holds a `easyr1` export"):
         export(curated, "trl", out)
 

@@ -337,12 +337,15 @@ def clean_stale(out: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def replace_dir(out: str | os.PathLike, producer: str, inputs: Iterable[str | os.PathLike | None] = ()
-                ) -> Iterator[Path]:
+def replace_dir(out: str | os.PathLike, producer: str, inputs: Iterable[str | os.PathLike | None] = (),
+                *, keep_lock_dir: bool = True) -> Iterator[Path]:
     """Yield an empty staging folder; on success it becomes `out` in one atomic swap.
 
     Write the manifest last inside the block. On an exception (or a kill) `out` is untouched
     and the staging folder is removed (by this process, or by the next writer).
+    `keep_lock_dir=False` removes `out/.locks` after the swap, while its lock is still held, for
+    outputs whose consumer reads every directory entry (EasyR1 types a folder by its first
+    entry): a writer that opened the old file is refused, one that comes later makes a new one.
     """
     out = check_out(out, producer, inputs)
     with output_lock(out, producer):
@@ -365,6 +368,8 @@ def replace_dir(out: str | os.PathLike, producer: str, inputs: Iterable[str | os
                 os.rename(staging, out)
                 staging = old
             fsync_path(out.parent)
+            if not keep_lock_dir:
+                shutil.rmtree(out / LOCK_DIR, ignore_errors=True)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             if successor is not None:

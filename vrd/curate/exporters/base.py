@@ -123,6 +123,7 @@ class Exporter(abc.ABC):
     name: ClassVar[str]
     default_template: ClassVar[str] = "math"
     mark: ClassVar[str] = EXPORT_MARK  # the hidden file that says what wrote OUT (vrd.outputs)
+    keep_lock_dir: ClassVar[bool] = True  # False: no `.locks` folder left in OUT (vrd.outputs.replace_dir)
 
     def __init__(self, template: str | None = None) -> None:
         self.template = template
@@ -137,7 +138,7 @@ class Exporter(abc.ABC):
         if push_to_hub and self.name != "hf":
             raise ConfigError(f"--push-to-hub is only supported with --format hf (got --format {self.name})")
         chosen = pick_splits(discover_splits(in_dir), splits)
-        with staged_export(out_dir, self.name, in_dir, mark=self.mark) as stage:
+        with staged_export(out_dir, self.name, in_dir, mark=self.mark, keep_lock_dir=self.keep_lock_dir) as stage:
             result = ExportResult(self.name, stage)
             for name, path in chosen.items():
                 kind = detect_kind(path)
@@ -179,13 +180,13 @@ class Exporter(abc.ABC):
 
 @contextlib.contextmanager
 def staged_export(out_dir: str | os.PathLike, fmt: str, in_dir: str | os.PathLike, *, carry: bool = True,
-                  mark: str = EXPORT_MARK) -> Iterator[Path]:
+                  mark: str = EXPORT_MARK, keep_lock_dir: bool = True) -> Iterator[Path]:
     """A staging folder holding OUT's earlier export of this format, swapped in whole on success."""
     from vrd.outputs import replace_dir, write_text_atomic
 
     out = Path(out_dir)
     found = [out / m for m in EXPORT_MARKS if (out / m).exists()]
-    with replace_dir(out, "export", inputs=[in_dir]) as stage:
+    with replace_dir(out, "export", inputs=[in_dir], keep_lock_dir=keep_lock_dir) as stage:
         if found and carry:
             try:
                 previous = json.loads(found[0].read_text()).get("format")

@@ -3,13 +3,12 @@
 EasyR1 loads a file (`data.train_files=DIR/train.parquet`, split "train" whatever the name) or a
 directory (`DIR@train`) with `load_dataset(<type of its first entry>, data_dir=DIR, split=SPLIT)`,
 so files are named by split: `rl` is written as `train.parquet`, `val` as `validation.parquet`,
-any other split under its own name (load those as `DIR/NAME.parquet`). The file form is the
-robust one: the directory form reads the type from whatever `os.listdir` lists first, and vrd's
-`.locks` folder (see `vrd.outputs`) may be it.
+any other split under its own name (load those as `DIR/NAME.parquet`). The directory form takes
+the type from whatever `os.listdir` lists first, hidden entries included, so the folder holds
+nothing that is not named `.parquet`: vrd's mark is `.vrd-export.parquet` here, and the write
+lock's `.locks` folder is removed once the export is swapped in (`keep_lock_dir`).
 The default template is `none` (question and options only) because EasyR1 appends its own
 `format_prompt`; images are stored as HF `Image` (bytes), which its `process_image` accepts.
-For the same reason vrd's mark is `.vrd-export.parquet` here, so that no file of the folder
-names another type.
 """
 
 from __future__ import annotations
@@ -38,6 +37,7 @@ class EasyR1Exporter(Exporter):
     name = "easyr1"
     default_template = "none"
     mark = EXPORT_MARK_PARQUET
+    keep_lock_dir = False
 
     def write_split(self, name: str, kind: str, rows: list[dict[str, Any]], out: Path) -> list[Path]:
         records = [{
