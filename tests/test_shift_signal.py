@@ -169,7 +169,13 @@ def test_signal_on_the_rl_split_only(monkeypatch, tmp_path) -> None:
 
 def test_one_rollout_per_problem_gives_bounds_not_a_verdict() -> None:
     # 4 problems, one rollout each, 1 correct: q = 3/4 wrong; all-wrong in 4 lies in [(3/4)^4, 3/4]
+    # if q were known; with q's Wilson interval (0.046, 0.699) for the pass rate the range widens
+    from vrd.stats import wilson
+
     rows = _rows("a", 1, 1) + _rows("b", 1, 0) + _rows("c", 1, 0) + _rows("d", 1, 0)
     rep = signal_report(rows, SignalRule(group_size=4), n_boot=10)
     assert rep["recommendation"] == "undetermined" and "at least 2 rollouts" in rep["reason"]
-    assert rep["at_group_size"]["all_wrong_ci95"] == pytest.approx([0.75 ** 4, 0.75])
+    lo, hi = wilson(1, 4)
+    band = rep["at_group_size"]["all_wrong_ci95"]
+    assert band == pytest.approx([(1 - hi) ** 4, 1 - lo])
+    assert band[0] < 0.75 ** 4 and band[1] > 0.75

@@ -269,11 +269,16 @@ def _estimate(n: np.ndarray, c: np.ndarray, cats: np.ndarray, w: np.ndarray, k: 
 
 def _bounds_only(n: np.ndarray, c: np.ndarray, w: np.ndarray, k: int, n_problems: int) -> dict[str, Any]:
     """One rollout per problem says nothing about how pass rates spread, only their mean q: the
-    all-wrong fraction lies between (1-q)^k (every problem alike) and 1-q (each always or never)."""
-    q = float((w * c).sum() / (w * n).sum())
+    all-wrong fraction lies between (1-q)^k (every problem alike) and 1-q (each always or never).
+    The 95% range takes those bounds at the ends of q's Wilson interval, so it covers the truth
+    whenever q's interval does, not only when q is estimated exactly."""
+    from vrd.stats import wilson
+
+    q_lo, q_hi = wilson(float((w * c).sum()), float((w * n).sum()))
     nan = math.nan
     return {"k": k, "all_correct": nan, "all_wrong": nan, "zero_advantage": nan, "zero_advantage_reward": nan,
-            "format_only_signal": nan, "all_correct_ci95": [q ** k, q], "all_wrong_ci95": [(1 - q) ** k, 1 - q],
+            "format_only_signal": nan, "all_correct_ci95": [q_lo ** k, q_hi],
+            "all_wrong_ci95": [(1 - q_hi) ** k, 1 - q_lo],
             "estimator": "not identifiable from one rollout per problem (bounds only)", "n_problems": n_problems}
 
 
