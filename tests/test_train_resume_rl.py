@@ -68,7 +68,13 @@ def _steps(out: Path) -> list[tuple[int, str]]:
 
 
 def test_rl_killed_during_a_save_resumes_to_the_uninterrupted_weights(tiny_model_dir: Path, curated: Path,
-                                                                      straight: Path, tmp_path: Path) -> None:
+                                                                      straight: Path, tmp_path: Path,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    from typer.testing import CliRunner
+
+    from vrd.cli.main import app
+    from vrd.trainers import rewards
+
     out = tmp_path / "out"
     args = _args(tiny_model_dir, curated, out)
     killed = run_killable(tmp_path, "save", 3, args, dense_reward=True)  # ckpt-1, -2 whole; dies saving ckpt-3
@@ -77,9 +83,12 @@ def test_rl_killed_during_a_save_resumes_to_the_uninterrupted_weights(tiny_model
     assert not (out / "checkpoint-3" / "vrd_checkpoint.json").exists()
     assert (3, "train") in _steps(out)  # step 3 was logged before the kill; the resumed run logs it again
 
-    again = run_killable(tmp_path, "none", 0, args, dense_reward=True)  # same command: resumes from ckpt-2
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert "skipping" in again.stderr and "checkpoint-3" in again.stderr
+    # The same command again (in this process, to save a start-up): resumes from checkpoint-2.
+    with pytest.MonkeyPatch.context() as mp, caplog.at_level("WARNING"):
+        mp.setattr(rewards, "reward_functions", dense_reward_functions)
+        again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output[-3000:]
+    assert "skipping" in caplog.text and "checkpoint-3" in caplog.text
 
     final, reference, base = _weights(out), _weights(straight), _weights(tiny_model_dir)
     assert _max_diff(final, reference) < 1e-6
@@ -157,3 +166,39 @@ def test_run_logs_cut_back_to_a_checkpoint_and_a_torn_last_line_is_read_past(tmp
     path.write_text('{"step": 1, "kind": "train", "reward": 0.1}\n{"step": 2, "ki\n{"step": 3, "reward": 0.2}\n')
     with pytest.raises(DataError, match="line 2"):
         read_run(tmp_path)
+
+
+def test_combo_killed_during_a_save_resumes_without_duplicate_phases(tiny_model_dir: Path, curated: Path,
+                                                                     tmp_path: Path) -> None:
+    """`vrd train combo` (interleaved SFT/RL steps): killed saving checkpoint-3, rerun, same end, one line a step."""
+    from vrd.trainers import rewards
+    from vrd.trainers.combo import train_combo
+    from vrd.trainers.strategies import PHASES_FILE, VrdComboConfig
+
+    flags = ["--strategy", "interleaved", "--every", "1", "--model", str(tiny_model_dir), "--data", str(curated),
+             *RL_ARGS, "--sft-lr", "1e-2", "--sft-batch-size", "2"]
+
+    def cfg(out: Path) -> VrdComboConfig:
+        return VrdComboConfig.load(strategy="interleaved", every=1, model=str(tiny_model_dir), data=str(curated),
+                                   out=str(out), num_generations=2, global_batch=4, batch_size=4, max_new_tokens=6,
+                                   max_steps=4, save_steps=1, lr=1e-3, sft_lr=1e-2, sft_batch_size=2)
+
+    def phases(out: Path) -> list[dict]:
+        return [json.loads(line) for line in (out / PHASES_FILE).read_text().splitlines()]
+
+    straight, out = tmp_path / "straight", tmp_path / "out"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rewards, "reward_functions", dense_reward_functions)
+        train_combo(cfg(straight))
+    killed = run_killable(tmp_path, "save", 3, ["train", "combo", *flags, "--out", str(out)], dense_reward=True)
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    assert [p["step"] for p in phases(out)] == [1, 2, 3]  # step 3 was logged; checkpoint-3 is half written
+    with pytest.MonkeyPatch.context() as mp:  # the rerun (in this process, to save a start-up)
+        mp.setattr(rewards, "reward_functions", dense_reward_functions)
+        train_combo(cfg(out))
+    assert phases(out) == phases(straight)
+    assert [(p["step"], p["phase"]) for p in phases(out)] == [(1, "sft"), (2, "rl"), (3, "sft"), (4, "rl")]
+    assert _steps(out) == _steps(straight) == [(s, "train") for s in (1, 2, 3, 4)]
+    assert _max_diff(_weights(out), _weights(straight)) < 1e-6
+    base = _weights(tiny_model_dir)
+    assert _max_diff(_weights(straight), {k: base[k] for k in _weights(straight)}) > 1e-4

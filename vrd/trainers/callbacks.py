@@ -63,7 +63,7 @@ def cut_run_log(path: Path, keep: Callable[[dict[str, Any]], bool]) -> list[dict
     kept = [r for r in read_run_log(path) if keep(r)]
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(r, sort_keys=True) + "\n" for r in kept)
+        fh.writelines(json.dumps(r) + "\n" for r in kept)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
