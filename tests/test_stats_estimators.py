@@ -155,3 +155,15 @@ def test_two_sample_distances_at_the_edges() -> None:
     for fn in (mmd2_rbf, classifier_auc, frechet_debiased):
         with pytest.raises(DataError, match="row 3"):
             fn(bad, same[:10, :4])
+
+
+def test_shift_report_distances_set_nonfinite_rows_aside() -> None:
+    from vrd.analysis.distances import embedding_distances
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(24, 6)), rng.normal(size=(24, 6))
+    x[5, 2] = np.inf
+    gx = [f"p{i // 2}" for i in range(24)]
+    out = embedding_distances(x, y, groups_x=gx, groups_y=gx, n_permutations=20, n_boot=10)
+    assert out["n_nonfinite"] == [1, 0] and out["n"] == 23
+    assert all(math.isfinite(out[k]) for k in ("mmd2", "mmd2_p_value", "frechet", "classifier_auc"))

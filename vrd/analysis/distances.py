@@ -328,8 +328,18 @@ def embedding_distances(x: np.ndarray, y: np.ndarray, *, n_permutations: int = 2
     """All distances between a dataset (x) and the base samples (y), as one JSON-ready dict.
 
     `groups_*` are the rows' problem ids (tests and intervals then respect problems); every
-    distance carries a `*_ci95` (None when too few rows).
+    distance carries a `*_ci95` (None when too few rows). Rows whose embedding holds NaN or inf
+    (an embedder overflow) are set aside and counted in `n_nonfinite`, not allowed to stop a
+    report that has already scored every row's likelihood.
     """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    dropped = [0, 0]
+    if x.ndim == 2 and y.ndim == 2:
+        keep_x, keep_y = np.isfinite(x).all(1), np.isfinite(y).all(1)
+        dropped = [int((~keep_x).sum()), int((~keep_y).sum())]
+        x, y = x[keep_x], y[keep_y]
+        groups_x = None if groups_x is None else [g for g, k in zip(groups_x, keep_x, strict=True) if k]
+        groups_y = None if groups_y is None else [g for g, k in zip(groups_y, keep_y, strict=True) if k]
     g = {"groups_x": groups_x, "groups_y": groups_y}
     mmd = mmd2_rbf(x, y, n_permutations=n_permutations, seed=seed, n_boot=n_boot, **g)
     clf = classifier_auc(x, y, seed=seed, n_boot=n_boot, **g)
@@ -337,6 +347,7 @@ def embedding_distances(x: np.ndarray, y: np.ndarray, *, n_permutations: int = 2
     return {
         "n": int(len(x)),
         "n_base": int(len(y)),
+        "n_nonfinite": dropped,
         "resampling_unit": "problem" if groups_x is not None and groups_y is not None else "row",
         "mmd2": mmd["mmd2"],
         "mmd2_ci95": mmd["ci95"],
