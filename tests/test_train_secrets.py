@@ -96,3 +96,20 @@ def test_fields_scrubbed_restores_what_the_run_uses() -> None:
         assert args.max_new_tokens == 8
     assert args.hub_token == "hf_abcdefghijklmnop" and args.model_init_kwargs["token"] == "t0k"
     assert args.vllm_server_base_url == "http://u:pw@host:8000"
+
+
+def test_combo_record_and_checkpoint_marks_hold_no_token(tmp_path: Path) -> None:
+    from vrd.trainers.combo import _write_record
+    from vrd.trainers.resume import mark_complete, run_identity
+    from vrd.trainers.strategies import VrdComboConfig
+
+    cfg = VrdComboConfig(model="m", data="d", out=str(tmp_path), strategy="mix",
+                         trl={"hub_token": SECRETS["flag"], "model_init_kwargs": {"token": SECRETS["flag-nested"]}})
+    _write_record(cfg, final=tmp_path)
+    (tmp_path / "checkpoint-1").mkdir()
+    mark_complete(tmp_path / "checkpoint-1", run_identity(cfg), 1)
+    assert (tmp_path / "vrd_strategy.json").is_file() and _leaks(tmp_path, "") == []
+    # A new token is not a new run: the identity (and so the resume) does not depend on it.
+    other = VrdComboConfig(**{**cfg.__dict__, "trl": {"hub_token": "hf_another0123456789",
+                                                       "model_init_kwargs": {"token": "x"}}})
+    assert run_identity(other)["hash"] == run_identity(cfg)["hash"]

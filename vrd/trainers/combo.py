@@ -240,12 +240,13 @@ def train_two_stage(cfg: VrdComboConfig) -> Path:
 
 
 def _write_record(cfg: VrdComboConfig, final: Path, stages: dict[str, str] | None = None) -> None:
+    from vrd.outputs import write_text_atomic
+    from vrd.redact import redact
+
     record = {"strategy": cfg.strategy, "final_model": str(final), "stages": stages or {}, "config": cfg.to_dict()}
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    from vrd.outputs import write_text_atomic
-
-    write_text_atomic(out / STRATEGY_FILE, json.dumps(record, indent=2, default=str))
+    write_text_atomic(out / STRATEGY_FILE, json.dumps(redact(record), indent=2, default=str))
 
 
 def train_combo(cfg: VrdComboConfig, callbacks: list[Any] | None = None) -> Path:
