@@ -176,10 +176,13 @@ def bench_compare(repeats: int, seed: int) -> float:
 # -- simulations added in the statistics hardening round ------------------------------------------
 
 
-def _rows(correct: np.ndarray) -> list[dict]:
-    """Eval response rows for a (problems, samples) 0/1 matrix, as `vrd.eval.results.stats` reads them."""
+def _rows(correct: np.ndarray, sizes: np.ndarray | None = None) -> list[dict]:
+    """Eval response rows for a (problems, samples) 0/1 matrix, as `vrd.eval.results.stats` reads them;
+    `sizes` keeps only the first sizes[i] samples of problem i (rejected samples leave runs ragged)."""
+    keep = correct.shape[1] if sizes is None else None
     return [{"id": f"p{i}", "sample": j, "correct": bool(correct[i, j]), "format_ok": True, "pred": "x",
-             "n_tokens": 10, "finish_reason": "stop"} for i in range(correct.shape[0]) for j in range(correct.shape[1])]
+             "n_tokens": 10, "finish_reason": "stop"} for i in range(correct.shape[0])
+            for j in range(keep if sizes is None else int(sizes[i]))]
 
 
 def _cover(ci, truth: float) -> bool:
@@ -200,6 +203,7 @@ ACC_CASES = {  # name: (problems, samples per problem, Beta a, Beta b)
     "1x20": (20, 1, 1.4, 0.6), "1x200": (200, 1, 1.4, 0.6),
     "4x10": (10, 4, 1.4, 0.6), "4x30": (30, 4, 1.4, 0.6), "4x200": (200, 4, 1.4, 0.6),
     "8x15_hard": (15, 8, 0.3, 2.7),
+    "1to8x30": (30, -8, 1.4, 0.6),  # ragged: 1-8 samples per problem, independent of p
 }
 
 
@@ -215,20 +219,22 @@ def bench_accuracy(repeats: int, seed: int, cases: tuple[str, ...] | None = None
     for name, (n, m, a, b) in ACC_CASES.items():
         if cases is not None and name not in cases:
             continue
+        ragged, m = m < 0, abs(m)
         truth = a / (a + b)
         truth_k = 1.0 - math.exp(betaln(a, b + m) - betaln(a, b))
         acc, cov, wid, pk, pk_cov = [], [], [], [], []
         for _ in range(repeats):
             p = rng.beta(a, b, size=n)
-            s = stats(_rows(rng.random((n, m)) < p[:, None]))
+            sizes = rng.integers(1, m + 1, size=n) if ragged else None
+            s = stats(_rows(rng.random((n, m)) < p[:, None], sizes))
             acc.append(s["accuracy"])
             cov.append(_cover(s["ci95"], truth))
             wid.append(s["ci95"][1] - s["ci95"][0] if s["ci95"] else math.nan)
-            if m > 1:
+            if m > 1 and not ragged:
                 pk.append(s[f"pass@{m}"])
                 pk_cov.append(_cover(s["pass_at_k_ci95"][str(m)], truth_k))
         out[f"accuracy_{name}"] = _summary(acc, cov, truth, wid)
-        if m > 1:
+        if m > 1 and not ragged:
             out[f"pass@{m}_{name}"] = _summary(pk, pk_cov, truth_k)
     return out
 

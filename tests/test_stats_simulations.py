@@ -20,8 +20,8 @@ def in_goal(coverage: float, lo: float = 0.90, hi: float = 0.99) -> bool:
 
 def test_accuracy_and_pass_at_k_cover_with_few_clustered_problems() -> None:
     # 10 problems x 4 samples: the old percentile bootstrap covered 0.865 here
-    res = be.bench_accuracy(150, 1, cases=("4x10", "1x20"))
-    for key in ("accuracy_4x10", "accuracy_1x20", "pass@4_4x10"):
+    res = be.bench_accuracy(150, 1, cases=("4x10", "1x20", "1to8x30"))
+    for key in ("accuracy_4x10", "accuracy_1x20", "pass@4_4x10", "accuracy_1to8x30"):
         assert abs(res[key]["bias"]) <= 0.02, (key, res[key])
         assert in_goal(res[key]["coverage"]), (key, res[key])
     # skewed pass rates (mean 0.1) on 15 problems: 0.942 over 2,000 repeats; 400 here
@@ -101,3 +101,16 @@ def test_levels_from_split_halves_are_unbiased_where_same_samples_are_not() -> N
 def test_signal_small_group_is_unbiased_and_covers(section: str) -> None:
     res = be.bench_signal_small_k(40, 12)
     assert abs(res["bias"]) <= 0.02 and in_goal(res["coverage"], hi=1.0), (section, res)
+
+
+def test_bench_cli_runs_one_section_and_names_unknown_ones(monkeypatch, capsys) -> None:
+    import json
+
+    monkeypatch.setattr(sys, "argv", ["estimators.py", "--json", "--quick", "--only", "onset_ci"])
+    be.main()
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"onset_ci"} and out["onset_ci"]["truth"] == 100
+    monkeypatch.setattr(sys, "argv", ["estimators.py", "--only", "nope"])
+    with pytest.raises(SystemExit):
+        be.main()
+    assert "unknown section" in capsys.readouterr().err
