@@ -202,3 +202,16 @@ def test_combo_killed_during_a_save_resumes_without_duplicate_phases(tiny_model_
     assert _max_diff(_weights(out), _weights(straight)) < 1e-6
     base = _weights(tiny_model_dir)
     assert _max_diff(_weights(straight), {k: base[k] for k in _weights(straight)}) > 1e-4
+
+
+def test_rl_checkpoints_fall_where_a_round_of_rollouts_ends() -> None:
+    from types import SimpleNamespace
+
+    from vrd.trainers.rl import align_saves_to_generations
+
+    args = SimpleNamespace(save_steps=5, num_iterations=2)  # `trl: {num_iterations: 2}`: each round used twice
+    align_saves_to_generations(args, 4)
+    assert args.save_steps == 8
+    args = SimpleNamespace(save_steps=16, num_iterations=1)
+    align_saves_to_generations(args, 4)
+    assert args.save_steps == 16

@@ -276,6 +276,24 @@ def grpo_args(cfg: VrdRLConfig) -> dict[str, Any]:
     return args
 
 
+def align_saves_to_generations(args: Any, updates_per_step: int) -> None:
+    """Checkpoint only where a generation round ends, so a resume loses no buffered rollouts.
+
+    One round of rollouts feeds `updates_per_step x num_iterations` optimizer steps (TRL reuses it
+    `num_iterations` times, settable through the `trl:` mapping). A checkpoint inside a round
+    cannot hold the buffered completions and their old log-probs, so the resumed run would
+    generate new ones where the uninterrupted run reused them; save_steps is rounded up instead.
+    """
+    span = max(1, int(updates_per_step)) * max(1, int(getattr(args, "num_iterations", 1) or 1))
+    steps = getattr(args, "save_steps", None)
+    if span == 1 or not isinstance(steps, (int, float)) or steps < 1 or steps % span == 0:
+        return
+    aligned = int(math.ceil(steps / span) * span)
+    log.warning("save_steps %s -> %d: a checkpoint must fall where a round of rollouts (%d optimizer steps) "
+                "ends, or a resumed run would not continue the same rollouts", steps, aligned, span)
+    args.save_steps = aligned
+
+
 def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None, *,
                      trainer_cls: type[VrdGRPOTrainer] | None = None,
                      trainer_kwargs: Any = None) -> tuple[Any, Any]:
@@ -318,6 +336,7 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None, *,
     # `from_pretrained` load the model sharded (`zero3_init_flag`) instead of whole on every rank.
     args = GRPOConfig(**{**grpo_args(cfg), "reward_weights": weights, **cfg.trl})
     plan = cfg.batch_plan()
+    align_saves_to_generations(args, plan.updates_per_step)
     print_effective_settings(effective_settings(cfg, args, {
         "step": f"{plan.generation_batch // cfg.num_generations} prompts x {cfg.num_generations} completions = "
                 f"{plan.updates_per_step} optimizer update(s) of {plan.global_batch // cfg.num_generations} prompts",
