@@ -36,6 +36,12 @@ def _t(df: float, level: float = 0.95) -> float:
     return float(t.ppf(0.5 + level / 2, df)) if df >= 1 else math.inf
 
 
+def _z(level: float = 0.95) -> float:
+    from scipy.stats import norm
+
+    return Z95 if level == 0.95 else float(norm.ppf(0.5 + level / 2))
+
+
 def _finite_pair(successes: float, n: float) -> None:
     if not (math.isfinite(successes) and math.isfinite(n)):
         raise DataError(f"a proportion needs finite counts, got {successes} of {n}")
@@ -122,7 +128,7 @@ def proportion_ci(successes: Sequence[float], trials: Sequence[float], *, n_max:
     if np.all(t == 1) and np.all((s == 0) | (s == 1)):
         return wilson(float(s.sum()), total)
     n_lo, n_hi = total * total / float((t * t).sum()), float(n_max or total)
-    z = _t(1e9, level)
+    z = _z(level)
     if k < 2:
         return wilson(p * n_lo, n_lo, z)
     e = s - p * t
