@@ -532,3 +532,135 @@ def test_tracebacks_and_errors_printed_by_the_cli_are_redacted(monkeypatch: pyte
     assert "RuntimeError" in printed and "Traceback" in printed
     _assert_no_secret(printed)
     _assert_no_secret(format_user_error(VrdError(f"server said: bad key {ODD_KEY} for https://a:{URL_PASSWORD}@x")))
+
+
+# --------------------------------------------------------------------------------------------
+# Grading hostile replies: every path within the hard time bound, nothing evaluated
+
+
+BOUND = 1.0  # the per-item time limit these probes run under
+SLACK = 2.5  # a busy 2-core machine, and a worker respawned after a kill
+HOSTILE_REPLIES = {
+    "10**10**10": "10**10**10",
+    "9^9^9^9": "9^9^9^9",
+    "9^{9^{9^{9}}}": "9^{9^{9^{9}}}",
+    "\\frac nested 10k deep": "\\frac{" * 10_000 + "1" + "}{2}" * 10_000,
+    "1 MB of digits": "9" * 1_000_000,
+    "1 MB decimal": "1." + "9" * 1_000_000,
+    "factorial(100000)": "factorial(100000)",
+    "100000!": "100000!",
+    "huge \\sqrt": "\\sqrt{" + "9" * 5_000 + "}",
+    "nested \\sqrt": "\\sqrt{" * 5_000 + "2" + "}" * 5_000,
+    "2^{100000000}": "2^{100000000}",
+    "1e999999999": "1e999999999",
+    "\\sum to 10^12": "\\sum_{i=1}^{10^{12}} i",
+    "\\int of x^(10^9)": "\\int_0^1 x^{10^{9}} dx",
+    "huge matrix": "\\begin{pmatrix}" + "1&" * 10_000 + "1\\end{pmatrix}",
+    "huge fraction": "\\frac{" + "9" * 5_000 + "}{" + "7" * 5_000 + "}",
+    "__import__": "__import__('os').system('touch {pwned}')",
+    "eval text": "eval(\"open('{pwned}', 'w')\")",
+    "\\input{/etc/passwd}": "\\input{/etc/passwd}",
+    "unicode tricks": "\u0661\u0662 \uff11\uff12 \u202e21\u202c \uff58\u00b2 \u2212\u221e",
+    "200k open braces": "{" * 200_000,
+    "100k boxes": "\\boxed{" * 100_000,
+    "4 MB of '1 '": "1 " * 2_000_000 + "/2",
+    "100k element tuple": "(" + ",".join(["1"] * 100_000) + ")",
+}
+GRADING_PATHS = ("verify_batch", "verify_response", "reward easyr1", "reward easyr1 r1v", "reward vrd",
+                 "trainer reward", "hostile gold easyr1", "hostile gold vrd")
+_WORST: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def _workers() -> None:
+    from vrd.verify import pool
+
+    pool.prewarm(2)  # the bound is about items, not about importing sympy
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_REPLIES))
+def test_hostile_replies_are_graded_within_the_bound(name: str, _workers: None, tmp_path: Path) -> None:
+    from vrd.trainers.rewards import reward_functions
+    from vrd.verify import verify_batch, verify_response
+    from vrd.verify.grading import DEFAULT_TIMEOUT
+    from vrd.verify.reward import score_batch
+
+    pwned = tmp_path / "PWNED"
+    text = HOSTILE_REPLIES[name].replace("{pwned}", str(pwned))
+    for i, path in enumerate(GRADING_PATHS):
+        gold = f"{len(name)}{i}7"  # a gold of its own per path: no answer comes from the cache
+        reply = f"<think>x</think> \\boxed{{{text}}}"
+        start = time.monotonic()
+        if path == "verify_batch":
+            results = verify_batch([{"response": reply, "answer": gold}, {"response": text, "answer": gold + "1"}],
+                                   timeout=BOUND)
+            assert not any(r.correct for r in results)
+        elif path == "verify_response":
+            assert not verify_response(reply, gold, timeout=BOUND).correct
+        elif path == "reward easyr1":
+            assert score_batch([{"response": reply, "answer": gold}], reward="easyr1", timeout=BOUND)[0].accuracy == 0
+        elif path == "reward easyr1 r1v":
+            r1v = f"<think>x</think><answer>{text}</answer>"
+            assert score_batch([{"response": r1v, "answer": gold}], reward="easyr1", template="r1v",
+                               timeout=BOUND)[0].accuracy == 0
+        elif path == "reward vrd":
+            assert score_batch([{"response": reply, "answer": gold}], reward="vrd", timeout=BOUND)[0].accuracy == 0
+        elif path == "trainer reward":
+            (accuracy, _fmt), _weights = reward_functions("math")
+            assert accuracy([["p"]], [reply], answer=[gold]) == [0.0]
+        elif path == "hostile gold easyr1":  # the dataset is the hostile side: the gold itself
+            score_batch([{"response": "\\boxed{12}", "answer": text}], reward="easyr1", timeout=BOUND)
+        else:
+            verify_batch([{"response": "\\boxed{12}", "answer": text}], timeout=BOUND)
+        seconds = time.monotonic() - start
+        _WORST[f"{name} / {path}"] = seconds
+        limit = (DEFAULT_TIMEOUT if path == "trainer reward" else BOUND) + SLACK  # the trainer uses the default
+        assert seconds < limit, (name, path, seconds)
+    assert not pwned.exists(), "model text was executed"
+
+
+def test_the_bound_stops_the_work(_workers: None) -> None:
+    """A reply math-verify cannot finish is answered "timed out" at the bound, and no worker goes on
+    computing it afterwards (the worker is killed, not abandoned)."""
+    from vrd.verify import verify_batch
+
+    start = time.monotonic()
+    results = verify_batch([{"response": "\\boxed{9^{9^{9^{9}}}}", "answer": str(k)} for k in range(3)],
+                           timeout=BOUND, workers=2)
+    elapsed = time.monotonic() - start
+    assert all(r.timed_out and not r.correct for r in results)
+    assert elapsed < 2 * BOUND + 2 * SLACK  # two workers: the third item waits for one slot
+    time.sleep(0.3)
+    busy = _busy_workers(0.7)
+    assert busy == [], f"verifier workers still computing after the bound: {busy}"
+    worst = max(_WORST.values(), default=0.0)
+    print(f"worst-case grading time over {len(_WORST)} hostile probes: {worst:.2f} s "
+          f"({max(_WORST, key=_WORST.get) if _WORST else '-'}); bound {BOUND} s")
+
+
+def _busy_workers(window: float) -> list[int]:
+    """Verifier worker children that used CPU during `window` seconds."""
+    def cpu(pid: int) -> int:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+
+    workers = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and \
+                    b"vrd.verify.worker" in (entry / "cmdline").read_bytes():
+                workers.append((int(entry.name), cpu(int(entry.name))))
+        except (OSError, ValueError, IndexError):
+            continue
+    time.sleep(window)
+    busy = []
+    for pid, before in workers:
+        try:
+            if cpu(pid) - before > window * os.sysconf("SC_CLK_TCK") * 0.5:
+                busy.append(pid)
+        except OSError:
+            continue
+    return busy

@@ -207,10 +207,18 @@ class Judgement:
     pairs: list[tuple[str, str]] = field(default_factory=list)
 
 
+# Longer answers are compared as written, not normalized: the normalization runs in the caller's
+# process, outside the verifier's time limit, at about a second per MB of hostile text. No gold
+# answer is this long; a reply's box this long is wrong unless it is the gold itself.
+MAX_JUDGED_CHARS = 10_000
+
+
 def judge(given: str | None, ground_truth: str) -> Judgement:
     """mathruler's grade_answer up to (not including) its sympy step."""
     if given is None:
         return Judgement(False)
+    if len(given) > MAX_JUDGED_CHARS or len(ground_truth) > MAX_JUDGED_CHARS:
+        return Judgement(given.strip() == ground_truth.strip())
     if mathd_normalize(ground_truth) == mathd_normalize(given):
         return Judgement(True)
     gold_n, given_n = mathruler_normalize(ground_truth), mathruler_normalize(given)

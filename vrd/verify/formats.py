@@ -18,8 +18,7 @@ from vrd.verify.scan import last_boxed
 
 _SPACES = re.compile(r"\s*")
 _PHRASE_IN_ANSWER = re.compile(r"(?i)\b(?:final\s+answer|answer)\b\s*(?:is\b|:)")
-_RUNS = re.compile(r"\s+")
-_DELIMS = frozenset("<>/")
+_DELIM = re.compile(r"([<>/])")
 
 
 def _think_then(response: str) -> str | None:
@@ -54,20 +53,22 @@ def _r1v(response: str) -> bool:
 
 def easyr1_normalize(response: str) -> str:
     """EasyR1 math.py's whitespace clean-up (`re.sub(r"\\s*(<|>|/)\\s*", r"\\1", s)`, "handle
-    qwen2.5vl-32b format"): every whitespace run touching a `<`, `>` or `/` goes. Done run by run,
-    because the regex itself backtracks quadratically on a long run of spaces."""
-    out: list[str] = []
-    last = 0
-    for m in _RUNS.finditer(response):
-        start, end = m.span()
-        before = response[start - 1] if start else ""
-        after = response[end] if end < len(response) else ""
-        out.append(response[last:start])
-        if before not in _DELIMS and after not in _DELIMS:
-            out.append(m.group(0))
-        last = end
-    out.append(response[last:])
-    return "".join(out)
+    qwen2.5vl-32b format"): every whitespace run touching a `<`, `>` or `/` goes. That regex
+    backtracks quadratically on a long run of spaces; stripping the text between delimiters does
+    the same in C-speed steps (`str.strip` and the regex agree on what is whitespace)."""
+    parts = _DELIM.split(response)  # text, delimiter, text, ..., text
+    if len(parts) == 1:
+        return response
+    last = len(parts) - 1
+    for i in range(0, len(parts), 2):
+        text = parts[i]
+        if i and i < last:
+            parts[i] = text.strip()
+        elif i:
+            parts[i] = text.lstrip()
+        else:
+            parts[i] = text.rstrip()
+    return "".join(parts)
 
 
 def easyr1_math_format(response: str) -> bool:
