@@ -241,8 +241,13 @@ def test_easyr1_templates_use_easyr1s_wording() -> None:
                     "provide the final answer. The reasoning process MUST BE enclosed within <think> </think> tags. "
                     "The final answer MUST BE put in \\boxed{}.")
     r1v = render_prompt({"question": "What is x?", "choices": ["1", "2"]}, "easyr1-r1v")
-    assert r1v.startswith("What is x?\n\nOptions:\n(A) 1\n(B) 2 A conversation between User and Assistant.")
+    assert r1v.startswith("What is x?\n\nOptions:\n(A) 1\n(B) 2\nAnswer with the option's letter. A conversation between User and Assistant.")
     assert r1v.endswith("i.e., <think> reasoning process here </think><answer> answer here </answer>")
+    # EasyR1's export (template none + EasyR1's own format prompt) grades the boxed text against the gold
+    # letter, so a choice question must ask for the letter: a boxed option value would score 0.
+    bare = render_prompt({"question": "What is x?", "choices": ["1", "2"]}, "none")
+    assert bare == "What is x?\n\nOptions:\n(A) 1\n(B) 2\nAnswer with the option's letter."
+    assert "letter" not in render_prompt({"question": "What is x?"}, "none")
 
 
 def test_easyr1_scans_match_its_regexes_and_stay_linear() -> None:
