@@ -664,3 +664,28 @@ def _busy_workers(window: float) -> list[int]:
         except OSError:
             continue
     return busy
+
+
+def test_training_exports_keep_images_inside_their_folder(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A LLaMA-Factory style JSON export read by `vrd train sft`: images that leave the export's
+    folder (.., absolute, a link to /dev/zero) are set aside and counted before training starts."""
+    from vrd.trainers.data import load_sft_dataset
+
+    d = tmp_path / "export"
+    d.mkdir()
+    (d / "img.png").write_bytes(_png())
+    os.symlink("/dev/zero", d / "zero.png")
+    paths = ["img.png", "../../../etc/passwd", "/etc/hostname", "zero.png", "img.png"]
+    rows = [{"messages": [{"role": "user", "content": f"<image>Q{i}"}, {"role": "assistant", "content": "A"}],
+             "images": [p], "id": str(i)} for i, p in enumerate(paths)]
+    (d / "sft.json").write_text(json.dumps(rows))
+    with caplog.at_level("WARNING"):
+        ds = load_sft_dataset(d / "sft.json")
+    assert len(ds) == 2
+    assert "set aside 3 of 5" in caplog.text and "outside the data folder" in caplog.text
+    (d / "sft.json").write_bytes(b'[{"messages": "\xff"}]')
+    with pytest.raises(Exception, match="not UTF-8 text") as info:
+        load_sft_dataset(d / "sft.json")
+    from vrd.errors import VrdError
+
+    assert isinstance(info.value, VrdError)

@@ -175,12 +175,22 @@ def drop_bad_images(ds: datasets.Dataset, where: str | os.PathLike) -> datasets.
     Checked through the one guarded decoder (vrd.images) before training starts, so a corrupt
     PNG or a decompression bomb is a logged reject instead of a crash in the collator mid-run.
     """
-    from vrd.images import image_problem
+    from vrd.images import image_problem, path_outside
 
     if "images" not in ds.column_names or len(ds) == 0:
         return ds
+    root = str(Path(where).parent)  # an export names its images relative to its own folder
+
+    def problem(images: list[Any]) -> str:
+        for k, im in enumerate(images or []):
+            if isinstance(im, dict) and im.get("bytes") is None and im.get("path"):
+                outside = path_outside(im["path"], [root])
+                if outside:
+                    return f"image {k}: {outside}"
+        return image_problem(images) or ""
+
     raw = ds.cast_column("images", _ListFeature(datasets.Image(decode=False)))
-    why = raw.map(lambda images: {"_why": image_problem(images) or ""}, input_columns=["images"],
+    why = raw.map(lambda images: {"_why": problem(images)}, input_columns=["images"],
                   remove_columns=raw.column_names)["_why"]
     bad = [i for i, w in enumerate(why) if w]
     if not bad:
