@@ -689,3 +689,41 @@ def test_training_exports_keep_images_inside_their_folder(tmp_path: Path, caplog
     from vrd.errors import VrdError
 
     assert isinstance(info.value, VrdError)
+
+
+# --------------------------------------------------------------------------------------------
+# Run folders read back: eval compare's results.json, reward-audit's metrics.jsonl / trainer_state.json
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+RUN_FILES = {
+    "results deep": ("results.json", DEEP, "JSON nested too deeply"),
+    "results not UTF-8": ("results.json", b"\xff\xfe{}", "not UTF-8 text"),
+    "results benchmarks list": ("results.json", '{"benchmarks": [1, 2]}', "not a vrd eval results file"),
+    "results NaN accuracy": ("results.json", '{"benchmarks": {"x": {"accuracy": NaN}}}',
+                             "field 'benchmarks.x.accuracy' must be a finite number"),
+    "results text accuracy": ("results.json", '{"benchmarks": {"x": {"accuracy": "high", "ci95": 5}}}',
+                              "must be a finite number, got 'high'"),
+    "results bad interval": ("results.json", '{"benchmarks": {"x": {"accuracy": 0.5, "ci95": [0.1]}}}',
+                             "field 'benchmarks.x.ci95' must be [low, high]"),
+    "metrics deep line": ("metrics.jsonl", '{"step": 1}\n' + DEEP + '\n{"step": 2}\n', "line 2: invalid JSON"),
+    "metrics odd types": ("metrics.jsonl", '{"step": "a", "reward": [1]}\n{"step": NaN, "reward": Infinity}\n',
+                          "no train reward logged"),
+    "state deep": ("trainer_state.json", '{"log_history": ' + DEEP + "}", "JSON nested too deeply"),
+}
+
+
+@pytest.mark.parametrize("name", list(RUN_FILES))
+def test_run_folders_read_back_are_checked(name: str, tmp_path: Path) -> None:
+    fname, content, needle = RUN_FILES[name]
+    data = content if isinstance(content, bytes) else content.encode()
+    runs = []
+    for label in ("a", "b"):
+        run = tmp_path / label
+        run.mkdir()
+        (run / fname).write_bytes(data)
+        runs.append(run)
+    if fname == "results.json":
+        _refused(["eval", "compare", *runs, "--plot", tmp_path / "plots"], needle)
+    else:
+        _refused(["reward-audit", runs[0]], needle)

@@ -228,12 +228,35 @@ def load_results(path: str | os.PathLike) -> dict[str, Any]:
     if not p.exists():
         raise MissingInputError(f"{p}: no such results file")
     try:
-        value = json.loads(p.read_text())
+        value = json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataError(f"{p}: not valid JSON ({exc.msg})") from exc
-    if not isinstance(value, dict) or "benchmarks" not in value:
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{p}: not UTF-8 text") from exc
+    except RecursionError as exc:
+        raise DataError(f"{p}: JSON nested too deeply") from exc
+    if not isinstance(value, dict) or "benchmarks" not in value or not isinstance(value["benchmarks"], dict):
         raise DataError(f"{p}: not a vrd eval results file (no 'benchmarks')")
+    _check_numbers(value["benchmarks"], p, "benchmarks")
     return value
+
+
+def _check_numbers(node: Any, path: Path, where: str) -> None:
+    """The figures compare does arithmetic on, by type: a hand-edited results.json with
+    `"accuracy": "high"` or NaN is named here, not a TypeError in the middle of a table."""
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        here = f"{where}.{key}"
+        if key in ("accuracy", "n_problems") and value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise DataError(f"{path}: field '{here}' must be a finite number, got {value!r}")
+        elif key == "ci95" and value is not None:
+            if not (isinstance(value, list) and len(value) == 2 and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)):
+                raise DataError(f"{path}: field '{here}' must be [low, high], got {value!r}")
+        elif isinstance(value, dict):
+            _check_numbers(value, path, here)
 
 
 def pct(value: float | None) -> str:

@@ -94,7 +94,7 @@ def _read_metrics(path: Path) -> list[dict[str, Any]]:
             continue
         try:
             value = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             if lineno == len(lines) + 1:  # no newline after it: the writer was killed mid-line
                 logging.getLogger(__name__).warning("%s: dropping its torn last line (the run was killed "
                                                     "while writing it)", path)
@@ -122,6 +122,8 @@ def _records(run_dir: Path) -> tuple[list[dict[str, Any]], Path]:
                 raise DataError(f"not valid JSON ({exc.msg})", path=state) from exc
             except UnicodeDecodeError as exc:
                 raise DataError("not UTF-8 text", path=state) from exc
+            except RecursionError as exc:
+                raise DataError("JSON nested too deeply", path=state) from exc
             history = value.get("log_history", []) if isinstance(value, dict) else None
             if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
                 raise DataError("expected an object whose `log_history` is a list of objects", path=state)
@@ -145,8 +147,8 @@ def read_run(run_dir: str | os.PathLike) -> dict[str, Any]:
     samples: dict[int, float] = {}
     for r in records:
         step = r.get("step")
-        if not isinstance(step, (int, float)):
-            continue
+        if isinstance(step, bool) or not isinstance(step, (int, float)) or not math.isfinite(step):
+            continue  # a record without a usable step (NaN, text) cannot be placed on the curve
         s = int(step)  # a resumed run may log a step twice; the last value wins
         for key, store in (("epoch", epochs), ("samples_seen", samples)):
             value = _first(r, (key,))
