@@ -215,3 +215,32 @@ def test_rl_checkpoints_fall_where_a_round_of_rollouts_ends() -> None:
     args = SimpleNamespace(save_steps=16, num_iterations=1)
     align_saves_to_generations(args, 4)
     assert args.save_steps == 16
+
+
+def test_a_save_killed_after_trainer_state_is_skipped_but_a_foreign_checkpoint_is_refused(tmp_path: Path) -> None:
+    """A kill while vrd makes a saved checkpoint durable (trainer_state.json written, no mark yet) left a
+    folder that looked like another tool's checkpoint, and the rerun of the same command was refused."""
+    from vrd.trainers.config import VrdRLConfig
+    from vrd.trainers.resume import (
+        PENDING_MARK,
+        CheckpointError,
+        find_checkpoint,
+        mark_complete,
+        run_identity,
+    )
+
+    identity = run_identity(VrdRLConfig(model="m", data="d", out=str(tmp_path)))
+    first = tmp_path / "checkpoint-1"
+    first.mkdir()
+    (first / "trainer_state.json").write_text("{}")
+    (first / PENDING_MARK).write_text(json.dumps({"run": identity["hash"], "step": 1}))
+    assert find_checkpoint(tmp_path, identity) is None  # start over, with a warning
+    (first / PENDING_MARK).unlink()
+    with pytest.raises(CheckpointError, match="did not mark"):
+        find_checkpoint(tmp_path, identity)
+    mark_complete(first, identity, 1)
+    second = tmp_path / "checkpoint-2"
+    second.mkdir()
+    (second / "trainer_state.json").write_text("{}")
+    (second / PENDING_MARK).write_text("{}")
+    assert find_checkpoint(tmp_path, identity) == first

@@ -38,6 +38,10 @@ from vrd.outputs import fsync_path
 log = logging.getLogger(__name__)
 
 CHECKPOINT_MARK = "vrd_checkpoint.json"
+# Written into checkpoint-N before the Trainer saves anything there, removed once the mark is: a
+# folder holding it is one of vrd's saves that a kill interrupted (possibly after trainer_state.json,
+# while the files were being made durable), not a checkpoint some other tool left in --out.
+PENDING_MARK = "vrd_checkpoint.pending"
 RUN_FILE = "vrd_run.json"
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 # Settings that may change between a run and its resumption without making it another run:
@@ -128,7 +132,7 @@ def find_checkpoint(out: Path, identity: dict[str, Any]) -> Path | None:
             f"{out} holds checkpoints of another run ({path.name}: {_diff(mark.get('settings') or {}, identity['settings'])}); "
             "use another --out, or --resume never to start this run over in it")
     if unmarked:
-        complete = [p for p in unmarked if (p / "trainer_state.json").exists()]
+        complete = [p for p in unmarked if (p / "trainer_state.json").exists() and not (p / PENDING_MARK).exists()]
         if complete:
             raise CheckpointError(
                 f"{out} holds checkpoints that vrd did not mark as this run's ({complete[0].name}); "
@@ -279,6 +283,13 @@ class CheckpointMixin:
         from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
 
         args = self.args  # type: ignore[attr-defined]
+        run_dir = Path(self._get_output_dir(trial=trial))  # type: ignore[attr-defined]
+        step = self.state.global_step  # type: ignore[attr-defined]
+        folder = run_dir / f"{PREFIX_CHECKPOINT_DIR}-{step}"
+        if args.should_save and self.vrd_identity is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / CHECKPOINT_MARK).unlink(missing_ok=True)  # a folder being rewritten is not whole
+            write_json_durable(folder / PENDING_MARK, {"run": self.vrd_identity["hash"], "step": step})
         limit = args.save_total_limit
         args.save_total_limit = None  # rotate only once the new checkpoint is marked whole
         try:
@@ -287,10 +298,9 @@ class CheckpointMixin:
             args.save_total_limit = limit
         if not args.should_save:
             return
-        run_dir = Path(self._get_output_dir(trial=trial))  # type: ignore[attr-defined]
-        step = self.state.global_step  # type: ignore[attr-defined]
         if self.vrd_identity is not None:
-            mark_complete(run_dir / f"{PREFIX_CHECKPOINT_DIR}-{step}", self.vrd_identity, step)
+            mark_complete(folder, self.vrd_identity, step)
+            (folder / PENDING_MARK).unlink(missing_ok=True)
         rotate_checkpoints(output_dir=str(run_dir), save_total_limit=limit,
                            best_model_checkpoint=self.state.best_model_checkpoint,  # type: ignore[attr-defined]
                            use_mtime=True)
