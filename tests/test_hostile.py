@@ -178,6 +178,8 @@ PREPARE_CASES: dict[str, tuple[bytes, str, str]] = {
     "image directory": (_jl({**OK_ROW, "image": "adir"}), "rejected", "is a directory"),
     "image zero bytes": (_jl({**OK_ROW, "image": "empty.png"}), "rejected", "not an image PIL can read"),
     "image bomb": (_jl({**OK_ROW, "image": "bomb.png"}), "rejected", "pixel limit"),
+    "question of 300k characters": (_jl({**OK_ROW, "question": "<image> " + "x" * 300_000}), "rejected",
+                                    "question: is 300,008 characters long"),
 }
 
 

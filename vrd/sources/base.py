@@ -21,6 +21,10 @@ from vrd.sources.reading import read_records
 
 __all__ = ["Reject", "RowError", "Source", "load_records"]
 
+# Longer text in a question, answer or option is set aside: every later stage (prompts, the
+# tokenizer, training batches) would carry it, and no benchmark problem comes near it.
+MAX_TEXT_CHARS = 200_000
+
 
 @dataclass
 class Reject:
@@ -183,6 +187,12 @@ class Source(abc.ABC):
             native = self.native_id(record, index) if isinstance(record, dict) else None
             try:
                 row = self.convert(record, index)
+                for column in ("question", "answer", "choices"):
+                    values = row.get(column)
+                    for text in values if isinstance(values, list) else [values]:
+                        if isinstance(text, str) and len(text) > MAX_TEXT_CHARS:
+                            raise RowError(f"is {len(text):,} characters long, over the {MAX_TEXT_CHARS:,}-character "
+                                           "limit (a problem, not a document)", column)
                 for image in row.get("images", []):
                     where = image.get("path") if isinstance(image, dict) and image.get("bytes") is None else image
                     if isinstance(where, (str, PathLike)):
