@@ -28,7 +28,7 @@ def curated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _args(model: Path, data: Path, out: Path, *extra: str) -> list[str]:
     return ["train", "rl", "--model", str(model), "--data", str(data), "--out", str(out), *RL_ARGS,
-            "--eval-data", str(data / "val"), "--eval-every", "2", *extra]
+            "--eval-data", str(data / "val"), "--eval-every", "3", *extra]
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +96,9 @@ def test_rl_killed_during_a_save_resumes_to_the_uninterrupted_weights(tiny_model
 
     # One record per step and kind, in order, and the same rewards as the uninterrupted run.
     assert _steps(out) == _steps(straight)
-    assert sorted(set(_steps(out))) == _steps(out) == [(0, "eval"), (1, "train"), (2, "eval"), (2, "train"),
-                                                       (3, "train"), (4, "eval"), (4, "train")]
+    # step 3's eval precedes its train record (on_step_end, then log); step 4's comes at train end, after it.
+    assert _steps(out) == [(0, "eval"), (1, "train"), (2, "train"), (3, "eval"), (3, "train"), (4, "train"),
+                           (4, "eval")]
     rewards = [(r["step"], r["reward"]) for r in _records(out) if "reward" in r]
     assert rewards == [(r["step"], r["reward"]) for r in _records(straight) if "reward" in r]
     assert sum("train_runtime" in r for r in _records(out)) == 1
@@ -105,7 +106,7 @@ def test_rl_killed_during_a_save_resumes_to_the_uninterrupted_weights(tiny_model
     from vrd.trainers.audit import read_run
 
     series, reference_series = read_run(out), read_run(straight)
-    assert series["train_steps"].tolist() == [1, 2, 3, 4] and series["eval_steps"].tolist() == [0, 2, 4]
+    assert series["train_steps"].tolist() == [1, 2, 3, 4] and series["eval_steps"].tolist() == [0, 3, 4]
     assert series["rewards"].tolist() == reference_series["rewards"].tolist()
 
 
@@ -125,7 +126,7 @@ def test_rl_resumed_mid_epoch_two_draws_the_prompts_of_the_uninterrupted_run(tin
                                        + json.dumps({"step": 4, "kind": "train", "loss": 9.0}) + "\n{\"step\": 5, ")
     cfg = VrdRLConfig.load(model=str(tiny_model_dir), data=str(curated), out=str(out), num_generations=2,
                            global_batch=4, batch_size=4, max_new_tokens=6, max_steps=4, save_steps=1, lr=1e-3,
-                           eval_data=str(curated / "val"), eval_every=2)
+                           eval_data=str(curated / "val"), eval_every=3)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(rewards, "reward_functions", dense_reward_functions)
         train_rl(cfg)
@@ -134,7 +135,8 @@ def test_rl_resumed_mid_epoch_two_draws_the_prompts_of_the_uninterrupted_run(tin
     step4 = [r for r in _records(out) if r["step"] == 4 and "reward" in r]
     assert step4 and step4[0]["reward"] == next(r["reward"] for r in _records(straight) if r["step"] == 4
                                                 and "reward" in r)
-    # Rerunning the finished run resumes from its last checkpoint, trains nothing and logs nothing twice.
+    # Rerunning the finished run resumes from its last checkpoint, trains nothing and logs nothing twice
+    # (step 4's eval ran after checkpoint-4 was saved, so the rerun scores it again, once).
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(rewards, "reward_functions", dense_reward_functions)
         train_rl(cfg)
@@ -157,6 +159,7 @@ def test_run_logs_cut_back_to_a_checkpoint_and_a_torn_last_line_is_read_past(tmp
     kept = cut_run_log(path, seen_by(3))  # rerun of the finished run: its summary goes, step 3's metrics stay
     assert kept == recs[:-1] and path.read_text().endswith("\n")
     assert cut_run_log(path, seen_by(2)) == recs[:5]
+    assert cut_run_log(path, seen_by(2, scored=False)) == recs[:4]  # step 2's eval is not in the checkpoint
     assert cut_run_log(path, seen_by(0)) == [] and path.read_text() == ""
     # Several optimizer updates per vrd step: `update` is the Trainer's step the checkpoint counts in.
     multi = [{"step": 0.5, "update": 1, "kind": "train"}, {"step": 1, "update": 2, "kind": "train"},

@@ -70,15 +70,21 @@ def cut_run_log(path: Path, keep: Callable[[dict[str, Any]], bool]) -> list[dict
     return kept
 
 
-def seen_by(step: int) -> Callable[[dict[str, Any]], bool]:
+def seen_by(step: int, scored: bool = True) -> Callable[[dict[str, Any]], bool]:
     """Records a checkpoint at `step` had seen: earlier steps, and `step`'s own records except the
-    end-of-train summary (a rerun of a finished run logs it again). A fresh run (step 0) keeps none."""
+    end-of-train summary (a rerun of a finished run logs it again) and, unless the checkpoint holds
+    it (`scored`), the eval at `step` (the end-of-train eval runs after the last save, and runs again).
+    A fresh run (step 0) keeps none."""
     def keep(record: dict[str, Any]) -> bool:
         # `step` counts vrd steps; when one holds several optimizer updates, `update` is the Trainer's step.
         s = record.get("update", record["step"])
         if step <= 0 or s > step:
             return False
-        return s < step or not any(k in record for k in SUMMARY_KEYS)
+        if s < step:
+            return True
+        if record.get("kind") == "eval":
+            return scored
+        return not any(k in record for k in SUMMARY_KEYS)
     return keep
 
 
@@ -267,12 +273,13 @@ class RewardAccuracyMonitor(TrainerCallback):
             self._write({**self.step_of(step), "kind": "eval", "time": time.time(), **metrics})
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
-        if state.is_world_process_zero:
-            cut_run_log(self.path, seen_by(state.global_step))
         # Resumed where the checkpoint's step was already scored: every process reads that from the
         # restored log history, so all of them skip the (collective) eval alike.
-        if state.global_step and any(h.get("step") == state.global_step and "eval_accuracy" in h
-                                     for h in state.log_history):
+        scored = bool(state.global_step) and any(h.get("step") == state.global_step and "eval_accuracy" in h
+                                                 for h in state.log_history)
+        if state.is_world_process_zero:
+            cut_run_log(self.path, seen_by(state.global_step, scored))
+        if scored:
             self._last_eval_step = state.global_step
         if self._enabled() and self.eval_at_start and state.global_step == 0:
             self._run(state, model)
