@@ -729,3 +729,18 @@ def test_run_folders_read_back_are_checked(name: str, tmp_path: Path) -> None:
         _refused(["eval", "compare", *runs, "--plot", tmp_path / "plots"], needle)
     else:
         _refused(["reward-audit", runs[0]], needle)
+
+
+def test_special_files_as_inputs_do_not_hang(tmp_path: Path) -> None:
+    """A FIFO or a directory where a data file is expected: refused at once, never read."""
+    fifo = tmp_path / "in.jsonl"
+    os.mkfifo(fifo)
+    _refused(["verify", fifo, "--out", tmp_path / "o.jsonl"], "not a regular file")
+    _refused(["verify", tmp_path, "--out", tmp_path / "o.jsonl"], "is a directory")
+    cfg = tmp_path / "c.yaml"
+    os.mkfifo(cfg)
+    _refused(["verify", tmp_path / "x.jsonl", "--out", tmp_path / "o.jsonl", "--config", cfg], "c.yaml")
+    template = tmp_path / "t.jinja"
+    os.symlink("/dev/zero", template)
+    (tmp_path / "rows.jsonl").write_text(GOOD)
+    _refused(["verify", tmp_path / "rows.jsonl", "--out", tmp_path / "o.jsonl", "--template", template], "t.jinja")

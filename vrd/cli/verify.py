@@ -63,8 +63,10 @@ def verify_file(
 
     if not in_path.exists():
         raise MissingInputError(f"{in_path}: no such file")
-    if not in_path.is_file():
+    if in_path.is_dir():
         raise ConfigError(f"{in_path}: is a directory; give a JSONL file of rows to verify")
+    if not in_path.is_file():
+        raise ConfigError(f"{in_path}: not a regular file (a pipe or device); give a JSONL file of rows to verify")
     if out_path.is_dir():
         raise ConfigError(f"{out_path}: --out is a directory; give the JSONL file to write")
     rows = []

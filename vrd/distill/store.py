@@ -314,8 +314,10 @@ class ShardStore:
 
     def add_rejects(self, records: Iterable[Mapping[str, Any]]) -> int:
         n = 0
-        for rec in records:
-            _append_line(self.out / REJECTS, {"shard": self.shard, "time": time.time(), **rec})
+        from vrd.redact import redact
+
+        for rec in records:  # a reason may quote a server's reply or a library's message about the URL
+            _append_line(self.out / REJECTS, redact({"shard": self.shard, "time": time.time(), **rec}))
             n += 1
         return n
 
