@@ -171,20 +171,21 @@ def test_run_logs_cut_back_to_a_checkpoint_and_a_torn_last_line_is_read_past(tmp
         read_run(tmp_path)
 
 
-def test_combo_killed_during_a_save_resumes_without_duplicate_phases(tiny_model_dir: Path, curated: Path,
+def test_combo_killed_between_saves_resumes_without_duplicate_phases(tiny_model_dir: Path, curated: Path,
                                                                      tmp_path: Path) -> None:
-    """`vrd train combo` (interleaved SFT/RL steps): killed saving checkpoint-3, rerun, same end, one line a step."""
+    """`vrd train combo` (interleaved SFT/RL steps): killed in step 4 with checkpoint-2 the last whole one
+    and step 3 logged; rerun: same end, one line a step."""
     from vrd.trainers import rewards
     from vrd.trainers.combo import train_combo
     from vrd.trainers.strategies import PHASES_FILE, VrdComboConfig
 
     flags = ["--strategy", "interleaved", "--every", "1", "--model", str(tiny_model_dir), "--data", str(curated),
-             *RL_ARGS, "--sft-lr", "1e-2", "--sft-batch-size", "2"]
+             *RL_ARGS[:-4], "--save-steps", "2", "--lr", "1e-3", "--sft-lr", "1e-2", "--sft-batch-size", "2"]
 
     def cfg(out: Path) -> VrdComboConfig:
         return VrdComboConfig.load(strategy="interleaved", every=1, model=str(tiny_model_dir), data=str(curated),
                                    out=str(out), num_generations=2, global_batch=4, batch_size=4, max_new_tokens=6,
-                                   max_steps=4, save_steps=1, lr=1e-3, sft_lr=1e-2, sft_batch_size=2)
+                                   max_steps=4, save_steps=2, lr=1e-3, sft_lr=1e-2, sft_batch_size=2)
 
     def phases(out: Path) -> list[dict]:
         return [json.loads(line) for line in (out / PHASES_FILE).read_text().splitlines()]
@@ -193,9 +194,10 @@ def test_combo_killed_during_a_save_resumes_without_duplicate_phases(tiny_model_
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(rewards, "reward_functions", dense_reward_functions)
         train_combo(cfg(straight))
-    killed = run_killable(tmp_path, "save", 3, ["train", "combo", *flags, "--out", str(out)], dense_reward=True)
+    killed = run_killable(tmp_path, "between", 3, ["train", "combo", *flags, "--out", str(out)], dense_reward=True)
     assert killed.returncode == -9, killed.stderr[-3000:]
-    assert [p["step"] for p in phases(out)] == [1, 2, 3]  # step 3 was logged; checkpoint-3 is half written
+    assert [p["step"] for p in phases(out)] == [1, 2, 3]  # step 3 was logged after checkpoint-2
+    assert not (out / "checkpoint-3").exists()
     with pytest.MonkeyPatch.context() as mp:  # the rerun (in this process, to save a start-up)
         mp.setattr(rewards, "reward_functions", dense_reward_functions)
         train_combo(cfg(out))
