@@ -87,6 +87,7 @@ VERIFY_BAD: dict[str, tuple[bytes, str]] = {
     "not UTF-8": (GOOD.encode() + b'{"answer": "\xff\xfe", "response": "1"}\n', "line 2: not UTF-8 text"),
     "UTF-16": (GOOD.encode("utf-16"), "line 1: not UTF-8 text"),
     "NUL bytes": (b"\x00" * 64, "line 1: invalid JSON"),
+    "5000-digit integer": (b'{"answer": ' + b"9" * 5000 + b', "response": "1"}\n', "line 1: JSON value not readable"),
 }
 
 

@@ -78,6 +78,8 @@ def yaml_load(text: str, where: str = "YAML") -> Any:
         raise ConfigError(f"{where}: not valid YAML ({' '.join(str(exc).split())})") from exc
     except RecursionError as exc:
         raise ConfigError(f"{where}: YAML nested too deeply") from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise ConfigError(f"{where}: a value YAML cannot read ({exc})") from exc
     _check_size(data, where)
     return data
 

@@ -112,6 +112,19 @@ def redact_text(text: str, held: list[str] | None = None) -> str:
     return _KEY_SHAPED.sub(MASK, text)
 
 
+def redact_message(text: str) -> str:
+    """A message meant for the user, with credentials masked but its wording kept: held values, URL
+    passwords and secret query values, bearer tokens and key-shaped strings. (`redact_text` also
+    masks every `name: value` whose name ends in "key", which would turn "--engine-option 'nokey':
+    expected KEY=VALUE" into nonsense.)"""
+    text = _mask_held(text, _held_secrets())
+    if not _MAYBE.search(text):
+        return text
+    text = _URL.sub(lambda m: redact_url(m.group(0)), text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    return _KEY_SHAPED.sub(MASK, text)
+
+
 def redact(value: Any, held: list[str] | None = None) -> Any:
     """A copy of `value` (mappings, sequences, strings) with every credential masked."""
     held = _held_secrets() if held is None else held

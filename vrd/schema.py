@@ -196,6 +196,8 @@ def _check_value(column: str, value: Any, kind: str) -> str | None:
             return f"is not valid JSON ({exc.msg})"
         except RecursionError:
             return "is JSON nested too deeply"
+        except ValueError as exc:  # an integer of more than 4,300 digits
+            return f"is not readable JSON ({exc})"
         return None
     dtype = DTYPES.get(column)
     if dtype == "string" and not isinstance(value, str):
@@ -503,6 +505,8 @@ def parse_json(text: str | bytes, *, path: str | os.PathLike | None = None, wher
         raise SchemaError(f"{where}invalid JSON ({exc.msg} at column {exc.colno})", path=path) from exc
     except RecursionError as exc:
         raise SchemaError(f"{where}JSON nested too deeply", path=path) from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits (Python's int-parsing limit)
+        raise SchemaError(f"{where}JSON value not readable ({exc})", path=path) from exc
 
 
 def _line_depth(line: bytes) -> int:

@@ -30,12 +30,12 @@ def debug_enabled() -> bool:
 def format_user_error(exc: BaseException) -> str:
     """The message on one line: user errors are meant to be read, not scrolled."""
     from vrd.errors import VrdError
-    from vrd.redact import redact_text
+    from vrd.redact import redact_message
 
     message = str(exc)
     if isinstance(exc, OSError) and not isinstance(exc, VrdError) and exc.filename is not None:
         message = f"{exc.filename}: {exc.strerror or message}"  # not "[Errno 2] No such file ..."
-    return redact_text(" ".join(message.split()))  # a message may repeat a URL with its password
+    return redact_message(" ".join(message.split()))  # a message may repeat a URL with its password
 
 
 def redacting_excepthook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:

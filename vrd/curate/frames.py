@@ -68,6 +68,8 @@ def _check_meta(path: Path) -> None:
             raise SchemaError(f"is not valid JSON ({exc.msg})", path=path, row=i, column="meta") from None
         except RecursionError:
             raise SchemaError("is JSON nested too deeply", path=path, row=i, column="meta") from None
+        except ValueError as exc:  # an integer of more than 4,300 digits
+            raise SchemaError(f"is not readable JSON ({exc})", path=path, row=i, column="meta") from None
 
 
 def open_shards(in_dir: str | os.PathLike) -> Shards:

@@ -105,10 +105,10 @@ class Judge:
             except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
                 last = exc
                 time.sleep(min(2.0, 0.25 * 2**attempt))
-        from vrd.redact import redact_text, redact_url
+        from vrd.redact import redact_message, redact_url
 
-        raise VrdError(redact_text(f"LLM judge at {redact_url(self.url)} failed after {self.max_retries + 1} tries: "
-                                   f"{last}"))
+        raise VrdError(redact_message(f"LLM judge at {redact_url(self.url)} failed after {self.max_retries + 1} "
+                                      f"tries: {last}"))
 
     def extract_many(self, items: Sequence[tuple[str, str, Sequence[str] | None]]) -> list[str | None]:
         """`extract` over (question, response, choices) items, a few requests in flight at once."""

@@ -235,6 +235,8 @@ def load_results(path: str | os.PathLike) -> dict[str, Any]:
         raise DataError(f"{p}: not UTF-8 text") from exc
     except RecursionError as exc:
         raise DataError(f"{p}: JSON nested too deeply") from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise DataError(f"{p}: not readable JSON ({exc})") from exc
     if not isinstance(value, dict) or "benchmarks" not in value or not isinstance(value["benchmarks"], dict):
         raise DataError(f"{p}: not a vrd eval results file (no 'benchmarks')")
     _check_numbers(value["benchmarks"], p, "benchmarks")

@@ -133,7 +133,7 @@ def release_record(folder: Path) -> dict[str, Any]:
     data_path = folder / "data.json"
     try:
         data = json.loads(data_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         return {"id": folder.name, "_release_error": f"{data_path}: not readable JSON ({type(exc).__name__}: {exc})", "_field": "data.json"}
     if not isinstance(data, dict):
         return {"id": folder.name, "_release_error": f"{data_path}: expected an object", "_field": "data.json"}

@@ -92,13 +92,13 @@ def _columns(f: Path) -> set[str]:
             return set()
         try:
             value = json.loads(first)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):
             return set()
         return set(value) if isinstance(value, dict) else set()
     if f.suffix == ".json":
         try:
             value = json.loads(f.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        except (ValueError, RecursionError):
             return set()
         if isinstance(value, list) and value and isinstance(value[0], dict):
             return set(value[0])

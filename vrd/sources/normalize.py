@@ -56,6 +56,8 @@ def parse_choices(value: Any, *, field: str = "choices") -> list[str]:
             raise RowError(f"is a string that is not a JSON list ({exc.msg})", field) from exc
         except RecursionError as exc:
             raise RowError("is a JSON string nested too deeply", field) from exc
+        except ValueError as exc:  # an integer of more than 4,300 digits
+            raise RowError(f"is a string that is not readable JSON ({exc})", field) from exc
     if isinstance(value, Mapping):
         value = [value[k] for k in sorted(value, key=str)]
     if not isinstance(value, (list, tuple)):

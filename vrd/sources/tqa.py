@@ -75,6 +75,8 @@ class TQA(Source):
             raise VrdError(f"{json_path}: JSON nested too deeply; expected the TQA release's JSON") from exc
         except UnicodeDecodeError as exc:
             raise VrdError(f"{json_path}: not UTF-8 text; expected the TQA release's JSON") from exc
+        except ValueError as exc:  # an integer of more than 4,300 digits
+            raise VrdError(f"{json_path}: not readable JSON ({exc})") from exc
         if not isinstance(lessons, list):
             raise VrdError(f"{json_path}: expected a list of lessons, got {type(lessons).__name__}")
         groups = GROUPS[:1] if self.options.get("diagram_only") else GROUPS

@@ -94,7 +94,7 @@ def _read_metrics(path: Path) -> list[dict[str, Any]]:
             continue
         try:
             value = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, a 5,000-digit int
             if lineno == len(lines) + 1:  # no newline after it: the writer was killed mid-line
                 logging.getLogger(__name__).warning("%s: dropping its torn last line (the run was killed "
                                                     "while writing it)", path)

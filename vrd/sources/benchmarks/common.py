@@ -71,7 +71,7 @@ def _keyed_json(path: Path) -> list[dict[str, Any]] | None:
         return None
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+    except (ValueError, RecursionError):
         return None  # JSON lines named .json, or a bad file: the generic reader handles (and names) it
     if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
         return [{"_key": k, **v} for k, v in value.items()]
