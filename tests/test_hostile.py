@@ -745,3 +745,16 @@ def test_special_files_as_inputs_do_not_hang(tmp_path: Path) -> None:
     os.symlink("/dev/zero", template)
     (tmp_path / "rows.jsonl").write_text(GOOD)
     _refused(["verify", tmp_path / "rows.jsonl", "--out", tmp_path / "o.jsonl", "--template", template], "t.jinja")
+
+
+@pytest.mark.parametrize("name", ["JSON array", "BOM"])
+def test_prepare_reads_harmless_oddities(name: str, tmp_path: Path) -> None:
+    """A .jsonl holding one JSON array, or starting with a byte-order mark, is still read row by row."""
+    rows = [OK_ROW, {**OK_ROW, "id": "b", "answer": "7"}]
+    data = json.dumps(rows).encode() if name == "JSON array" else b"\xef\xbb\xbf" + _jl(*rows)
+    d = _data_dir(tmp_path, data)
+    code, text = _run(["data", "prepare", "generic", "--path", d / "train.jsonl", "--out", tmp_path / "out"])
+    assert code == 0 and "0 records rejected" in text, text
+    from vrd.schema import read_rows
+
+    assert sorted(r["answer"] for r in read_rows(tmp_path / "out")) == ["12", "7"]
