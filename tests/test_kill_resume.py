@@ -330,3 +330,23 @@ def test_distill_is_refused_before_loading_its_data(tmp_path: Path) -> None:
     with output_lock(out, "eval"):
         result = runner.invoke(app, _distill_args(tmp_path / "not-loaded-yet", out))
     assert result.exit_code == 2 and "`vrd eval`" in result.output and "is writing this output" in result.output
+
+
+def test_shift_report_killed_around_its_swap_leaves_a_matching_pair(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from train_fixtures import curate_output
+
+    cur = curate_output(tmp_path / "cur", n_sft=6, n_rl=2, n_val=1)
+    out = tmp_path / "report"
+    args = ["shift-report", str(cur / "sft"), "--base-model", str(tiny_model_dir), "--out", str(out),
+            "--device", "cpu"]
+    first = runner.invoke(app, [*args, "--max-samples", "6"])
+    assert first.exit_code == 0, first.output
+    before = _snapshot(out)
+    assert set(before) == {"metrics.json", "report.html"}
+    # Killed right after the swap, before the old pair is removed: the new pair, whole.
+    killed = _run(tmp_path, "kill-after", "vrd.outputs.exchange_paths", 1, [*args, "--max-samples", "3"])
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    after = _snapshot(out)
+    assert set(after) == set(before) and all(after[k] != before[k] for k in before)  # both new, never one of each
+    assert runner.invoke(app, [*args, "--max-samples", "3"]).exit_code == 0
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".report.")]  # dead runs' staging removed

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import random
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -328,26 +329,49 @@ def _shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
     ranking = rank_datasets(metrics["datasets"])
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    metrics_path = out / "metrics.json"
+    metrics_path, html_path = out / "metrics.json", out / "report.html"
     from vrd.analysis.html import render_report
-    from vrd.outputs import fsync_path, write_text_atomic
+    from vrd.outputs import (
+        LOCK_DIR,
+        WRITE_LOCK,
+        FileLock,
+        clean_stale,
+        exchange_paths,
+        fsync_path,
+        fsync_tree,
+        write_text_atomic,
+    )
 
-    # Both files are written whole under other names first, then renamed one after the other:
-    # a kill leaves the earlier pair or the new one, each file whole.
-    say("writing report.html")
-    staged_html = render_report(out / f".report.html.staged-{os.getpid()}", metrics=metrics, ranking=ranking,
-                                examples=examples, series=series,
-                                reference=_json_safe(reference) if reference else None, ranking_rule=RANKING_RULE,
-                                settings={"embedder": cfg.embedder or "all-MiniLM-L6-v2", "max_samples": cfg.max_samples,
-                                          "base_samples": str(cfg.base_samples) if cfg.base_samples else None,
-                                          "batch_size": cfg.batch_size, "seed": cfg.seed})
-    staged_metrics = write_text_atomic(out / f".metrics.json.staged-{os.getpid()}",
-                                       json.dumps(metrics, indent=2, sort_keys=False, allow_nan=False))
-    fsync_path(staged_html)
-    html_path = out / "report.html"
-    os.replace(staged_metrics, metrics_path)
-    os.replace(staged_html, html_path)
-    fsync_path(out)
+    # Both files are built in a staging folder beside OUT. When OUT holds only an earlier report,
+    # the folders are swapped in one atomic step (a kill leaves the earlier pair or the new one);
+    # when it holds other files too, the two are renamed in turn, each whole.
+    clean_stale(out)
+    stage = out.parent / f".{out.name}.staging-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir()
+    successor: FileLock | None = None
+    try:
+        say("writing report.html")
+        render_report(stage / "report.html", metrics=metrics, ranking=ranking, examples=examples, series=series,
+                      reference=_json_safe(reference) if reference else None, ranking_rule=RANKING_RULE,
+                      settings={"embedder": cfg.embedder or "all-MiniLM-L6-v2", "max_samples": cfg.max_samples,
+                                "base_samples": str(cfg.base_samples) if cfg.base_samples else None,
+                                "batch_size": cfg.batch_size, "seed": cfg.seed})
+        write_text_atomic(stage / "metrics.json", json.dumps(metrics, indent=2, sort_keys=False, allow_nan=False))
+        alone = {p.name for p in out.iterdir()} <= {"metrics.json", "report.html", LOCK_DIR}
+        if alone:
+            successor = FileLock(stage / LOCK_DIR / WRITE_LOCK)  # the new folder comes in locked
+            successor.take(holder="shift-report")
+        fsync_tree(stage)
+        if not (alone and exchange_paths(stage, out)):
+            os.replace(stage / "metrics.json", metrics_path)
+            os.replace(stage / "report.html", html_path)
+        fsync_path(out)
+        fsync_path(out.parent)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if successor is not None:
+            successor.release()
     return ShiftReport(metrics=metrics, ranking=ranking, html_path=html_path, metrics_path=metrics_path,
                        reference=reference)
 
