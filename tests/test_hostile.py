@@ -179,6 +179,7 @@ PREPARE_CASES: dict[str, tuple[bytes, str, str]] = {
     "image directory": (_jl({**OK_ROW, "image": "adir"}), "rejected", "is a directory"),
     "image zero bytes": (_jl({**OK_ROW, "image": "empty.png"}), "rejected", "not an image PIL can read"),
     "image bomb": (_jl({**OK_ROW, "image": "bomb.png"}), "rejected", "pixel limit"),
+    "image is EPS (Ghostscript)": (_jl({**OK_ROW, "image": "fig.eps"}), "rejected", "not an image PIL can read"),
     "question of 300k characters": (_jl({**OK_ROW, "question": "<image> " + "x" * 300_000}), "rejected",
                                     "question: is 300,008 characters long"),
 }
@@ -195,6 +196,7 @@ def _data_dir(tmp_path: Path, data: bytes) -> Path:
     (d / "adir").mkdir()
     (d / "empty.png").write_bytes(b"")
     (d / "bomb.png").write_bytes(_bomb())
+    (d / "fig.eps").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\n%%EndComments\nshowpage\n%%EOF\n")
     (d / "train.jsonl").write_bytes(data)
     return d
 

@@ -22,12 +22,24 @@ from vrd.errors import DataError
 MAX_PIXELS = int(os.environ.get("VRD_MAX_IMAGE_PIXELS", 50_000_000))
 
 
+# The raster formats datasets ship figures in. PIL would also open EPS (which runs Ghostscript),
+# PDF-like and other rarely used formats whose decoders are a larger attack surface.
+IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF", "PPM", "JPEG2000", "ICO")  # JPEG covers MPO
+
 # An image file larger than this is refused before it is read (a figure is a few MB at most).
 MAX_IMAGE_BYTES = int(os.environ.get("VRD_MAX_IMAGE_BYTES", 256 << 20))
 
 
 class ImageError(DataError):
     """An image that cannot be used: undecodable, truncated, or over the pixel budget."""
+
+
+def _formats() -> list[str]:
+    """IMAGE_FORMATS that this PIL registers (Image.open refuses a name it does not know)."""
+    from PIL import Image
+
+    Image.init()
+    return [f for f in IMAGE_FORMATS if f in Image.OPEN]
 
 
 def read_image_file(path: str | os.PathLike) -> bytes:
@@ -114,7 +126,7 @@ def decode_image(value: Any, *, max_pixels: int | None = None) -> Any:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                img = Image.open(io.BytesIO(data))
+                img = Image.open(io.BytesIO(data), formats=_formats())
         except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageError(_why(exc)) from exc
         except (OSError, ValueError, SyntaxError, EOFError, TypeError) as exc:

@@ -8,7 +8,6 @@ when image dedup or image decontamination asks for it.
 from __future__ import annotations
 
 import hashlib
-import io
 
 import numpy as np
 import polars as pl
@@ -19,10 +18,10 @@ from vrd.curate.frames import Shards, iter_images
 def phash(data: bytes) -> int:
     """64-bit DCT perceptual hash: survives re-encoding, resizing and small edits."""
     import imagehash
-    from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as img:
-        return int(str(imagehash.phash(img.convert("RGB"))), 16)
+    from vrd.images import decode_image
+
+    return int(str(imagehash.phash(decode_image(data))), 16)  # the guarded decoder: formats, pixel budget
 
 
 def content_hash(images: list[bytes]) -> str:
