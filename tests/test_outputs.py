@@ -216,3 +216,17 @@ def test_a_second_eval_on_one_out_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "`vrd eval`" in result.output and "is writing this output" in result.output
     assert not (out / "manifest.json").exists()
+
+
+def test_a_refused_writer_leaves_no_lock_folder_behind(tmp_path: Path) -> None:
+    """EasyR1 types an export folder by os.listdir()[0]: a command refused there must not leave `.locks`."""
+    from vrd.outputs import LOCK_DIR, lock_output
+
+    cur = curate_output(tmp_path / "cur", n_sft=2, n_rl=4, n_val=2)
+    out = tmp_path / "easyr1"
+    assert runner.invoke(app, ["export", str(cur), "--format", "easyr1", "--out", str(out)]).exit_code == 0
+    before = sorted(os.listdir(out))
+    assert LOCK_DIR not in before
+    with pytest.raises(OutputError, match="holds"):
+        lock_output(out, "curate")
+    assert sorted(os.listdir(out)) == before

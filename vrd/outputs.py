@@ -210,6 +210,7 @@ def lock_output(out: str | os.PathLike, producer: str, *, shared: bool = False, 
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    fresh = not (out / LOCK_DIR).exists()
     lock = FileLock(out / LOCK_DIR / WRITE_LOCK)
     if not lock.take(exclusive=not shared, holder=None if shared else (holder or producer)):
         who = lock.holder()
@@ -221,6 +222,12 @@ def lock_output(out: str | os.PathLike, producer: str, *, shared: bool = False, 
         try:
             check_out(out, producer)
         except BaseException:
+            if fresh and not shared:
+                # Refused on a folder that had no lock before (another command's output, an EasyR1
+                # export that clients list with os.listdir()[0]): leave it as it was found.
+                with contextlib.suppress(OSError):
+                    lock.path.unlink()
+                    lock.path.parent.rmdir()
             lock.release()
             raise
     return lock
