@@ -133,6 +133,11 @@ def test_train_flags_and_yaml_build_one_config(tmp_path: Path, monkeypatch: pyte
     assert (inputs, out) == ("d", "o")
     assert (cfg.seed, cfg.lr, cfg.num_generations, cfg.global_batch, cfg.batch_size) == (7, 1e-3, 4, 8, 4)
     assert cfg.trl == {"weight_decay": 0.01} and cfg.use_vllm is False
+    # A `--trl` flag adds to the file's `trl:` mapping key by key instead of replacing it.
+    (tmp_path / "trl.yaml").write_text("model: m\ndata: d\nout: o\ntrl:\n  max_grad_norm: 0.5\n  weight_decay: 0.1\n")
+    res = runner.invoke(app, ["train", "rl", "--config", str(tmp_path / "trl.yaml"), "--trl", "weight_decay=1e-2"])
+    assert res.exit_code == 0, res.output
+    assert calls[-1][2].trl == {"max_grad_norm": 0.5, "weight_decay": 0.01}
     bad = runner.invoke(app, ["train", "rl", "--config", str(yml), "--num-generations", "3", "--global-batch", "8"])
     assert bad.exit_code == 2 and "multiple of num_generations" in bad.output and "Traceback" not in bad.output
     sft_calls = _capture(monkeypatch, "train_sft")

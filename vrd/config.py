@@ -169,6 +169,8 @@ class Config:
                 continue
             if key not in names:
                 raise unknown_name("setting", key, names)
+            if isinstance(value, Mapping) and isinstance(values.get(key), Mapping):
+                value = {**values[key], **value}  # `--trl k=v` adds to the file's `trl:` mapping, key by key
             values[key] = value
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
