@@ -73,3 +73,76 @@ def test_eval_cli_errors_and_help(bench_paths, tmp_path: Path) -> None:
     assert bad_path.exit_code == 2 and "NAME=DIR" in " ".join(bad_path.output.split())
     no_runs = runner.invoke(app, ["eval", "compare", str(tmp_path / "nope"), str(tmp_path / "nope2")])
     assert no_runs.exit_code == 2 and "no results.json here" in " ".join(no_runs.output.split())
+
+
+class _Server:
+    """A scripted engine for the CLI: prompts holding a word in `down` raise, those in `broken` come
+    back with finish_reason "error", the rest answer 42."""
+
+    name = "scripted"
+
+    def __init__(self, down: tuple[str, ...] = (), broken: tuple[str, ...] = ()) -> None:
+        self.down, self.broken, self.asked = down, broken, []
+
+    def generate(self, requests, params):
+        from vrd.engines.base import Completion
+
+        if any(w in r.prompt for r in requests for w in self.down):
+            raise ConnectionError("connection refused by 127.0.0.1:8000")
+        self.asked += [r.prompt for r in requests]
+        return [[Completion("", 0, "error") if any(w in r.prompt for w in self.broken)
+                 else Completion("<think>x</think> \\boxed{42}", 5, "stop") for _ in range(params.n)]
+                for r in requests]
+
+    def close(self) -> None:
+        pass
+
+
+def test_eval_cli_engine_errors_set_aside_counted_retried_and_fatal_first_batch(bench_paths, tmp_path: Path,
+                                                                                monkeypatch) -> None:
+    import vrd.engines
+
+    args = ["eval", "--model", "m", "--benchmarks", "math500", "--path", f"math500={bench_paths['math500']}",
+            "--batch-size", "2", "--out"]
+    monkeypatch.setattr(vrd.engines, "get_engine", lambda *a, **k: _Server(down=("Find", "Compute", "1+1",
+                                                                                 "Simplify")))
+    dead = runner.invoke(app, [*args, str(tmp_path / "dead")])
+    assert dead.exit_code == 2 and "Traceback" not in dead.output and dead.exception.__class__ is SystemExit
+    errors = [ln for ln in dead.output.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1
+    line = " ".join(dead.output[dead.output.index("error:"):].split())
+    assert line.startswith("error: eval stopped: every request of the first batch failed (2 problem(s) of math500")
+    assert "ConnectionError: connection refused" in line and line.endswith("then rerun the same command")
+
+    out = tmp_path / "flaky"
+    flaky = _Server(down=("sqrt",), broken=("interval",))
+    monkeypatch.setattr(vrd.engines, "get_engine", lambda *a, **k: flaky)
+    first = runner.invoke(app, [*args, str(out)])
+    assert first.exit_code == 0, first.output
+    text = " ".join(first.output.split())
+    assert f"2 problem(s) set aside for engine errors (see {out / 'rejects.jsonl'}); rerun to retry" in text
+    assert "errors" in first.output  # the table's column
+    results = json.loads((out / "results.json").read_text())
+    assert (results["benchmarks"]["math500"]["n_problems"], results["benchmarks"]["math500"]["n_errors"]) == (2, 2)
+    assert len((out / "rejects.jsonl").read_text().splitlines()) == 2
+
+    healed = _Server()
+    monkeypatch.setattr(vrd.engines, "get_engine", lambda *a, **k: healed)
+    second = runner.invoke(app, [*args, str(out)])
+    assert second.exit_code == 0, second.output
+    assert len(healed.asked) == 2 and all("sqrt" in p or "interval" in p for p in healed.asked)
+    assert "set aside" not in second.output and not (out / "rejects.jsonl").exists()
+    ids = [r["id"] for r in read_dataset(out / "responses")]
+    assert len(ids) == len(set(ids)) == 4
+
+    # compare reads a run with n_errors beside one written before the field existed
+    old = tmp_path / "old"
+    old.mkdir()
+    legacy = json.loads((out / "results.json").read_text())
+    for b in legacy["benchmarks"].values():
+        b.pop("n_errors")
+    legacy.pop("n_errors")
+    (old / "results.json").write_text(json.dumps(legacy))
+    cmp = runner.invoke(app, ["eval", "compare", str(out), str(old)])
+    assert cmp.exit_code == 0, cmp.output
+    assert "math500" in cmp.output

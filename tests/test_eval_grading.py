@@ -232,3 +232,118 @@ def test_compare_without_responses_falls_back_to_unpaired(data, tmp_path: Path) 
     rows = {(r["benchmark"], r["slice"]): r for r in compare_runs([tmp_path / "a", tmp_path / "b"])["rows"]}
     row = rows[("mathvista", "all")]
     assert row["method"][1] == "unpaired (responses not on disk)" and row["ci95"][1][0] < 0 < row["ci95"][1][1]
+
+
+class FlakyEngine(ScriptedEngine):
+    """ScriptedEngine whose `explode` prompts make any call holding them raise (a request the server
+    refuses), and whose `broken` prompts come back with finish_reason "error" (openai on_error=mark)."""
+
+    def __init__(self, script: dict[str, list[str]], explode: set[str] = frozenset(),
+                 broken: set[str] = frozenset(), error: Exception | None = None) -> None:
+        super().__init__(script)
+        self.explode, self.broken = set(explode), set(broken)
+        self.error = error or RuntimeError("server said 500 (Authorization: Bearer sk-abcdefghijklmnop1234567890)")
+        self.calls = 0
+
+    def generate(self, requests: list[GenerationRequest], params: SamplingParams) -> list[list[Completion]]:
+        self.calls += 1
+        if any(r.prompt in self.explode for r in requests):
+            raise self.error
+        out = super().generate(requests, params)
+        return [[Completion("backend aborted the request", 0, "error") if r.prompt in self.broken else c for c in cs]
+                for r, cs in zip(requests, out, strict=True)]
+
+
+def test_engine_errors_are_set_aside_not_graded_and_a_rerun_retries_exactly_them(data, tmp_path: Path) -> None:
+    script = script_for(data, {"mathvista": MATHVISTA})
+    prompts = [render_prompt(p, "math") for p in load_benchmark("mathvista", paths=data).problems]
+    out = tmp_path / "flaky"
+    # one batch of 4: problem 2 raises (the batch is retried per request), problem 3 returns an error completion
+    engine = FlakyEngine(script, explode={prompts[1]}, broken={prompts[2]})
+    results = run_eval(config(data, benchmarks=["mathvista"], batch_size=4), out, engine=engine)
+    mv = results["benchmarks"]["mathvista"]
+    # problems 1 and 4 answered (both right): accuracy over answered problems only, failures counted beside
+    assert (mv["n_problems"], mv["n_errors"], mv["accuracy"]) == (2, 2, 1.0)
+    assert results["n_errors"] == 2 and results["last_run"]["problems_set_aside"] == 2
+    assert results["last_run"]["problems_generated"] == 2 and engine.calls == 1 + 4
+    assert sorted(r["id"] for r in read_dataset(out / "responses")) == ["mathvista/testmini/1", "mathvista/testmini/4"]
+    rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
+    by_id = {r["id"]: r for r in rejects}
+    assert set(by_id) == {"mathvista/testmini/2", "mathvista/testmini/3"}
+    raised, marked = by_id["mathvista/testmini/2"], by_id["mathvista/testmini/3"]
+    assert raised["benchmark"] == "mathvista" and raised["kind"] == "engine" and raised["samples"] is None
+    assert raised["reason"].startswith("RuntimeError: server said 500") and "sk-abcdefghij" not in raised["reason"]
+    assert marked["samples"] == [0] and "finish_reason 'error'" in marked["reason"] and "aborted" in marked["reason"]
+    assert json.loads((out / "results.json").read_text())["benchmarks"]["mathvista"]["n_errors"] == 2
+
+    healed = ScriptedEngine(script)
+    again = run_eval(config(data, benchmarks=["mathvista"], batch_size=4), out, engine=healed)
+    assert sorted(healed.prompts) == sorted([prompts[1], prompts[2]])  # exactly the two set aside
+    ids = [r["id"] for r in read_dataset(out / "responses")]
+    assert sorted(ids) == [f"mathvista/testmini/{i}" for i in (1, 2, 3, 4)]  # none twice
+    mv = again["benchmarks"]["mathvista"]
+    assert (mv["n_problems"], mv["n_errors"], mv["accuracy"]) == (4, 0, 0.75)
+    assert again["last_run"] == {**again["last_run"], "problems_generated": 2, "problems_skipped": 2,
+                                 "problems_set_aside": 0}
+    assert not (out / "rejects.jsonl").exists()
+    run_eval(config(data, benchmarks=["mathvista"], batch_size=4), out, engine=healed)
+    assert len(healed.prompts) == 2  # nothing left to do
+
+
+def test_a_failing_first_batch_stops_the_run_and_sets_nothing_aside(data, tmp_path: Path) -> None:
+    from vrd.eval.runner import EngineFailedError
+
+    script = script_for(data, {"mathvista": MATHVISTA})
+    prompts = set(script)
+    out = tmp_path / "down"
+    with pytest.raises(EngineFailedError, match="every request of the first batch failed") as err:
+        run_eval(config(data, benchmarks=["mathvista"], batch_size=2), out, engine=FlakyEngine(script, explode=prompts))
+    assert "\n" not in str(err.value) and "sk-abcdefghij" not in str(err.value)
+    assert not (out / "rejects.jsonl").exists() and not (out / "results.json").exists()
+    # every completion an error: the same
+    with pytest.raises(EngineFailedError, match="finish_reason 'error'"):
+        run_eval(config(data, benchmarks=["mathvista"], batch_size=2), out, engine=FlakyEngine(script, broken=prompts))
+    # once a problem was answered, a later batch that fails whole is set aside, not fatal
+    later = FlakyEngine(script, explode={p for p in prompts if "shape" in p or "length" in p or "color" in p})
+    results = run_eval(config(data, benchmarks=["mathvista"], batch_size=1), out, engine=later)
+    assert (results["benchmarks"]["mathvista"]["n_problems"], results["benchmarks"]["mathvista"]["n_errors"]) == (1, 3)
+
+
+class _RefusingHandler(BaseHTTPRequestHandler):
+    """An OpenAI-compatible server with the wrong key: 401 to everything."""
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers["Content-Length"]))
+        reply = b'{"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}}'
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_an_auth_error_stops_the_run_even_after_answers(data, tmp_path: Path) -> None:
+    from vrd.engines.openai import RejectedRequest
+    from vrd.eval.runner import EngineFailedError
+
+    script = script_for(data, {"mathvista": MATHVISTA})
+    later = [render_prompt(p, "math") for p in load_benchmark("mathvista", paths=data).problems][1:]
+    engine = FlakyEngine(script, explode=set(later), error=RejectedRequest("http://h/v1/chat/completions: HTTP 401: bad key"))
+    with pytest.raises(EngineFailedError, match="HTTP 401.*credentials"):
+        run_eval(config(data, benchmarks=["mathvista"], batch_size=1), tmp_path / "auth", engine=engine)
+    assert not (tmp_path / "auth" / "rejects.jsonl").exists()
+    assert len(read_dataset(tmp_path / "auth" / "responses")) == 1  # the answered batch is kept
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusingHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        with pytest.raises(EngineFailedError, match="HTTP 401"):
+            run_eval(config(data, benchmarks=["mathvista"], backend="openai", base_url=url,
+                            engine_options={"max_retries": 0}), tmp_path / "real401")
+    finally:
+        server.shutdown()
+    assert not (tmp_path / "real401" / "rejects.jsonl").exists()

@@ -63,6 +63,10 @@ def _register_run() -> None:
             rejected = {n: b["rejected"] for n, b in results["benchmarks"].items() if b.get("rejected")}
             if rejected:
                 console.print(f"rejected records (not evaluated): {rejected}", highlight=False)
+            n_errors = sum(int(b.get("n_errors") or 0) for b in results["benchmarks"].values())
+            if n_errors:
+                console.print(f"{n_errors} problem(s) set aside for engine errors (see {Path(out) / 'rejects.jsonl'}); "
+                              "rerun to retry", highlight=False, soft_wrap=True)
 
 
 _register_run()

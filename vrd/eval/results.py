@@ -164,10 +164,15 @@ def level_bins(rows: Sequence[Mapping[str, Any]], pass_rates: Mapping[str, float
 
 def summarize(rows: Sequence[Mapping[str, Any]], *, pass_rates: Mapping[str, float] | None = None,
               rejects: int = 0, origin: str | None = None, bins: str | BinScheme | None = None,
-              same_samples: bool = False) -> dict[str, Any]:
-    """One benchmark's results: overall stats, then by subset, difficulty and base-model pass rate."""
+              same_samples: bool = False, n_errors: int = 0) -> dict[str, Any]:
+    """One benchmark's results: overall stats, then by subset, difficulty and base-model pass rate.
+
+    `n_errors` counts problems set aside for engine errors: they are not in `rows`, so every rate
+    is over answered problems only (an engine failure is not a wrong answer).
+    """
     metas = {r["id"]: meta_of(r) for r in rows}
     summary = stats(rows)
+    summary["n_errors"] = int(n_errors)
     summary["judged"] = sum(1 for r in rows if (meta_of(r).get("judge") or {}).get("extracted") is not None)
     summary["rejected"] = rejects
     if origin:
@@ -271,7 +276,11 @@ def results_table(results: Mapping[str, Any], *, breakdown: bool = True):
 
     table = Table(title=f"vrd eval: {results.get('model', '?')}", show_lines=False)
     pass_key = next((k for b in results.get("benchmarks", {}).values() for k in b if k.startswith("pass@")), None)
-    columns = [("benchmark", "left"), ("slice", "left"), ("n", "right"), ("acc %", "right"), ("95% CI", "right")]
+    # problems set aside for engine errors (not graded): a column only when some run had them
+    errors = any(b.get("n_errors") for b in results.get("benchmarks", {}).values())
+    columns = [("benchmark", "left"), ("slice", "left"), ("n", "right")]
+    columns += [("errors", "right")] if errors else []
+    columns += [("acc %", "right"), ("95% CI", "right")]
     columns += [(f"{pass_key} %", "right")] if pass_key else []
     columns += [("format %", "right"), ("answered %", "right"), ("tokens", "right")]
     for col, justify in columns:
@@ -280,8 +289,9 @@ def results_table(results: Mapping[str, Any], *, breakdown: bool = True):
     def add(name: str, label: str, s: Mapping[str, Any], style: str | None = None) -> None:
         tokens = s.get("mean_tokens")
         ci = s.get("ci95")
-        cells = [name, label, str(s.get("n_problems", 0)), pct(s.get("accuracy")),
-                 "-" if not ci else f"{pct(ci[0])}-{pct(ci[1])}"]
+        cells = [name, label, str(s.get("n_problems", 0))]
+        cells += [str(s["n_errors"]) if "n_errors" in s and label == "all" else ""] if errors else []
+        cells += [pct(s.get("accuracy")), "-" if not ci else f"{pct(ci[0])}-{pct(ci[1])}"]
         cells += [pct(s.get(pass_key))] if pass_key else []
         cells += [pct(s.get("format_rate")), pct(s.get("answer_rate")), "-" if tokens is None else f"{tokens:.0f}"]
         table.add_row(*cells, style=style)
@@ -294,9 +304,9 @@ def results_table(results: Mapping[str, Any], *, breakdown: bool = True):
             for key, sub in (s.get(group) or {}).items():
                 add("", f"{label}={key}", sub)
     if len(results.get("benchmarks", {})) > 1:
-        blanks = [""] * (len(columns) - 5)
+        blanks = [""] * (len(columns) - 5 - errors)
         ci = results.get("mean_accuracy_ci95")
-        table.add_row("mean", "macro", "", pct(results.get("mean_accuracy")),
+        table.add_row("mean", "macro", "", *([""] if errors else []), pct(results.get("mean_accuracy")),
                       "-" if not ci else f"{pct(ci[0])}-{pct(ci[1])}", *blanks, style="bold")
     return table
 

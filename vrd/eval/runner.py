@@ -5,6 +5,14 @@ through the same engines, graded by the same verifier, and every (problem, sampl
 to Parquet in per-batch shards (tmp file + rename). A rerun skips problems already written, so
 a killed eval loses at most one batch; a rerun with different generation settings is refused,
 because mixing two settings in one folder would report a number neither of them earned.
+
+An engine failure is not a wrong answer. A problem whose request raised (after the batch is
+retried one request at a time, so a bad request costs only itself) or whose completions came back
+with finish_reason "error" is not graded: it is set aside in `rejects.jsonl` with its reason, not
+written as finished, and the same command retries exactly those problems. A failure that says
+the setup is wrong stops the run with one line instead of setting the whole benchmark aside:
+a configuration error (ConfigError, an unknown model, HTTP 401/403/404), or a batch in which
+every request failed before any problem of this run was answered (server down, bad URL).
 """
 
 from __future__ import annotations
@@ -38,11 +46,18 @@ from vrd.outputs import check_out, output_lock, sigterm_as_interrupt
 from vrd.schema import read_manifest, write_manifest, write_shard
 
 SHARD = re.compile(r"^part-(\d+)\.parquet$")
+REJECTS_FILE = "rejects.jsonl"
+# A server that answers these refuses every request alike: setting problems aside would only hide it.
+_SETUP_STATUS = re.compile(r"\bHTTP (401|403|404)\b")
 Progress = Callable[[str, int, int], None]
 
 
 class EvalInterrupted(KeyboardInterrupt):
     """Ctrl-C/SIGTERM: every finished batch is on disk; rerunning the same command resumes."""
+
+
+class EngineFailedError(VrdError):
+    """The engine fails in a way that is about the setup, not about one problem: the run stops."""
 
 
 # -- the shard store ----------------------------------------------------------------------------
@@ -86,12 +101,66 @@ def check_settings(out: Path, settings: Mapping[str, Any], *, new_run: bool) -> 
                        "Use a new --out, or --new-run to discard them and start over.")
 
 
+def read_rejects(out: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """The latest engine reject per (benchmark, problem id), for problems not answered since.
+
+    A line cut short by a kill is skipped: the problem it named is simply retried.
+    """
+    path = out / REJECTS_FILE
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    if not path.is_file():
+        return latest
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("benchmark"), str) and isinstance(row.get("id"), str):
+            latest[(row["benchmark"], row["id"])] = row
+    finished: dict[str, set[str]] = {}
+    for bench, _ in latest:
+        if bench not in finished:
+            finished[bench] = finished_ids(bench_dir(out, bench))
+    return {k: v for k, v in latest.items() if k[1] not in finished[k[0]]}
+
+
+def _append_rejects(out: Path, rejects: Sequence[Mapping[str, Any]]) -> None:
+    from vrd.redact import redact
+
+    if not rejects:
+        return
+    with open(out / REJECTS_FILE, "a", encoding="utf-8") as fh:
+        for row in rejects:
+            fh.write(json.dumps(redact(dict(row)), ensure_ascii=False, default=str) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _compact_rejects(out: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """Rewrite rejects.jsonl to the problems still set aside (one line each); gone when none are."""
+    from vrd.outputs import write_text_atomic
+
+    current = read_rejects(out)
+    path = out / REJECTS_FILE
+    if not current:
+        path.unlink(missing_ok=True)
+    elif path.is_file():
+        write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n"
+                                        for r in current.values()))
+    return current
+
+
 # -- one batch ----------------------------------------------------------------------------------
 
 
 def generate_batch(engine: Any, problems: Sequence[Mapping[str, Any]], config: EvalConfig,
-                   prompts: Sequence[str]) -> list[list[Any]]:
-    """Completions (`config.samples` each) for `problems` (rendered as `prompts`), in order."""
+                   prompts: Sequence[str]) -> list[list[Any] | Exception]:
+    """Completions (`config.samples` each) for `problems` (rendered as `prompts`), in order.
+
+    When the batch call raises, each request is tried alone, so one bad request costs only itself:
+    its slot holds the exception instead of completions. A configuration error is raised at once
+    (every request would fail the same way).
+    """
     from vrd.engines.base import GenerationRequest, SamplingParams
     from vrd.schema import load_image
 
@@ -99,12 +168,67 @@ def generate_batch(engine: Any, problems: Sequence[Mapping[str, Any]], config: E
                 for p, prompt in zip(problems, prompts, strict=True)]
     params = SamplingParams(n=config.samples, temperature=config.temperature, top_p=config.top_p,
                             max_new_tokens=config.max_new_tokens, seed=config.seed)
-    outputs = engine.generate(requests, params)
-    if len(outputs) != len(requests) or any(len(c) != config.samples for c in outputs):
-        got = [len(c) for c in outputs]
+    try:
+        outputs: list[Any] = list(engine.generate(requests, params))
+    except Exception as exc:  # noqa: BLE001 - engine failures are handled per request below
+        _raise_if_setup(engine, exc)
+        if len(requests) == 1:
+            outputs = [exc]
+        else:
+            outputs = []
+            for request in requests:
+                try:
+                    outputs.extend(engine.generate([request], params))
+                except Exception as single:  # noqa: BLE001
+                    _raise_if_setup(engine, single)
+                    outputs.append(single)
+    if len(outputs) != len(requests) or any(not isinstance(c, Exception) and len(c) != config.samples
+                                            for c in outputs):
+        got = [c if isinstance(c, Exception) else len(c) for c in outputs]
         raise VrdError(f"engine '{getattr(engine, 'name', engine)}' returned {got} completions for "
                        f"{len(requests)} requests x {config.samples} samples")
     return outputs
+
+
+def _reason(exc: BaseException) -> str:
+    from vrd.redact import redact_message
+
+    return redact_message(" ".join(f"{type(exc).__name__}: {exc}".split()))
+
+
+def _raise_if_setup(engine: Any, exc: Exception) -> None:
+    """A failure that says the setup is wrong stops the run: retrying or setting aside cannot help."""
+    from vrd.errors import ConfigError, EnvironmentNotReadyError, ModelNotFoundError
+
+    if isinstance(exc, (ConfigError, ModelNotFoundError, EnvironmentNotReadyError)):
+        raise exc
+    if isinstance(exc, VrdError) and _SETUP_STATUS.search(str(exc)):
+        raise EngineFailedError(f"eval stopped: engine '{getattr(engine, 'name', engine)}' refused the request "
+                                f"({_reason(exc)}); check the server URL, model name and credentials, then rerun "
+                                "the same command") from exc
+
+
+def failures(benchmark: str, problems: Sequence[Mapping[str, Any]],
+             outputs: Sequence[Sequence[Any] | Exception]) -> dict[str, dict[str, Any]]:
+    """Rejects (by problem id) for the problems the engine failed on: a raised request, or any
+    completion with finish_reason "error" (the problem's samples are graded together or not at all)."""
+    from vrd.redact import redact_message
+
+    out: dict[str, dict[str, Any]] = {}
+    for p, result in zip(problems, outputs, strict=True):
+        pid = str(p["id"])
+        if isinstance(result, Exception):
+            reason, samples = _reason(result), None
+        else:
+            bad = [j for j, c in enumerate(result) if str(c.finish_reason) == "error"]
+            if not bad:
+                continue
+            text = " ".join(str(result[bad[0]].text or "").split())[:300] or "no text"
+            reason = redact_message(f"finish_reason 'error' on {len(bad)} of {len(result)} sample(s): {text}")
+            samples = bad
+        out[pid] = {"benchmark": benchmark, "id": pid, "stage": "generate", "kind": "engine",
+                    "samples": samples, "reason": reason}
+    return out
 
 
 def grade_batch(problems: Sequence[Mapping[str, Any]], outputs: Sequence[Sequence[Any]], *, model: str,
@@ -182,10 +306,13 @@ def compute_results(out: Path, benches: Sequence[Benchmark], config: EvalConfig,
     """results.json content, from the shards on disk for the problems of this run."""
     per_bench: dict[str, Any] = {}
     same = rollouts_are_own(out, config.rollouts)
+    set_aside = read_rejects(out)
     for b in benches:
-        rows = read_responses(bench_dir(out, b.name), ids={p["id"] for p in b.problems})
+        ids = {p["id"] for p in b.problems}
+        rows = read_responses(bench_dir(out, b.name), ids=ids)
         per_bench[b.name] = summarize(rows, pass_rates=pass_rates, rejects=len(b.rejects), origin=b.origin,
-                                      bins=config.bins, same_samples=same)
+                                      bins=config.bins, same_samples=same,
+                                      n_errors=sum(1 for (name, pid) in set_aside if name == b.name and pid in ids))
     n_judged = sum(s.get("judged", 0) for s in per_bench.values())
     return {
         "model": config.model,
@@ -224,6 +351,7 @@ def _discard_previous(out: Path) -> None:
     if (out / RESPONSES_DIR).exists():
         os.rename(out / RESPONSES_DIR, old)  # one rename: readers never see half a folder
     (out / RESULTS_FILE).unlink(missing_ok=True)
+    (out / REJECTS_FILE).unlink(missing_ok=True)
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -245,7 +373,7 @@ def _run_locked(config: EvalConfig, out: Path, benches: Sequence[Benchmark], pas
     todo = [(b, [p for p in b.problems if fresh or p["id"] not in finished_ids(bench_dir(out, b.name))])
             for b in benches]
     n_todo = sum(len(t) for _, t in todo)
-    started, generated = time.perf_counter(), 0
+    started, generated, set_aside, answered_any = time.perf_counter(), 0, 0, False
     if n_todo:
         from vrd.distill.templates import render_prompt
 
@@ -268,12 +396,24 @@ def _run_locked(config: EvalConfig, out: Path, benches: Sequence[Benchmark], pas
                         batch = problems[start:start + config.batch_size]
                         prompts = [render_prompt(p, config.template) for p in batch]
                         outputs = generate_batch(engine, batch, config, prompts)
-                        rows = grade_batch(batch, outputs, model=settings["model"], template=config.template,
-                                           judge=judge, prompts=prompts)
-                        folder = bench_dir(out, bench.name)
-                        write_shard(rows, next_shard(folder), "responses")
+                        failed = failures(bench.name, batch, outputs)
+                        if len(failed) == len(batch) and not answered_any:
+                            first = next(iter(failed.values()))
+                            raise EngineFailedError(
+                                f"eval stopped: every request of the first batch failed ({len(batch)} problem(s) "
+                                f"of {bench.name}; nothing was set aside); first error: {first['reason']} — check "
+                                "the server, model and credentials, then rerun the same command")
+                        keep = [i for i, p in enumerate(batch) if str(p["id"]) not in failed]
+                        if keep:
+                            answered_any = True
+                            rows = grade_batch([batch[i] for i in keep], [outputs[i] for i in keep],
+                                               model=settings["model"], template=config.template, judge=judge,
+                                               prompts=[prompts[i] for i in keep])
+                            write_shard(rows, next_shard(bench_dir(out, bench.name)), "responses")
+                        _append_rejects(out, list(failed.values()))
                         done += len(batch)
-                        generated += len(batch)
+                        generated += len(keep)
+                        set_aside += len(failed)
                         if progress:
                             progress(bench.name, done, len(bench.problems))
         except KeyboardInterrupt:
@@ -287,9 +427,12 @@ def _run_locked(config: EvalConfig, out: Path, benches: Sequence[Benchmark], pas
     if fresh:  # nothing to generate (no problems): still a new run
         _discard_previous(out)
         manifest()
+    _compact_rejects(out)
     results = compute_results(out, benches, config, pass_rates, judge)
-    results["last_run"] = {"problems_generated": generated, "problems_skipped": sum(len(b.problems) for b in benches)
-                           - generated, "seconds": round(time.perf_counter() - started, 3)}
+    results["n_errors"] = sum(s.get("n_errors", 0) for s in results["benchmarks"].values())
+    results["last_run"] = {"problems_generated": generated, "problems_set_aside": set_aside,
+                           "problems_skipped": sum(len(b.problems) for b in benches) - generated - set_aside,
+                           "seconds": round(time.perf_counter() - started, 3)}
     write_results(results, out)
     write_manifest(out / RESPONSES_DIR, kind="responses",
                    rows=sum(s["n_responses"] for s in results["benchmarks"].values()))
