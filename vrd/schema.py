@@ -354,6 +354,7 @@ def shard_files(in_dir: str | os.PathLike) -> list[Path]:
     """The Parquet shards of a dataset directory, in a stable order."""
     path = Path(in_dir)
     if path.is_file() and path.suffix == ".parquet":
+        check_parquet(path)
         return [path]
     if not path.exists():
         raise MissingInputError(f"{path}: no such dataset directory")
