@@ -303,6 +303,11 @@ def test_a_failing_first_batch_stops_the_run_and_sets_nothing_aside(data, tmp_pa
     # every completion an error: the same
     with pytest.raises(EngineFailedError, match="finish_reason 'error'"):
         run_eval(config(data, benchmarks=["mathvista"], batch_size=2), out, engine=FlakyEngine(script, broken=prompts))
+    # a dead server is not asked once per request of a big first batch: two identical failures alone suffice
+    dead = FlakyEngine(script, explode=prompts)
+    with pytest.raises(EngineFailedError, match="first 2 requests tried alone failed the same way"):
+        run_eval(config(data, benchmarks=["mathvista"], batch_size=4), out, engine=dead)
+    assert dead.calls == 1 + 2 and not (out / "rejects.jsonl").exists()
     # once a problem was answered, a later batch that fails whole is set aside, not fatal
     later = FlakyEngine(script, explode={p for p in prompts if "shape" in p or "length" in p or "color" in p})
     results = run_eval(config(data, benchmarks=["mathvista"], batch_size=1), out, engine=later)

@@ -154,12 +154,15 @@ def _compact_rejects(out: Path) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def generate_batch(engine: Any, problems: Sequence[Mapping[str, Any]], config: EvalConfig,
-                   prompts: Sequence[str]) -> list[list[Any] | Exception]:
+                   prompts: Sequence[str], *, first: bool = False) -> list[list[Any] | Exception]:
     """Completions (`config.samples` each) for `problems` (rendered as `prompts`), in order.
 
     When the batch call raises, each request is tried alone, so one bad request costs only itself:
     its slot holds the exception instead of completions. A configuration error is raised at once
-    (every request would fail the same way).
+    (every request would fail the same way). With `first` (nothing answered yet in this run), two
+    requests in a row failing alone exactly as each other stop the run: against a server that is
+    down, each request spends the engine's whole retry budget, and a batch of 16 would take that
+    17 times before saying so.
     """
     from vrd.engines.base import GenerationRequest, SamplingParams
     from vrd.schema import load_image
@@ -181,6 +184,13 @@ def generate_batch(engine: Any, problems: Sequence[Mapping[str, Any]], config: E
                     outputs.extend(engine.generate([request], params))
                 except Exception as single:  # noqa: BLE001
                     _raise_if_setup(engine, single)
+                    before = outputs[-1] if outputs else None
+                    if (first and len(outputs) == 1 and len(requests) > 2 and isinstance(before, Exception)
+                            and _reason(before) == _reason(single)):
+                        raise EngineFailedError(
+                            f"eval stopped: the first batch failed, and its first 2 requests tried alone failed "
+                            f"the same way ({_reason(single)}; nothing was set aside) — check the server, model "
+                            "and credentials, then rerun the same command") from single
                     outputs.append(single)
     if len(outputs) != len(requests) or any(not isinstance(c, Exception) and len(c) != config.samples
                                             for c in outputs):
@@ -395,7 +405,7 @@ def _run_locked(config: EvalConfig, out: Path, benches: Sequence[Benchmark], pas
                     for start in range(0, len(problems), config.batch_size):
                         batch = problems[start:start + config.batch_size]
                         prompts = [render_prompt(p, config.template) for p in batch]
-                        outputs = generate_batch(engine, batch, config, prompts)
+                        outputs = generate_batch(engine, batch, config, prompts, first=not answered_any)
                         failed = failures(bench.name, batch, outputs)
                         if len(failed) == len(batch) and not answered_any:
                             first = next(iter(failed.values()))
