@@ -25,15 +25,20 @@ def make_problem(name: str, answer: str = "42", *, image: object | None = None) 
 class ScriptedEngine(Engine):
     """Call k for a problem returns script[name][k] ("R" = right, "W" = wrong, "E" = error result).
 
-    A problem named in `explode` makes any call that contains it raise, as a failing request would.
+    A problem named in `explode` makes any call that contains it raise, as a failing request would:
+    `error` when given (e.g. a server's HTTP 401, or a dead server's one message), else a RuntimeError
+    naming the problems. `attempts` counts every call, raised or not.
     """
 
     name = "scripted"
 
-    def __init__(self, script: dict[str, list[str]], explode: set[str] | None = None) -> None:
+    def __init__(self, script: dict[str, list[str]], explode: set[str] | None = None,
+                 error: Exception | None = None) -> None:
         super().__init__("scripted")
         self.script = script
         self.explode = set(explode or ())
+        self.error = error
+        self.attempts = 0
         self.calls: dict[str, int] = defaultdict(int)
         self.seeds: list[tuple[tuple[str, ...], int | None]] = []
 
@@ -43,7 +48,10 @@ class ScriptedEngine(Engine):
 
     def generate(self, requests, params):
         names = [self.name_of(r.prompt) for r in requests]
+        self.attempts += 1
         if self.explode & set(names):
+            if self.error is not None:
+                raise self.error
             raise RuntimeError(f"server refused {sorted(self.explode & set(names))}")
         self.seeds.append((tuple(names), params.seed))
         out = []

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections import defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -169,3 +171,145 @@ def test_data_may_be_a_responses_dir_or_a_source_name(tmp_path: Path) -> None:
     assert loaded.data_id.startswith("dataset:sha256:")
     with pytest.raises(UnknownNameError, match="geometry3k"):
         load_problems("geometry3kk")
+
+
+# -- engine failures that stop the run (the rule is vrd.engines.failures, shared with eval) -------------------
+
+
+def _status(out: Path) -> str:
+    from vrd.schema import read_manifest
+
+    (shard,) = read_manifest(out)["distill"]["shards"].values()
+    return shard["status"]
+
+
+def _four() -> tuple[list[dict], dict[str, list[str]]]:
+    return [make_problem(n) for n in "ABCD"], {n: ["RR"] for n in "ABCD"}
+
+
+def test_a_refused_key_stops_distill_at_once_sets_nothing_aside_and_resumes(tmp_path: Path) -> None:
+    from vrd.engines.failures import EngineFailedError
+    from vrd.engines.openai import RejectedRequest
+
+    problems, script = _four()
+    refused = RejectedRequest("http://h/v1/chat/completions: HTTP 401: Incorrect API key sk-abcdefghijklmnop")
+    engine = ScriptedEngine(script, explode=set("ABCD"), error=refused)
+    config = config_for(tmp_path, samples=2, keep=None, batch_size=2)
+    with pytest.raises(EngineFailedError, match="distill stopped: .*HTTP 401.*credentials") as err:
+        run_distill(config, engine=engine, problems=problems)
+    assert engine.attempts == 1  # not once per request, not once per batch
+    assert "\n" not in str(err.value) and "sk-abcdefghijklmnop" not in str(err.value)
+    assert read_rejects(tmp_path / "out") == [] and not list((tmp_path / "out").glob("*.parquet"))
+    assert _status(tmp_path / "out") == "failed"
+
+    # after answers too: the answered batch is kept, the refused one is not set aside
+    later = ScriptedEngine(script, explode={"C", "D"}, error=refused)
+    with pytest.raises(EngineFailedError, match="HTTP 401"):
+        run_distill(config, engine=later, problems=problems)
+    assert set(rows_by_id(tmp_path / "out")) == {"A", "B"} and read_rejects(tmp_path / "out") == []
+
+    fixed = ScriptedEngine(script)
+    summary = run_distill(config, engine=fixed, problems=problems)
+    assert summary.status == "complete" and dict(fixed.calls) == {"C": 1, "D": 1}
+    assert set(rows_by_id(tmp_path / "out")) == set("ABCD") and check_unique(tmp_path / "out") == 8
+
+
+def test_a_dead_server_stops_after_a_bounded_number_of_calls(tmp_path: Path) -> None:
+    from vrd.engines.failures import EngineFailedError
+
+    problems = [make_problem(f"P{i}") for i in range(8)]
+    script = {f"P{i}": ["RR"] for i in range(8)}
+    dead = ScriptedEngine(script, explode=set(script), error=ConnectionError("connection refused"))
+    with pytest.raises(EngineFailedError, match="first 2 requests tried alone failed the same way"):
+        run_distill(config_for(tmp_path, samples=2, batch_size=8), engine=dead, problems=problems)
+    assert dead.attempts == 1 + 2 and read_rejects(tmp_path / "out") == []
+
+    # failures that differ per request: every request of the first batch, then stop (not the next batch)
+    varied = ScriptedEngine(script, explode=set(script))
+    with pytest.raises(EngineFailedError, match=r"every request of the first batch failed \(4 problem"):
+        run_distill(config_for(tmp_path, samples=2, batch_size=4), engine=varied, problems=problems)
+    assert varied.attempts == 1 + 4 and read_rejects(tmp_path / "out") == []
+
+    # every completion an engine error (openai on_error=mark): the same
+    broken = ScriptedEngine({f"P{i}": ["EE"] for i in range(8)})
+    with pytest.raises(EngineFailedError, match="backend said 500"):
+        run_distill(config_for(tmp_path, samples=2, batch_size=4), engine=broken, problems=problems)
+    assert broken.attempts == 1 and read_rejects(tmp_path / "out") == []
+
+
+def test_a_later_failing_batch_is_set_aside_and_retried_on_rerun(tmp_path: Path) -> None:
+    problems, script = _four()
+    flaky = ScriptedEngine(script, explode={"C"}, error=ConnectionError("connection reset"))
+    config = config_for(tmp_path, samples=2, keep=None, batch_size=1)
+    summary = run_distill(config, engine=flaky, problems=problems)
+    assert summary.status == "incomplete" and summary.problems_failed == 1
+    (reject,) = read_rejects(tmp_path / "out")
+    assert reject["id"].endswith("C") and reject["kind"] == "engine" and "connection reset" in reject["reason"]
+    healed = ScriptedEngine(script)
+    again = run_distill(config, engine=healed, problems=problems)
+    assert again.status == "complete" and dict(healed.calls) == {"C": 1}
+    assert set(rows_by_id(tmp_path / "out")) == set("ABCD") and check_unique(tmp_path / "out") == 8
+
+
+def test_the_ray_actor_hands_a_stop_back_instead_of_raising(tmp_path: Path, monkeypatch) -> None:
+    import pickle
+
+    import pyarrow as pa
+
+    import vrd.engines
+    from vrd.distill.ray_executor import DistillActor
+    from vrd.engines.failures import EngineFailedError
+    from vrd.engines.openai import RejectedRequest
+
+    problems, script = _four()
+    engine = ScriptedEngine(script, explode={"B"}, error=RejectedRequest("http://h/v1: HTTP 403: forbidden"))
+    monkeypatch.setattr(vrd.engines, "get_engine", lambda *a, **k: engine)
+    actor = DistillActor(config_for(tmp_path, samples=2, keep=None))
+    block = lambda names: pa.table({"payload": [pickle.dumps(p) for p in problems if p["id"][-1] in names]})  # noqa: E731
+    ok = [pickle.loads(b) for b in actor(block("A")).column("outcome").to_pylist()]
+    assert [o.id for o in ok] == ["t/train/A"] and ok[0].answered
+    (stop,) = [pickle.loads(b) for b in actor(block("BC")).column("outcome").to_pylist()]
+    assert isinstance(stop, EngineFailedError) and "HTTP 403" in str(stop)
+
+
+class _RefusingHandler(BaseHTTPRequestHandler):
+    """An OpenAI-compatible server with the wrong key: 401 to everything."""
+
+    calls = 0
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        type(self).calls += 1
+        self.rfile.read(int(self.headers["Content-Length"]))
+        reply = b'{"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}}'
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_cli_distill_against_a_server_that_answers_401(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vrd.cli.main import app
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusingHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    out = tmp_path / "out"
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        result = CliRunner().invoke(app, ["distill", "--teacher", "served-model", "--backend", "openai", "--base-url",
+                                          url, "--data", "synth", "--limit", "6", "--batch-size", "3", "--samples",
+                                          "2", "--out", str(out), "--no-progress"])
+    finally:
+        server.shutdown()
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert result.exception.__class__ is SystemExit
+    assert [ln for ln in result.output.splitlines() if ln.startswith("error:")] == [result.output.splitlines()[0]]
+    line = " ".join(result.output.split())
+    assert line.startswith("error: distill stopped: engine") and "HTTP 401" in line and "credentials" in line
+    assert _RefusingHandler.calls <= 3  # the first batch's 3 requests, sent together; no per-request retry
+    assert read_rejects(out) == [] and _status(out) == "failed"

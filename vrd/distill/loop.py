@@ -4,6 +4,12 @@ A batch is the unit of work and of commit: every problem in it runs all its roun
 anything is written, because a row carries its problem's pass rate over all rounds. The same
 function runs in the local loop and inside each Ray actor, so both executors keep alike.
 
+Engine failures: a request that fails (after the batch is retried one request at a time) sets
+only its problem aside, to be retried by a rerun. A failure that says the setup is wrong (a
+configuration error, HTTP 401/403/404, or, before anything in the run was answered, a whole batch
+failing or its first two requests failing alone alike) raises `EngineFailedError` and stops the
+run: the rule is `vrd.engines.failures`, shared with eval.
+
 Seeds: engines take one seed per call, so each call's seed is derived from the base seed, the
 round and the ids of the problems in it. A problem re-sampled in round r therefore gets a fresh,
 reproducible stream, and no two rounds share one.
@@ -20,6 +26,7 @@ from vrd.distill.config import DistillConfig
 from vrd.distill.store import ProblemRecord
 from vrd.distill.templates import render_prompt, template_format
 from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
+from vrd.engines.failures import check_first_batch, failure_reason, generate_each
 from vrd.errors import VrdError
 from vrd.schema import PROBLEM_COLUMNS, load_image
 
@@ -59,6 +66,7 @@ class ProblemOutcome:
     record: ProblemRecord
     rejects: list[dict[str, Any]] = field(default_factory=list)
     done: bool = True  # False: an engine failure; the problem is left for a rerun
+    answered: bool = False  # the engine gave it a usable completion (the run's server works)
 
 
 @dataclass
@@ -69,6 +77,7 @@ class _State:
     samples: list[Sample] = field(default_factory=list)
     generated: int = 0
     failed: bool = False
+    answered: bool = False
     rejects: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -85,23 +94,13 @@ def _reject(problem_id: str, stage: str, kind: str, reason: str, round_: int | N
     return {"id": problem_id, "stage": stage, "kind": kind, "round": round_, "sample": sample, "reason": reason}
 
 
-def _generate(engine: Engine, states: list[_State], params: SamplingParams) -> list[list[Completion] | Exception]:
+def _generate(engine: Engine, states: list[_State], params: SamplingParams, *,
+              first: bool) -> list[list[Completion] | Exception]:
     """One call for the batch; if it fails, one call per request so a bad request only costs itself."""
-    requests = [s.request for s in states]
-    try:
-        out = engine.generate(requests, params)
-    except Exception as exc:  # noqa: BLE001 - any engine failure is handled per request below
-        if len(states) == 1:
-            return [exc]
-        out = []
-        for request in requests:
-            try:
-                out.extend(engine.generate([request], params))
-            except Exception as single:  # noqa: BLE001
-                out.append(single)
-    if len(out) != len(requests):
-        raise VrdError(f"engine '{engine.name}' returned {len(out)} results for {len(requests)} requests")
-    return list(out)
+    out = generate_each(engine, [s.request for s in states], params, command="distill", first=first)
+    if len(out) != len(states):
+        raise VrdError(f"engine '{engine.name}' returned {len(out)} results for {len(states)} requests")
+    return out
 
 
 def _verify(items: list[dict[str, Any]]) -> list[Any]:
@@ -128,9 +127,13 @@ def _prepare(problem: Mapping[str, Any], config: DistillConfig) -> _State:
     return _State(problem, prompt, GenerationRequest(prompt, images, config.system))
 
 
-def distill_batch(engine: Engine, problems: Sequence[Mapping[str, Any]], config: DistillConfig
-                  ) -> list[ProblemOutcome]:
-    """Sample, verify and select for a batch of problems; one outcome per problem, in order."""
+def distill_batch(engine: Engine, problems: Sequence[Mapping[str, Any]], config: DistillConfig, *,
+                  first: bool = False) -> list[ProblemOutcome]:
+    """Sample, verify and select for a batch of problems; one outcome per problem, in order.
+
+    `first`: nothing in this run was answered yet, so a call whose every request fails stops the
+    run (EngineFailedError) instead of setting the batch aside.
+    """
     fmt = template_format(config.template)
     outcomes: dict[str, ProblemOutcome] = {}
     states: list[_State] = []
@@ -150,11 +153,11 @@ def distill_batch(engine: Engine, problems: Sequence[Mapping[str, Any]], config:
             break
         params = config.sampling_params(seed=call_seed(config.seed, round_, [s.id for s in active]))
         pending: list[tuple[_State, int, Completion]] = []
-        for state, result in zip(active, _generate(engine, active, params), strict=True):
+        results = _generate(engine, active, params, first=first)
+        for state, result in zip(active, results, strict=True):
             if isinstance(result, Exception):
                 state.failed = True
-                state.rejects.append(_reject(state.id, "generate", "engine", f"{type(result).__name__}: {result}",
-                                             round_))
+                state.rejects.append(_reject(state.id, "generate", "engine", failure_reason(result), round_))
                 continue
             valid = 0
             for index, completion in enumerate(result[: config.samples]):
@@ -169,6 +172,14 @@ def distill_batch(engine: Engine, problems: Sequence[Mapping[str, Any]], config:
                 state.failed = True
                 if not result:
                     state.rejects.append(_reject(state.id, "generate", "engine", "no completions returned", round_))
+            else:
+                state.answered = True
+        if first:
+            failed = [s for s in active if s.failed]
+            check_first_batch(command="distill", failed=len(failed), size=len(active), answered_any=False,
+                              what=f"{len(active)} problem(s)",
+                              first_reason=failed[0].rejects[-1]["reason"] if failed and failed[0].rejects else "")
+            first = False
         verdicts = _verify([
             {"response": c.text, "answer": s.problem["answer"], "choices": list(s.problem.get("choices") or []),
              "answer_type": s.problem.get("answer_type"), "template": fmt}
@@ -199,8 +210,9 @@ def _outcome(state: _State, config: DistillConfig) -> ProblemOutcome:
         generated=state.generated, kept=0 if state.failed else len(kept),
     )
     if state.failed:
-        return ProblemOutcome(state.id, state.prompt, [], record, state.rejects, done=False)
-    return ProblemOutcome(state.id, state.prompt, kept, record, state.rejects, done=True)
+        return ProblemOutcome(state.id, state.prompt, [], record, state.rejects, done=False,
+                              answered=state.answered)
+    return ProblemOutcome(state.id, state.prompt, kept, record, state.rejects, done=True, answered=state.answered)
 
 
 def response_rows(problem: Mapping[str, Any], outcome: ProblemOutcome, model: str,

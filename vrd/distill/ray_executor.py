@@ -14,6 +14,10 @@ cost, shipping the kept text back, is small next to generation.
 
 Problems travel as pickled payloads rather than Arrow columns, so blocks whose `choices` are
 all empty (inferred `list<null>`) never clash with blocks that have choices.
+
+A setup failure in an actor (bad key, dead server before that actor answered anything; see
+`vrd.engines.failures`) is not raised there, where Ray would retry the task and then wrap it in a
+traceback: the actor returns it as the block's one outcome, and the driver raises it as is.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 
 from vrd.distill.config import DistillConfig
 from vrd.distill.loop import ProblemOutcome, distill_batch
+from vrd.engines.failures import is_fatal
 from vrd.errors import EnvironmentNotReadyError
 
 
@@ -37,12 +42,19 @@ class DistillActor:
 
         self.config = config
         self.engine = get_engine(config.backend, config.teacher, **config.engine_kwargs())
+        self.answered = False  # this actor's engine answered a request: a later whole-batch failure is not fatal
 
     def __call__(self, batch: Any) -> Any:
         import pyarrow as pa
 
         problems = [pickle.loads(blob) for blob in batch.column("payload").to_pylist()]
-        outcomes = distill_batch(self.engine, problems, self.config)
+        try:
+            outcomes: list[Any] = distill_batch(self.engine, problems, self.config, first=not self.answered)
+        except Exception as exc:  # noqa: BLE001 - only the stops travel back; anything else is raised
+            if not is_fatal(exc):
+                raise
+            return pa.table({"id": pa.array([""], pa.string()), "outcome": pa.array([pickle.dumps(exc)], pa.binary())})
+        self.answered = self.answered or any(o.answered for o in outcomes)
         return pa.table({
             "id": pa.array([o.id for o in outcomes], pa.string()),
             "outcome": pa.array([pickle.dumps(o) for o in outcomes], pa.binary()),
@@ -115,7 +127,11 @@ def run_ray(config: DistillConfig, problems: Sequence[Mapping[str, Any]],
             num_gpus=num_gpus or None,
         )
         for block in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
-            on_outcomes([pickle.loads(blob) for blob in block.column("outcome").to_pylist()])
+            outcomes = [pickle.loads(blob) for blob in block.column("outcome").to_pylist()]
+            stop = next((o for o in outcomes if isinstance(o, BaseException)), None)
+            if stop is not None:
+                raise stop
+            on_outcomes(outcomes)
         return _engine_description(config, actors, num_cpus, num_gpus)
     finally:
         if started_here:

@@ -2,7 +2,10 @@
 
 Ctrl-C and SIGTERM stop between commits' worth of work: every committed batch stays, the
 manifest says "interrupted", and `DistillInterrupted` (a KeyboardInterrupt) carries the summary
-so the CLI can say how to resume. The engine is built only after the store has accepted the
+so the CLI can say how to resume. An engine failure that says the setup is wrong (bad key, dead
+server before anything was answered; see `vrd.engines.failures`) raises EngineFailedError: the
+batch in hand is dropped, nothing is set aside, the manifest says "failed", and once the setup is
+fixed the same command resumes. The engine is built only after the store has accepted the
 config, so a refused rerun fails in a second instead of after loading a 72B model.
 """
 
@@ -109,6 +112,7 @@ class _Committer:
         self.store, self.problems, self.model, self.progress = store, problems, model, progress
         self.system = system
         self.done = self.failed = self.generated = self.kept = self.rejected = 0
+        self.answered = False  # the engine answered a request in this invocation: its setup works
 
     def __call__(self, outcomes: Sequence[ProblemOutcome]) -> None:
         finished = [o for o in outcomes if o.done]
@@ -123,6 +127,7 @@ class _Committer:
         self.generated += generated
         self.kept += len(rows)
         self.rejected += len(rejects)
+        self.answered = self.answered or any(o.answered for o in outcomes)
         self.progress.update(problems=len(finished), generated=generated, kept=len(rows), rejected=len(rejects))
 
 
@@ -188,7 +193,7 @@ def run_distill(config: DistillConfig, *, engine: Engine | None = None,
                     elif todo:
                         engine_info = dict(engine.describe())
                         for batch in _batches(todo, config.batch_size):
-                            commit(distill_batch(engine, batch, config))
+                            commit(distill_batch(engine, batch, config, first=not commit.answered))
                 status = "complete" if commit.failed == 0 else "incomplete"
             except KeyboardInterrupt:
                 status = "interrupted"

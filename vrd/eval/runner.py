@@ -12,7 +12,8 @@ with finish_reason "error" is not graded: it is set aside in `rejects.jsonl` wit
 written as finished, and the same command retries exactly those problems. A failure that says
 the setup is wrong stops the run with one line instead of setting the whole benchmark aside:
 a configuration error (ConfigError, an unknown model, HTTP 401/403/404), or a batch in which
-every request failed before any problem of this run was answered (server down, bad URL).
+every request failed before any problem of this run was answered (server down, bad URL). That
+rule is `vrd.engines.failures`, which `vrd distill` applies too.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from vrd.engines.failures import EngineFailedError as EngineFailedError  # the stop; raised by run_eval
+from vrd.engines.failures import check_first_batch, failure_reason, generate_each
 from vrd.errors import VrdError
 from vrd.eval.config import EvalConfig
 from vrd.eval.data import Benchmark, load_benchmarks, meta_of, rollout_pass_rates
@@ -47,17 +50,11 @@ from vrd.schema import read_manifest, write_manifest, write_shard
 
 SHARD = re.compile(r"^part-(\d+)\.parquet$")
 REJECTS_FILE = "rejects.jsonl"
-# A server that answers these refuses every request alike: setting problems aside would only hide it.
-_SETUP_STATUS = re.compile(r"\bHTTP (401|403|404)\b")
 Progress = Callable[[str, int, int], None]
 
 
 class EvalInterrupted(KeyboardInterrupt):
     """Ctrl-C/SIGTERM: every finished batch is on disk; rerunning the same command resumes."""
-
-
-class EngineFailedError(VrdError):
-    """The engine fails in a way that is about the setup, not about one problem: the run stops."""
 
 
 # -- the shard store ----------------------------------------------------------------------------
@@ -158,11 +155,9 @@ def generate_batch(engine: Any, problems: Sequence[Mapping[str, Any]], config: E
     """Completions (`config.samples` each) for `problems` (rendered as `prompts`), in order.
 
     When the batch call raises, each request is tried alone, so one bad request costs only itself:
-    its slot holds the exception instead of completions. A configuration error is raised at once
-    (every request would fail the same way). With `first` (nothing answered yet in this run), two
-    requests in a row failing alone exactly as each other stop the run: against a server that is
-    down, each request spends the engine's whole retry budget, and a batch of 16 would take that
-    17 times before saying so.
+    its slot holds the exception instead of completions. A setup failure stops the run; with `first`
+    (nothing answered yet in this run) so do the first two requests failing alone alike. The rule
+    lives in `vrd.engines.failures`, shared with distill.
     """
     from vrd.engines.base import GenerationRequest, SamplingParams
     from vrd.schema import load_image
@@ -171,51 +166,13 @@ def generate_batch(engine: Any, problems: Sequence[Mapping[str, Any]], config: E
                 for p, prompt in zip(problems, prompts, strict=True)]
     params = SamplingParams(n=config.samples, temperature=config.temperature, top_p=config.top_p,
                             max_new_tokens=config.max_new_tokens, seed=config.seed)
-    try:
-        outputs: list[Any] = list(engine.generate(requests, params))
-    except Exception as exc:  # noqa: BLE001 - engine failures are handled per request below
-        _raise_if_setup(engine, exc)
-        if len(requests) == 1:
-            outputs = [exc]
-        else:
-            outputs = []
-            for request in requests:
-                try:
-                    outputs.extend(engine.generate([request], params))
-                except Exception as single:  # noqa: BLE001
-                    _raise_if_setup(engine, single)
-                    before = outputs[-1] if outputs else None
-                    if (first and len(outputs) == 1 and len(requests) > 2 and isinstance(before, Exception)
-                            and _reason(before) == _reason(single)):
-                        raise EngineFailedError(
-                            f"eval stopped: the first batch failed, and its first 2 requests tried alone failed "
-                            f"the same way ({_reason(single)}; nothing was set aside) — check the server, model "
-                            "and credentials, then rerun the same command") from single
-                    outputs.append(single)
+    outputs = generate_each(engine, requests, params, command="eval", first=first)
     if len(outputs) != len(requests) or any(not isinstance(c, Exception) and len(c) != config.samples
                                             for c in outputs):
         got = [c if isinstance(c, Exception) else len(c) for c in outputs]
         raise VrdError(f"engine '{getattr(engine, 'name', engine)}' returned {got} completions for "
                        f"{len(requests)} requests x {config.samples} samples")
     return outputs
-
-
-def _reason(exc: BaseException) -> str:
-    from vrd.redact import redact_message
-
-    return redact_message(" ".join(f"{type(exc).__name__}: {exc}".split()))
-
-
-def _raise_if_setup(engine: Any, exc: Exception) -> None:
-    """A failure that says the setup is wrong stops the run: retrying or setting aside cannot help."""
-    from vrd.errors import ConfigError, EnvironmentNotReadyError, ModelNotFoundError
-
-    if isinstance(exc, (ConfigError, ModelNotFoundError, EnvironmentNotReadyError)):
-        raise exc
-    if isinstance(exc, VrdError) and _SETUP_STATUS.search(str(exc)):
-        raise EngineFailedError(f"eval stopped: engine '{getattr(engine, 'name', engine)}' refused the request "
-                                f"({_reason(exc)}); check the server URL, model name and credentials, then rerun "
-                                "the same command") from exc
 
 
 def failures(benchmark: str, problems: Sequence[Mapping[str, Any]],
@@ -228,7 +185,7 @@ def failures(benchmark: str, problems: Sequence[Mapping[str, Any]],
     for p, result in zip(problems, outputs, strict=True):
         pid = str(p["id"])
         if isinstance(result, Exception):
-            reason, samples = _reason(result), None
+            reason, samples = failure_reason(result), None
         else:
             bad = [j for j, c in enumerate(result) if str(c.finish_reason) == "error"]
             if not bad:
@@ -407,12 +364,9 @@ def _run_locked(config: EvalConfig, out: Path, benches: Sequence[Benchmark], pas
                         prompts = [render_prompt(p, config.template) for p in batch]
                         outputs = generate_batch(engine, batch, config, prompts, first=not answered_any)
                         failed = failures(bench.name, batch, outputs)
-                        if len(failed) == len(batch) and not answered_any:
-                            first = next(iter(failed.values()))
-                            raise EngineFailedError(
-                                f"eval stopped: every request of the first batch failed ({len(batch)} problem(s) "
-                                f"of {bench.name}; nothing was set aside); first error: {first['reason']} — check "
-                                "the server, model and credentials, then rerun the same command")
+                        check_first_batch(command="eval", failed=len(failed), size=len(batch),
+                                          answered_any=answered_any, what=f"{len(batch)} problem(s) of {bench.name}",
+                                          first_reason=next(iter(failed.values()), {}).get("reason", ""))
                         keep = [i for i, p in enumerate(batch) if str(p["id"]) not in failed]
                         if keep:
                             answered_any = True
