@@ -343,6 +343,48 @@ def clean_stale(out: Path) -> list[Path]:
     return removed
 
 
+class Staging:
+    """A staging folder beside an output, swapped in whole (`swap_in`) once everything is written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.successor: FileLock | None = None
+
+    def swap_in(self, out: Path, holder: str) -> None:
+        """Make the staged folder `out` in one atomic step; `self.path` then holds the old contents.
+
+        The new folder comes in locked by this writer: one that arrives after the swap is refused
+        until this one has finished, as it would have been before.
+        """
+        self.successor = FileLock(self.path / LOCK_DIR / WRITE_LOCK)
+        self.successor.take(holder=holder)
+        fsync_tree(self.path)
+        if not exchange_paths(self.path, out):
+            # No RENAME_EXCHANGE here: two renames, with a window where `out` is missing.
+            old = out.parent / f".{out.name}.staging-old-{os.getpid()}"
+            os.rename(out, old)
+            os.rename(self.path, out)
+            self.path = old
+        fsync_path(out.parent)
+
+
+@contextlib.contextmanager
+def staging_beside(out: Path) -> Iterator[Staging]:
+    """A fresh staging folder beside `out`, removed on exit with whatever it then holds (the new
+    files after a failure, the old contents after a swap); staging left by dead writers goes first.
+    Hold `out`'s write lock around it."""
+    clean_stale(out)
+    stage = Staging(out.parent / f".{out.name}.staging-{os.getpid()}")
+    shutil.rmtree(stage.path, ignore_errors=True)
+    stage.path.mkdir()
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage.path, ignore_errors=True)
+        if stage.successor is not None:
+            stage.successor.release()
+
+
 @contextlib.contextmanager
 def replace_dir(out: str | os.PathLike, producer: str, inputs: Iterable[str | os.PathLike | None] = (),
                 *, keep_lock_dir: bool = True) -> Iterator[Path]:
@@ -355,29 +397,8 @@ def replace_dir(out: str | os.PathLike, producer: str, inputs: Iterable[str | os
     entry): a writer that opened the old file is refused, one that comes later makes a new one.
     """
     out = check_out(out, producer, inputs)
-    with output_lock(out, producer):
-        clean_stale(out)
-        staging = out.parent / f".{out.name}.staging-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
-        successor: FileLock | None = None
-        try:
-            yield staging
-            # The new folder comes in locked by us: a writer that arrives after the swap is refused
-            # until this one has finished, as it would have been before.
-            successor = FileLock(staging / LOCK_DIR / WRITE_LOCK)
-            successor.take(holder=producer)
-            fsync_tree(staging)
-            if not exchange_paths(staging, out):
-                # No RENAME_EXCHANGE here: two renames, with a window where `out` is missing.
-                old = out.parent / f".{out.name}.staging-old-{os.getpid()}"
-                os.rename(out, old)
-                os.rename(staging, out)
-                staging = old
-            fsync_path(out.parent)
-            if not keep_lock_dir:
-                shutil.rmtree(out / LOCK_DIR, ignore_errors=True)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-            if successor is not None:
-                successor.release()
+    with output_lock(out, producer), staging_beside(out) as stage:
+        yield stage.path
+        stage.swap_in(out, producer)
+        if not keep_lock_dir:
+            shutil.rmtree(out / LOCK_DIR, ignore_errors=True)

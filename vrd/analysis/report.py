@@ -13,7 +13,6 @@ import json
 import math
 import os
 import random
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -331,26 +330,13 @@ def _shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
     out.mkdir(parents=True, exist_ok=True)
     metrics_path, html_path = out / "metrics.json", out / "report.html"
     from vrd.analysis.html import render_report
-    from vrd.outputs import (
-        LOCK_DIR,
-        WRITE_LOCK,
-        FileLock,
-        clean_stale,
-        exchange_paths,
-        fsync_path,
-        fsync_tree,
-        write_text_atomic,
-    )
+    from vrd.outputs import LOCK_DIR, fsync_path, fsync_tree, staging_beside, write_text_atomic
 
     # Both files are built in a staging folder beside OUT. When OUT holds only an earlier report,
     # the folders are swapped in one atomic step (a kill leaves the earlier pair or the new one);
     # when it holds other files too, the two are renamed in turn, each whole.
-    clean_stale(out)
-    stage = out.parent / f".{out.name}.staging-{os.getpid()}"
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir()
-    successor: FileLock | None = None
-    try:
+    with staging_beside(out) as staging:
+        stage = staging.path
         say("writing report.html")
         render_report(stage / "report.html", metrics=metrics, ranking=ranking, examples=examples, series=series,
                       reference=_json_safe(reference) if reference else None, ranking_rule=RANKING_RULE,
@@ -358,20 +344,14 @@ def _shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
                                 "base_samples": str(cfg.base_samples) if cfg.base_samples else None,
                                 "batch_size": cfg.batch_size, "seed": cfg.seed})
         write_text_atomic(stage / "metrics.json", json.dumps(metrics, indent=2, sort_keys=False, allow_nan=False))
-        alone = {p.name for p in out.iterdir()} <= {"metrics.json", "report.html", LOCK_DIR}
-        if alone:
-            successor = FileLock(stage / LOCK_DIR / WRITE_LOCK)  # the new folder comes in locked
-            successor.take(holder="shift-report")
-        fsync_tree(stage)
-        if not (alone and exchange_paths(stage, out)):
+        if {p.name for p in out.iterdir()} <= {"metrics.json", "report.html", LOCK_DIR}:
+            staging.swap_in(out, "shift-report")
+        else:
+            fsync_tree(stage)
             os.replace(stage / "metrics.json", metrics_path)
             os.replace(stage / "report.html", html_path)
-        fsync_path(out)
-        fsync_path(out.parent)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-        if successor is not None:
-            successor.release()
+            fsync_path(out)
+            fsync_path(out.parent)
     return ShiftReport(metrics=metrics, ranking=ranking, html_path=html_path, metrics_path=metrics_path,
                        reference=reference)
 

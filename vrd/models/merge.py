@@ -378,16 +378,13 @@ def merge_models(spec: MergeSpec, out: str | os.PathLike, *, overwrite: bool = F
 
 def _merge_locked(spec: MergeSpec, out: Path, *, overwrite: bool, shard_bytes: int,
                   progress: Callable[[str], None] | None) -> Path:
-    from vrd.outputs import LOCK_DIR, WRITE_LOCK, FileLock, clean_stale, exchange_paths, fsync_tree
+    from vrd.outputs import LOCK_DIR, staging_beside
 
     if any(p.name != LOCK_DIR for p in out.iterdir()) and not overwrite:
         raise MergeError(f"{out}: already exists and is not empty (pass --overwrite to replace it)")
-    clean_stale(out)  # the staging folders (whole model copies) of merges that were killed
-    stage = out.parent / f".{out.name}.staging-{os.getpid()}"
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir()
-    successor: FileLock | None = None
-    try:
+    # Staging also removes the staging folders (whole model copies) of merges that were killed.
+    with staging_beside(out) as staging:
+        stage = staging.path
         index, total = _write_shards(merged_tensors(spec), stage, shard_bytes)
         files = sorted(set(index.values()))
         if len(files) > 1:
@@ -398,20 +395,8 @@ def _merge_locked(spec: MergeSpec, out: Path, *, overwrite: bool, shard_bytes: i
         (stage / MERGE_RECORD).write_text(json.dumps(record, indent=2))
         if progress:
             progress(f"merged {len(index)} tensors ({spec.method}, weights {spec.weights})")
-        successor = FileLock(stage / LOCK_DIR / WRITE_LOCK)  # the new folder comes in locked
-        successor.take(holder="merge")
-        fsync_tree(stage)
         # One atomic swap: a kill leaves the earlier model or the new one, never a half-deleted one.
-        if not exchange_paths(stage, out):
-            old = out.parent / f".{out.name}.staging-old-{os.getpid()}"
-            os.rename(out, old)
-            os.rename(stage, out)
-            stage = old
-    finally:
-        if stage.exists():
-            shutil.rmtree(stage, ignore_errors=True)
-        if successor is not None:
-            successor.release()
+        staging.swap_in(out, "merge")
     return out
 
 
