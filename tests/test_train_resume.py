@@ -8,36 +8,11 @@ checkpoint must be skipped, and another run's checkpoints in --out must be refus
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from train_fixtures import curate_output
-
-DRIVER = r'''
-import os, signal, sys
-import transformers
-mode, at = sys.argv[1], int(sys.argv[2])
-Trainer = transformers.Trainer
-if mode == "between":  # after checkpoint-2 is whole, in the middle of step 3
-    real = Trainer.training_step
-    def training_step(self, *a, **k):
-        if self.state.global_step == at:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return real(self, *a, **k)
-    Trainer.training_step = training_step
-elif mode == "save":  # checkpoint-`at`: weights and optimizer written, trainer state not yet
-    real = Trainer._save_rng_state
-    def _save_rng_state(self, *a, **k):
-        if self.state.global_step == at:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return real(self, *a, **k)
-    Trainer._save_rng_state = _save_rng_state
-from vrd.cli.main import app
-app(sys.argv[3:], standalone_mode=True)
-'''
+from train_fixtures import curate_output, run_killable
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +26,7 @@ def _args(model: Path, data: Path, out: Path, *extra: str) -> list[str]:
 
 
 def _run(tmp: Path, mode: str, at: int, args: list[str]) -> subprocess.CompletedProcess:
-    driver = tmp / "driver.py"
-    driver.write_text(DRIVER)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, str(driver), mode, str(at), *args], capture_output=True, text=True,
-                          env=env, timeout=300)
+    return run_killable(tmp, mode, at, args)
 
 
 def _weights(path: Path) -> dict:
