@@ -296,6 +296,7 @@ def test_cli_distill_against_a_server_that_answers_401(tmp_path: Path) -> None:
 
     from vrd.cli.main import app
 
+    _RefusingHandler.calls = 0  # a class counter: the Ray test in test_distill_e2e uses this server too
     server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusingHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     out = tmp_path / "out"
