@@ -125,29 +125,25 @@ def test_ray_executor_actor_pool(tiny_model_dir: Path, synth_problems_dir: Path,
 def test_ray_executor_stops_on_a_refused_key_with_one_line(synth_problems_dir: Path, tmp_path: Path) -> None:
     """An actor's setup failure (a real HTTP 401 from an OpenAI-compatible server) reaches the driver as
     the one-line EngineFailedError, not as Ray's wrapped traceback, and nothing is set aside."""
-    import threading
-    from http.server import ThreadingHTTPServer
-
     ray = pytest.importorskip("ray")
-    from test_distill_loop import _RefusingHandler, _status
+    from http_fixtures import RefusingHandler, serving
+    from test_distill_loop import _status
 
     from vrd.distill import DistillConfig, run_distill
     from vrd.distill.store import read_rejects
     from vrd.engines.failures import EngineFailedError
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusingHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     out = tmp_path / "out"
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        config = DistillConfig(teacher="served-model", data=str(synth_problems_dir), out=str(out), backend="openai",
-                               base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", samples=2, limit=4,
-                               batch_size=2, executor="ray", ray_actors=1, progress=False)
-        with pytest.raises(EngineFailedError, match="distill stopped: .*HTTP 401") as err:
-            run_distill(config)
+        with serving(RefusingHandler) as url:
+            config = DistillConfig(teacher="served-model", data=str(synth_problems_dir), out=str(out),
+                                   backend="openai", base_url=url, samples=2, limit=4, batch_size=2, executor="ray",
+                                   ray_actors=1, progress=False)
+            with pytest.raises(EngineFailedError, match="distill stopped: .*HTTP 401") as err:
+                run_distill(config)
     finally:
         ray.shutdown()
-        server.shutdown()
     assert "\n" not in str(err.value) and read_rejects(out) == [] and _status(out) == "failed"
 
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from distill_fixtures import ScriptedEngine, config_for, make_problem
+from http_fixtures import RefusingHandler, serving
 from PIL import Image
 
 from vrd.distill.loop import call_seed, problem_seed
@@ -272,45 +271,21 @@ def test_the_ray_actor_hands_a_stop_back_instead_of_raising(tmp_path: Path, monk
     assert isinstance(stop, EngineFailedError) and "HTTP 403" in str(stop)
 
 
-class _RefusingHandler(BaseHTTPRequestHandler):
-    """An OpenAI-compatible server with the wrong key: 401 to everything."""
-
-    calls = 0
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        type(self).calls += 1
-        self.rfile.read(int(self.headers["Content-Length"]))
-        reply = b'{"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}}'
-        self.send_response(401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 def test_cli_distill_against_a_server_that_answers_401(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from vrd.cli.main import app
 
-    _RefusingHandler.calls = 0  # a class counter: the Ray test in test_distill_e2e uses this server too
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusingHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    RefusingHandler.calls = 0  # a class counter: the Ray test in test_distill_e2e uses this server too
     out = tmp_path / "out"
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    with serving(RefusingHandler) as url:
         result = CliRunner().invoke(app, ["distill", "--teacher", "served-model", "--backend", "openai", "--base-url",
                                           url, "--data", "synth", "--limit", "6", "--batch-size", "3", "--samples",
                                           "2", "--out", str(out), "--no-progress"])
-    finally:
-        server.shutdown()
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
     assert result.exception.__class__ is SystemExit
     assert [ln for ln in result.output.splitlines() if ln.startswith("error:")] == [result.output.splitlines()[0]]
     line = " ".join(result.output.split())
     assert line.startswith("error: distill stopped: engine") and "HTTP 401" in line and "credentials" in line
-    assert _RefusingHandler.calls <= 3  # the first batch's 3 requests, sent together; no per-request retry
+    assert RefusingHandler.calls <= 3  # the first batch's 3 requests, sent together; no per-request retry
     assert read_rejects(out) == [] and _status(out) == "failed"

@@ -6,12 +6,12 @@ Every expected number below is counted by hand from the canned responses.
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from eval_fixtures import write_mathvista, write_mmlu
+from http_fixtures import RefusingHandler, serving
 
 from vrd.distill.templates import render_prompt
 from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
@@ -145,15 +145,10 @@ class _JudgeHandler(BaseHTTPRequestHandler):
 
 
 def test_llm_judge_only_asked_when_no_answer_found(data, tmp_path: Path) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _JudgeHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(_JudgeHandler) as url:
         engine = ScriptedEngine(script_for(data, {"mmlu": MMLU}))
-        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
         results = run_eval(config(data, benchmarks=["mmlu"], judge_url=url, judge_model="judge-1"), tmp_path / "j",
                            engine=engine)
-    finally:
-        server.shutdown()
     assert len(_JudgeHandler.requests) == 1  # only the response with no rule-found answer
     asked = _JudgeHandler.requests[0]
     assert asked["path"] == "/v1/chat/completions" and asked["model"] == "judge-1"
@@ -315,22 +310,6 @@ def test_a_failing_first_batch_stops_the_run_and_sets_nothing_aside(data, tmp_pa
     assert (results["benchmarks"]["mathvista"]["n_problems"], results["benchmarks"]["mathvista"]["n_errors"]) == (1, 3)
 
 
-class _RefusingHandler(BaseHTTPRequestHandler):
-    """An OpenAI-compatible server with the wrong key: 401 to everything."""
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        self.rfile.read(int(self.headers["Content-Length"]))
-        reply = b'{"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}}'
-        self.send_response(401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 def test_an_auth_error_stops_the_run_even_after_answers(data, tmp_path: Path) -> None:
     from vrd.engines.openai import RejectedRequest
     from vrd.eval.runner import EngineFailedError
@@ -343,13 +322,7 @@ def test_an_auth_error_stops_the_run_even_after_answers(data, tmp_path: Path) ->
     assert not (tmp_path / "auth" / "rejects.jsonl").exists()
     assert len(read_dataset(tmp_path / "auth" / "responses")) == 1  # the answered batch is kept
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusingHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        with pytest.raises(EngineFailedError, match="HTTP 401"):
-            run_eval(config(data, benchmarks=["mathvista"], backend="openai", base_url=url,
-                            engine_options={"max_retries": 0}), tmp_path / "real401")
-    finally:
-        server.shutdown()
+    with serving(RefusingHandler) as url, pytest.raises(EngineFailedError, match="HTTP 401"):
+        run_eval(config(data, benchmarks=["mathvista"], backend="openai", base_url=url,
+                        engine_options={"max_retries": 0}), tmp_path / "real401")
     assert not (tmp_path / "real401" / "rejects.jsonl").exists()
