@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from vrd.contract import ANSWER_TYPES, IMAGE_MARK
 from vrd.errors import DataError, MissingInputError
-from vrd.outputs import write_text_atomic
+from vrd.outputs import fsync_path, write_text_atomic
 from vrd.redact import redact, redacted_argv
 
 if TYPE_CHECKING:  # imported where used: `import vrd.schema` must stay cheap (verifier workers, CLI)
@@ -307,11 +307,7 @@ def write_shard(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, kind
     table = table.replace_schema_metadata({b"huggingface": json.dumps({"info": {"features": features(kind).to_dict()}}).encode()})
     tmp = path.with_name(path.name + ".tmp")
     pq.write_table(table, tmp)
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)  # data on disk before the name: after a power cut the shard is whole or absent
-    finally:
-        os.close(fd)
+    fsync_path(tmp)  # data on disk before the name: after a power cut the shard is whole or absent
     os.replace(tmp, path)
     return path
 
