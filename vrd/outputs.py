@@ -282,6 +282,18 @@ def fsync_tree(root: Path) -> None:
         fsync_path(d)
 
 
+def append_line(path: Path, line: str, *, durable: bool = False) -> None:
+    """Append `line` and a newline in one `write` (O_APPEND): a kill leaves the line whole or absent,
+    and concurrent writers do not interleave; `durable` also fsyncs it."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_text_atomic(path: Path, text: str) -> Path:
     """tmp + fsync + rename: the file holds the old or the new text, never a prefix of it."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")

@@ -40,6 +40,7 @@ from vrd.outputs import (
     LOCK_DIR,
     FileLock,
     OutputLockedError,
+    append_line,
     check_out,
     exchange_paths,
     fsync_path,
@@ -81,13 +82,7 @@ class ProblemRecord:
 
 def _append_line(path: Path, record: Mapping[str, Any]) -> None:
     """One JSON line, appended in a single write and fsynced (O_APPEND keeps writers from interleaving)."""
-    data = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    append_line(path, json.dumps(record, ensure_ascii=False, default=str), durable=True)
 
 
 def _read_lines(path: Path) -> Iterator[dict[str, Any]]:

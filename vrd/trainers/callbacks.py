@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -60,13 +59,10 @@ def cut_run_log(path: Path, keep: Callable[[dict[str, Any]], bool]) -> list[dict
     """Rewrite a run log with only the records `keep` accepts (staged and swapped); returns them."""
     if not path.is_file():
         return []
+    from vrd.outputs import write_text_atomic
+
     kept = [r for r in read_run_log(path) if keep(r)]
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(r) + "\n" for r in kept)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in kept))
     return kept
 
 
@@ -202,12 +198,10 @@ class RewardAccuracyMonitor(TrainerCallback):
 
     def _write(self, record: dict[str, Any]) -> None:
         """One whole line per `write` (O_APPEND): a kill leaves the line written or not, never half."""
+        from vrd.outputs import append_line
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, (json.dumps(record, sort_keys=True) + "\n").encode("utf-8"))
-        finally:
-            os.close(fd)
+        append_line(self.path, json.dumps(record, sort_keys=True))
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         if not state.is_world_process_zero or not logs:
