@@ -45,7 +45,7 @@ from vrd.eval.results import (
     summarize,
     write_results,
 )
-from vrd.outputs import check_out, output_lock, sigterm_as_interrupt
+from vrd.outputs import append_line, check_out, output_lock, sigterm_as_interrupt
 from vrd.schema import read_manifest, write_manifest, write_shard
 
 SHARD = re.compile(r"^part-(\d+)\.parquet$")
@@ -126,11 +126,8 @@ def _append_rejects(out: Path, rejects: Sequence[Mapping[str, Any]]) -> None:
 
     if not rejects:
         return
-    with open(out / REJECTS_FILE, "a", encoding="utf-8") as fh:
-        for row in rejects:
-            fh.write(json.dumps(redact(dict(row)), ensure_ascii=False, default=str) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    append_line(out / REJECTS_FILE, "\n".join(json.dumps(redact(dict(row)), ensure_ascii=False, default=str)
+                                              for row in rejects), durable=True)
 
 
 def _compact_rejects(out: Path) -> dict[tuple[str, str], dict[str, Any]]:

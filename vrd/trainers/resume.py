@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from vrd.errors import MissingInputError, VrdError
-from vrd.outputs import fsync_path
+from vrd.outputs import fsync_path, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +72,7 @@ def run_identity(cfg: Any) -> dict[str, Any]:
 
 def write_json_durable(path: Path, value: Any) -> None:
     """tmp + fsync + rename + fsync(dir): the file is whole or absent, even after a power cut."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(value, fh, indent=2, sort_keys=True, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(value, indent=2, sort_keys=True, default=str))
     fsync_path(path.parent)
 
 
