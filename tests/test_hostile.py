@@ -463,7 +463,9 @@ def echo_server() -> Any:
     """An OpenAI-compatible URL that refuses every request and echoes the credentials it was sent,
     as a misconfigured proxy does."""
     import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
+
+    from http_fixtures import QuietServer
 
     class Echo(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
@@ -479,11 +481,12 @@ def echo_server() -> Any:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    server = QuietServer(("127.0.0.1", 0), Echo)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server.server_address[1]
     server.shutdown()
+    server.server_close()
 
 
 def _assert_no_secret(out: str, *folders: Path) -> None:
