@@ -227,12 +227,12 @@ def test_partial_choices_then_make_up(fake: tuple[str, Script]) -> None:
 def test_concurrency_limit(fake: tuple[str, Script]) -> None:
     url, script = fake
     script.steps = [{"status": 200}]
-    script.delay = 0.15
+    script.delay = 0.3
     eng = _engine(url, concurrency=3)
-    start = time.monotonic()
     out = eng.generate([GenerationRequest(str(i)) for i in range(9)], ONE)
+    # three requests in flight at once (each held 0.3 s by the server), never more; no wall-clock bound,
+    # which a loaded machine would break
     assert len(out) == 9 and script.max_in_flight == 3
-    assert time.monotonic() - start < 9 * 0.15  # concurrent, not serial
 
 
 def test_key_from_env_only_and_never_logged(
