@@ -15,6 +15,9 @@ import pytest
 
 
 @pytest.mark.slow
+# Its own limit instead of pyproject's 600 s: the whole demo takes ~60-70 s on a quiet machine but
+# came within 20 s of 600 s when the suite shared 2 cores with other jobs; a hang still fails, later.
+@pytest.mark.timeout(1800)
 def test_demo_runs_every_stage_and_reuses_the_teacher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from rich.console import Console
 
