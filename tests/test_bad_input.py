@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,68 @@ def test_unknown_engine_option_is_refused() -> None:
 
     with pytest.raises(UnknownNameError, match="openai engine option 'max_retires'.*max_retries"):
         OpenAIEngine("m", base_url="http://127.0.0.1:9/v1", max_retires=3)
+
+
+@pytest.fixture
+def datasets_chatty() -> Iterator[None]:
+    """`datasets` with its progress bars and warnings on, as a fresh process has them, restored after."""
+    import datasets
+    from datasets.utils import logging as ds_logging
+
+    was_off, level = datasets.utils.are_progress_bars_disabled(), ds_logging.get_verbosity()
+    datasets.enable_progress_bars()
+    ds_logging.set_verbosity(ds_logging.WARNING)
+    yield
+    ds_logging.set_verbosity(level)
+    (datasets.disable_progress_bars if was_off else datasets.enable_progress_bars)()
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("bad.jsonl", '{"question": "a", "answer": "1"}\n' * 50 + '{"question": "b", "answer": "1"\n',
+     "line 51: invalid JSON"),
+    ("bad.csv", 'question,answer\n"a,1\n', "cannot be read as csv"),
+])
+def test_a_bad_source_file_is_one_error_line_without_datasets_noise(tmp_path: Path, datasets_chatty: None, name: str,
+                                                                    text: str, message: str) -> None:
+    """`datasets` printed "Generating train split: ..." (and its own "Failed to load" log) before vrd's line."""
+    import datasets
+
+    bad = tmp_path / name
+    bad.write_text(text)
+    result = runner.invoke(app, ["data", "prepare", "generic", "--path", str(bad), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {bad}") and message in lines[0], result.stderr
+    assert "Generating" not in result.output and "examples/s" not in result.output, result.output
+    assert not datasets.utils.are_progress_bars_disabled()  # the caller's setting is back
+
+
+def test_quiet_datasets_restores_the_callers_settings_once_the_last_user_leaves() -> None:
+    import datasets
+    from datasets.utils import logging as ds_logging
+
+    from vrd.schema import quiet_datasets
+
+    was_off, level = datasets.utils.are_progress_bars_disabled(), ds_logging.get_verbosity()
+    try:
+        for bars_off, verbosity in ((False, ds_logging.INFO), (True, ds_logging.WARNING)):
+            (datasets.disable_progress_bars if bars_off else datasets.enable_progress_bars)()
+            ds_logging.set_verbosity(verbosity)
+            first, second = quiet_datasets(), quiet_datasets()
+            first.__enter__()
+            assert datasets.utils.are_progress_bars_disabled()
+            assert ds_logging.get_verbosity() == ds_logging.CRITICAL
+            second.__enter__()
+            first.__exit__(None, None, None)  # not last-in-first-out, as two threads would leave
+            assert datasets.utils.are_progress_bars_disabled()
+            assert ds_logging.get_verbosity() == ds_logging.CRITICAL
+            second.__exit__(None, None, None)
+            assert datasets.utils.are_progress_bars_disabled() is bars_off
+            assert ds_logging.get_verbosity() == verbosity
+            with pytest.raises(RuntimeError), quiet_datasets():
+                raise RuntimeError("a failed read")
+            assert datasets.utils.are_progress_bars_disabled() is bars_off
+            assert ds_logging.get_verbosity() == verbosity
+    finally:
+        ds_logging.set_verbosity(level)
+        (datasets.disable_progress_bars if was_off else datasets.enable_progress_bars)()

@@ -12,8 +12,10 @@ import io
 import json
 import os
 import platform
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -441,6 +443,50 @@ def _validate_table(table: pa.Table, kind: str, path: Path, text_only: bool) -> 
             why = _check_value(column, value, kind)
             if why:
                 raise SchemaError(why, path=path, row=i, column=column)
+
+
+_QUIET_LOCK = threading.Lock()
+_quiet_depth = 0
+_quiet_saved: tuple[bool, int] | None = None
+
+
+@contextmanager
+def quiet_datasets() -> Iterator[None]:
+    """Inside: no `datasets` progress bars ("Generating train split: ...") and no log lines below CRITICAL.
+
+    vrd reads and writes its files through `datasets` and reports a bad file in one line of
+    its own; the library's bars and its "Failed to load JSON" log would print before that line.
+    The previous settings come back on exit, so a program that uses vrd as a library keeps its
+    own choice; nested and concurrent uses (threads) restore once, when the last one leaves.
+    `HF_DATASETS_DISABLE_PROGRESS_BARS=0` in the environment still wins, as `datasets` documents.
+    """
+    import warnings
+
+    import datasets
+    from datasets.utils import logging as ds_logging
+
+    global _quiet_depth, _quiet_saved
+    with _QUIET_LOCK:
+        if _quiet_depth == 0:
+            _quiet_saved = (datasets.utils.are_progress_bars_disabled(), ds_logging.get_verbosity())
+            with warnings.catch_warnings():  # the env override's "Cannot disable progress bars" notice
+                warnings.simplefilter("ignore")
+                datasets.disable_progress_bars()
+            ds_logging.set_verbosity(max(ds_logging.CRITICAL, _quiet_saved[1]))
+        _quiet_depth += 1
+    try:
+        yield
+    finally:
+        with _QUIET_LOCK:
+            _quiet_depth -= 1
+            if _quiet_depth == 0 and _quiet_saved is not None:
+                bars_off, level = _quiet_saved
+                _quiet_saved = None
+                ds_logging.set_verbosity(level)
+                if not bars_off:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        datasets.enable_progress_bars()
 
 
 def read_dataset(in_dir: str | os.PathLike, kind: str | None = None, *, validate: bool = True,

@@ -83,19 +83,18 @@ class Demo:
 
     def run(self) -> list[Stage]:
         from vrd.outputs import output_lock, require_out_dir
+        from vrd.schema import quiet_datasets
 
         require_out_dir(self.out)
-        with output_lock(self.out, "demo"):  # each stage's command also locks its own folder inside
+        # The commands' own progress bars and tables are enough for a readable demo; `datasets`'
+        # bars are silenced for the demo only (a program calling it keeps its own setting).
+        with output_lock(self.out, "demo"), quiet_datasets():  # each stage's command also locks its own folder
             return self._run()
 
     def _run(self) -> list[Stage]:
         import warnings
 
-        import datasets
-
-        # The commands' own progress bars and tables are enough for a readable demo; library
-        # deprecation chatter is not for a first-time user.
-        datasets.disable_progress_bars()
+        # Library deprecation chatter is not for a first-time user.
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", message=".*`max_length` is ignored when `padding`.*")
         c, o = self.config, self.out

@@ -13,7 +13,6 @@ inspect` and the manifest can say it.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Iterator
@@ -216,7 +215,7 @@ def load_files(files: list[Path], kind: str) -> Any:
     """A `datasets.Dataset` over local files of one kind; a file `datasets` cannot parse is a one-line error."""
     import datasets
 
-    from vrd.schema import check_text_file
+    from vrd.schema import check_text_file, quiet_datasets
 
     for f in files:
         if not f.is_file():
@@ -227,11 +226,10 @@ def load_files(files: list[Path], kind: str) -> Any:
             # pyarrow keeps invalid UTF-8 until a row is read, and its JSON reader crashes the
             # process on a line nested ~10,000 deep: both are refused before it sees the file.
             check_text_file(f, nesting=kind == "json")
-    quiet = logging.getLogger("datasets")
-    level = quiet.level
-    quiet.setLevel(logging.CRITICAL)  # its own "Failed to load JSON ..." line would precede ours
     try:
-        return datasets.load_dataset(kind, data_files=[str(f) for f in files], split="train")
+        # Quiet: its "Generating train split" bar and "Failed to load JSON ..." log would precede our line.
+        with quiet_datasets():
+            return datasets.load_dataset(kind, data_files=[str(f) for f in files], split="train")
     except Exception as exc:  # noqa: BLE001 - pyarrow and datasets raise many kinds for a bad file
         if kind == "json":
             for f in files:
@@ -239,8 +237,6 @@ def load_files(files: list[Path], kind: str) -> Any:
         where = str(files[0]) if len(files) == 1 else f"{files[0].parent} ({len(files)} {kind} files)"
         raise DataFileError(f"{where}: cannot be read as {kind} ({_root_cause(exc)}). Expected one record per "
                             "row with the same columns and types in every row.") from exc
-    finally:
-        quiet.setLevel(level)
 
 
 def _first_bad_line(f: Path) -> None:
@@ -266,10 +262,13 @@ def read_records(path_or_id: str, split: str, *, name: str | None = None,
     """Records from a local file/dir (parquet, json, jsonl, csv, `save_to_disk`) or a hub id, images as bytes."""
     import datasets
 
+    from vrd.schema import quiet_datasets
+
     p = Path(os.path.expanduser(str(path_or_id)))
     if p.exists():
         if is_saved_dataset(p):
-            ds = datasets.load_from_disk(str(p))
+            with quiet_datasets():
+                ds = datasets.load_from_disk(str(p))
             if isinstance(ds, datasets.DatasetDict):
                 # Never another split in its place, even the only one: a saved {"train"} read as "test"
                 # would put training rows into an eval.

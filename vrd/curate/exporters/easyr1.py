@@ -20,6 +20,7 @@ import datasets
 
 from vrd.curate.exporters.base import Exporter, dataset_of, image_records, problems_only, user_text
 from vrd.outputs import EXPORT_MARK_PARQUET
+from vrd.schema import quiet_datasets
 
 HF_SPLIT_NAMES = {"rl": "train", "train": "train", "val": "validation", "validation": "validation", "test": "test"}
 
@@ -49,5 +50,6 @@ class EasyR1Exporter(Exporter):
             "difficulty": row.get("difficulty"),
         } for row in problems_only(rows)]
         path = out / f"{HF_SPLIT_NAMES.get(name, name)}.parquet"
-        dataset_of(records, FEATURES).to_parquet(str(path))
+        with quiet_datasets():  # its "Creating parquet" bar per split; vrd prints one line per export
+            dataset_of(records, FEATURES).to_parquet(str(path))
         return [path]

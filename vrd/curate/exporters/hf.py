@@ -27,7 +27,7 @@ class HfExporter(Exporter):
                push_to_hub: str | None = None) -> ExportResult:
         import datasets
 
-        from vrd.schema import read_dataset
+        from vrd.schema import quiet_datasets, read_dataset
 
         chosen = pick_splits(discover_splits(in_dir), splits)
         from vrd.images import drop_bad_images
@@ -46,7 +46,8 @@ class HfExporter(Exporter):
         dd = datasets.DatasetDict(parts)
         out = Path(out_dir)
         with staged_export(out, self.name, in_dir, carry=False) as stage:  # the DatasetDict is one unit
-            dd.save_to_disk(str(stage))
+            with quiet_datasets():  # its "Saving the dataset" bar per split; vrd prints one line per export
+                dd.save_to_disk(str(stage))
             result = ExportResult(self.name, out, {k: v.num_rows for k, v in dd.items()}, [out / "dataset_dict.json"],
                                   set_aside)
             stage_mark(stage, result)

@@ -26,6 +26,7 @@ from vrd.curate.exporters.base import (
     system_text,
     user_text,
 )
+from vrd.schema import quiet_datasets
 
 PART = {"type": datasets.Value("string"), "text": datasets.Value("string")}
 MESSAGE = {"role": datasets.Value("string"), "content": datasets.List(PART)}
@@ -77,5 +78,6 @@ class TrlExporter(Exporter):
             } for r in problems_only(rows)]
             features = GRPO_FEATURES
         path = out / f"{name}.parquet"
-        dataset_of(records, features).to_parquet(str(path))
+        with quiet_datasets():  # its "Creating parquet" bar per split; vrd prints one line per export
+            dataset_of(records, features).to_parquet(str(path))
         return [path]
