@@ -191,7 +191,7 @@ def test_a_refused_key_stops_distill_at_once_sets_nothing_aside_and_resumes(tmp_
     from vrd.engines.openai import RejectedRequest
 
     problems, script = _four()
-    refused = RejectedRequest("http://h/v1/chat/completions: HTTP 401: Incorrect API key sk-abcdefghijklmnop")
+    refused = RejectedRequest("http://h/v1/chat/completions: HTTP 401: Incorrect API key sk-abcdefghijklmnop", status=401)
     engine = ScriptedEngine(script, explode=set("ABCD"), error=refused)
     config = config_for(tmp_path, samples=2, keep=None, batch_size=2)
     with pytest.raises(EngineFailedError, match="distill stopped: .*HTTP 401.*credentials") as err:

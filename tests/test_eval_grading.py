@@ -300,10 +300,18 @@ def test_a_failing_first_batch_stops_the_run_and_sets_nothing_aside(data, tmp_pa
     with pytest.raises(EngineFailedError, match="finish_reason 'error'"):
         run_eval(config(data, benchmarks=["mathvista"], batch_size=2), out, engine=FlakyEngine(script, broken=prompts))
     # a dead server is not asked once per request of a big first batch: two identical failures alone suffice
-    dead = FlakyEngine(script, explode=prompts)
-    with pytest.raises(EngineFailedError, match="first 2 requests tried alone failed the same way"):
+    from vrd.engines.failures import ServerUnreachable
+
+    down = ServerUnreachable("http://h/v1/chat/completions: giving up after 7 attempts; last error ConnectError")
+    dead = FlakyEngine(script, explode=prompts, error=down)
+    with pytest.raises(EngineFailedError, match="first 2 requests tried alone failed the same way, not reaching"):
         run_eval(config(data, benchmarks=["mathvista"], batch_size=4), out, engine=dead)
     assert dead.calls == 1 + 2 and not (out / "rejects.jsonl").exists()
+    # an error that is not about reaching the server (here one of unknown class) is asked once per request
+    odd = FlakyEngine(script, explode=prompts)
+    with pytest.raises(EngineFailedError, match="every request of the first batch failed"):
+        run_eval(config(data, benchmarks=["mathvista"], batch_size=4), out, engine=odd)
+    assert odd.calls == 1 + 4 and not (out / "rejects.jsonl").exists()
     # once a problem was answered, a later batch that fails whole is set aside, not fatal
     later = FlakyEngine(script, explode={p for p in prompts if "shape" in p or "length" in p or "color" in p})
     results = run_eval(config(data, benchmarks=["mathvista"], batch_size=1), out, engine=later)

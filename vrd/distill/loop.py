@@ -7,8 +7,9 @@ function runs in the local loop and inside each Ray actor, so both executors kee
 Engine failures: a request that fails (after the batch is retried one request at a time) sets
 only its problem aside, to be retried by a rerun. A failure that says the setup is wrong (a
 configuration error, HTTP 401/403/404, or, before anything in the run was answered, a whole batch
-failing or its first two requests failing alone alike) raises `EngineFailedError` and stops the
-run: the rule is `vrd.engines.failures`, shared with eval.
+failing, unless the server refused each request on its own merits, or its first two requests
+failing alone alike, unable to reach the server) raises `EngineFailedError` and stops the run:
+the rule is `vrd.engines.failures`, shared with eval.
 
 Seeds: engines take one seed per call, so each call's seed is derived from the base seed, the
 round and the ids of the problems in it. A problem re-sampled in round r therefore gets a fresh,
@@ -26,7 +27,7 @@ from vrd.distill.config import DistillConfig
 from vrd.distill.store import ProblemRecord
 from vrd.distill.templates import render_prompt, template_format
 from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
-from vrd.engines.failures import check_first_batch, failure_reason, generate_each
+from vrd.engines.failures import check_first_batch, failure_reason, generate_each, is_refusal
 from vrd.errors import VrdError
 from vrd.schema import PROBLEM_COLUMNS, load_image
 
@@ -178,7 +179,8 @@ def distill_batch(engine: Engine, problems: Sequence[Mapping[str, Any]], config:
             failed = [s for s in active if s.failed]
             check_first_batch(command="distill", failed=len(failed), size=len(active), answered_any=False,
                               what=f"{len(active)} problem(s)",
-                              first_reason=failed[0].rejects[-1]["reason"] if failed and failed[0].rejects else "")
+                              first_reason=failed[0].rejects[-1]["reason"] if failed and failed[0].rejects else "",
+                              refused=sum(isinstance(r, Exception) and is_refusal(r) for r in results))
             first = False
         verdicts = _verify([
             {"response": c.text, "answer": s.problem["answer"], "choices": list(s.problem.get("choices") or []),

@@ -6,11 +6,34 @@ retried on rerun. A failure that says the setup is wrong would hit every request
 setting the whole run aside would only hide it behind minutes to hours of retries, so it stops
 the run with one line instead:
 
-- a configuration error (ConfigError, an unknown model, an environment that is not ready), or a
-  server that answers HTTP 401/403/404 (wrong key, wrong URL, wrong model name), at any time;
-- before anything in this run was answered: every request of a batch failing, or the first two
-  requests of a failed batch, tried alone, failing with the identical error (a server that is
-  down: each request would otherwise spend the engine's whole retry budget before saying so).
+- at any time: a configuration error (ConfigError, an unknown model, an environment that is not
+  ready), a server that answers HTTP 401/403/404 (wrong key, wrong URL, wrong model name) or says
+  the account's quota is spent (HTTP 429 `insufficient_quota` and its kin), or an in-process vLLM
+  engine whose core died (`EngineDeadError`: nothing later can be answered);
+- before anything in this run was answered: the first two requests of a failed batch, tried
+  alone, failing with the identical error *about reaching the server* (`reaches_server`: no
+  connection, a timeout, HTTP 408/429/5xx after the engine's retries). Each such request spends
+  the engine's whole retry budget, so against a server that is down a batch of 16 would spend it
+  17 times before saying so. A refusal the engine does not retry (HTTP 400 "context length
+  exceeded" or "invalid image", 413, 422) costs nothing to repeat and can be identical for two
+  long problems, so it never triggers this;
+- before anything in this run was answered: every request of a batch failing, unless every one of
+  them was refused on its own merits (`is_refusal`: the server answered HTTP 400/413/422...).
+
+Why refusals do not stop a first batch (decided, not overlooked): a refusal proves the server is
+up and reachable, costs no retry budget, and names its problem; and stopping on it would be
+permanent, since the rerun asks the same first batch again (with --batch-size 1, one over-long
+first problem would block a benchmark forever). The price: a 400 that every request gets (a
+max_tokens beyond the server's context, a parameter it does not know) sets problems aside, fast
+and each with the server's reason in rejects (eval counts them as `n_errors`), instead of
+stopping; the same command retries them once the setup is fixed. A failure of unknown class
+(an in-process engine's exception, a completion marked finish_reason "error") still stops an
+all-failed first batch.
+
+The classes go by type and HTTP status (`EngineRequestError.status`), which the openai engine
+sets; matching "HTTP 401" in a message is kept only for a VrdError that carries no status (an
+engine of another author). A 400 whose body quotes "HTTP 404" (an image URL the server could not
+fetch) is therefore a refusal of its problem, not a wrong URL.
 """
 
 from __future__ import annotations
@@ -22,13 +45,39 @@ from typing import Any
 from vrd.errors import ConfigError, EnvironmentNotReadyError, ModelNotFoundError, VrdError
 
 # A server that answers these refuses every request alike: setting problems aside would only hide it.
-SETUP_STATUS = re.compile(r"\bHTTP (401|403|404)\b")
+SETUP_CODES = frozenset({401, 403, 404})
+SETUP_STATUS = re.compile(r"\bHTTP (401|403|404)\b")  # only for a VrdError without a status
 SETUP_ERRORS: tuple[type[Exception], ...] = (ConfigError, ModelNotFoundError, EnvironmentNotReadyError)
+# OpenAI's 429s that waiting does not heal: the account is out of credit or over a spend limit.
+QUOTA_CODES = frozenset({"insufficient_quota", "credit_balance_exhausted", "organization_spend_limit_exceeded",
+                         "project_spend_limit_exceeded", "organization_usage_limit_exceeded"})
 ADVICE = "check the server, model and credentials, then rerun the same command"
 
 
 class EngineFailedError(VrdError):
     """The engine fails in a way that is about the setup, not about one problem: the run stops."""
+
+
+class EngineRequestError(VrdError):
+    """A request an engine could not get answered; `status` is the server's HTTP status, if it sent one,
+    and `code` the error code in its reply (OpenAI's `error.code` or `error.type`)."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+    @property
+    def setup(self) -> bool:
+        """The reply says the key, URL, model or account is wrong: every request would get it."""
+        return self.status in SETUP_CODES or (self.status == 429 and self.code in QUOTA_CODES)
+
+
+class RequestRefused(EngineRequestError):
+    """The server answered and refused this one request (HTTP 4xx it would send again): not retried."""
+
+
+class ServerUnreachable(EngineRequestError):
+    """No answer after the engine's retries: no connection, timeouts, or HTTP 408/429/5xx every time."""
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -38,20 +87,54 @@ def failure_reason(exc: BaseException) -> str:
     return redact_message(" ".join(f"{type(exc).__name__}: {exc}".split()))
 
 
+def _named(exc: BaseException, module: str, names: tuple[str, ...]) -> bool:
+    """`exc` is an instance of a class `names` from package `module`, which is not imported for the check."""
+    return any(c.__name__ in names and c.__module__.split(".")[0] == module for c in type(exc).__mro__)
+
+
+def engine_dead(exc: BaseException) -> bool:
+    """vLLM's in-process engine core has died (vllm.v1.engine.exceptions.EngineDeadError): unrecoverable."""
+    return _named(exc, "vllm", ("EngineDeadError",))
+
+
+def reaches_server(exc: BaseException) -> bool:
+    """The failure is about reaching the server, not about the request: the class a dead server gives."""
+    return (isinstance(exc, (ServerUnreachable, ConnectionError, TimeoutError))
+            or _named(exc, "httpx", ("TransportError",)))
+
+
+def is_setup(exc: BaseException) -> bool:
+    """A configuration error or a server reply that every request would get (see the module docstring)."""
+    if isinstance(exc, (EngineFailedError, *SETUP_ERRORS)) or engine_dead(exc):
+        return True
+    if isinstance(exc, EngineRequestError) and exc.status is not None:
+        return exc.setup
+    return isinstance(exc, VrdError) and SETUP_STATUS.search(str(exc)) is not None
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """The server answered and refused this one request on its merits (too long, an image it cannot read)."""
+    return isinstance(exc, RequestRefused) and not is_setup(exc)
+
+
 def is_fatal(exc: BaseException) -> bool:
     """True for an error that stops a run wherever it happens (see the module docstring)."""
-    return isinstance(exc, (EngineFailedError, *SETUP_ERRORS)) or (
-        isinstance(exc, VrdError) and SETUP_STATUS.search(str(exc)) is not None)
+    return is_setup(exc)
 
 
 def raise_if_setup(engine: Any, exc: Exception, *, command: str) -> None:
-    """Raise `exc` (a configuration error) or an EngineFailedError (HTTP 401/403/404); else return."""
+    """Raise `exc` (a configuration error) or an EngineFailedError (a reply every request would get, a dead
+    engine); else return."""
     if isinstance(exc, (EngineFailedError, *SETUP_ERRORS)):
         raise exc
-    if isinstance(exc, VrdError) and SETUP_STATUS.search(str(exc)):
-        raise EngineFailedError(f"{command} stopped: engine '{getattr(engine, 'name', engine)}' refused the request "
-                                f"({failure_reason(exc)}); check the server URL, model name and credentials, then "
-                                "rerun the same command") from exc
+    name = getattr(engine, "name", engine)
+    if engine_dead(exc):
+        raise EngineFailedError(f"{command} stopped: engine '{name}' died ({failure_reason(exc)}; see the log above "
+                                "for its cause); rerun the same command to resume") from exc
+    if is_setup(exc):
+        raise EngineFailedError(f"{command} stopped: engine '{name}' refused the request ({failure_reason(exc)}); "
+                                "check the server URL, model name, credentials and account, then rerun the same "
+                                "command") from exc
 
 
 def generate_each(engine: Any, requests: Sequence[Any], params: Any, *, command: str,
@@ -60,9 +143,10 @@ def generate_each(engine: Any, requests: Sequence[Any], params: Any, *, command:
 
     When the batch call raises, each request is tried alone, so one bad request costs only itself.
     A setup failure is raised at once. With `first` (nothing answered yet in this run), the first
-    two requests tried alone failing exactly alike stop the run too: against a server that is down
-    a batch of 16 would otherwise spend the retry budget 17 times before saying so. The caller
-    checks the number of results.
+    two requests tried alone failing exactly alike in a way about reaching the server stop the run
+    too: against a server that is down a batch of 16 would otherwise spend the retry budget 17 times
+    before saying so. Two identical refusals (two over-long problems) are set aside like any other.
+    The caller checks the number of results.
     """
     try:
         return list(engine.generate(list(requests), params))
@@ -78,17 +162,19 @@ def generate_each(engine: Any, requests: Sequence[Any], params: Any, *, command:
             raise_if_setup(engine, single, command=command)
             before = outputs[-1] if outputs else None
             if (first and len(outputs) == 1 and len(requests) > 2 and isinstance(before, Exception)
+                    and reaches_server(before) and reaches_server(single)
                     and failure_reason(before) == failure_reason(single)):
                 raise EngineFailedError(
-                    f"{command} stopped: the first batch failed, and its first 2 requests tried alone failed the "
-                    f"same way ({failure_reason(single)}; nothing was set aside) — {ADVICE}") from single
+                    f"{command} stopped: the first batch failed, and its first 2 requests tried alone failed the same way, "
+                    f"not reaching the server ({failure_reason(single)}; nothing was set aside) — {ADVICE}") from single
             outputs.append(single)
     return outputs
 
 
 def check_first_batch(*, command: str, failed: int, size: int, answered_any: bool, what: str,
-                      first_reason: str) -> None:
-    """Stop when every request of a batch failed and nothing in this run was answered yet."""
-    if size and failed == size and not answered_any:
+                      first_reason: str, refused: int = 0) -> None:
+    """Stop when every request of a batch failed and nothing in this run was answered yet, unless every
+    failure was a refusal of its own request (`refused` of them, see `is_refusal`): those are set aside."""
+    if size and failed == size and not answered_any and refused < failed:
         raise EngineFailedError(f"{command} stopped: every request of the first batch failed ({what}; nothing was "
                                 f"set aside); first error: {first_reason} — {ADVICE}")

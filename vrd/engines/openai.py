@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
+from vrd.engines.failures import QUOTA_CODES, RequestRefused, ServerUnreachable
 from vrd.engines.images import to_data_url
 from vrd.errors import ConfigError, VrdError, unknown_name
 from vrd.models.teachers import resolve_teacher
@@ -37,11 +38,15 @@ RETRY_STATUS = frozenset({408, 409, 425, 429}) | frozenset(range(500, 600))
 SAMPLING_EXTRAS = ("top_k", "repetition_penalty")  # vLLM / SGLang extensions of the chat API
 
 
-class RejectedRequest(VrdError):
-    """The server answered a request with a 4xx it will answer again (not retried)."""
+class RejectedRequest(RequestRefused):
+    """The server answered a request with a 4xx it will answer again (not retried); `status` says which.
 
-    def __init__(self, message: str, detail: str = "") -> None:
-        super().__init__(message)
+    401/403/404 and a spent quota (429 `insufficient_quota`) stop the run (`vrd.engines.failures`);
+    400/413/422 cost only their problem.
+    """
+
+    def __init__(self, message: str, detail: str = "", *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message, status=status, code=code)
         self.detail = detail
 
 
@@ -328,12 +333,15 @@ class OpenAIEngine(Engine):
                         except ValueError as exc:
                             raise VrdError(f"{url}: response is not JSON: {resp.text[:200]!r}") from exc
                     problem = f"HTTP {status}: {_snippet(resp)}"
-                    if status not in RETRY_STATUS:
-                        raise RejectedRequest(f"{url}: {problem}", detail=_snippet(resp))
-                    retry_after = parse_retry_after(resp.headers.get("retry-after"))
+                    code = _error_code(resp)
+                    if status not in RETRY_STATUS or (status == 429 and code in QUOTA_CODES):
+                        # A spent quota is a 429 that waiting does not heal: the run stops on it at once.
+                        raise RejectedRequest(f"{url}: {problem}", detail=_snippet(resp), status=status, code=code)
+                    retry_after = retry_after_seconds(resp.headers)
             self.stats[f"retry_{status or 'transport'}"] += 1
             if attempt >= self.max_retries:
-                raise VrdError(f"{url}: giving up after {attempt + 1} attempts; last error {problem}")
+                raise ServerUnreachable(f"{url}: giving up after {attempt + 1} attempts; last error {problem}",
+                                        status=status)
             wait = self.backoff_wait(attempt, retry_after)
             with self._lock:
                 self.waits.append(wait)
@@ -423,6 +431,32 @@ def _choice_text(choice: dict[str, Any]) -> str:
     if reasoning and "<think>" not in content:
         return f"<think>\n{reasoning.strip()}\n</think>\n\n{content}"
     return content
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """The wait a reply asks for: `retry-after-ms` (Azure OpenAI, and what the openai client reads first),
+    else `Retry-After`; None when neither is there or readable."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            value = float(ms.strip())
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value):
+            return max(0.0, value / 1000.0)
+    return parse_retry_after(headers.get("retry-after"))
+
+
+def _error_code(resp: Any) -> str | None:
+    """OpenAI's `error.code` or `error.type` from an error reply (a quota code wherever it sits); None if neither."""
+    try:
+        error = resp.json().get("error")
+    except Exception:  # noqa: BLE001 - not JSON, or not an object
+        return None
+    if not isinstance(error, dict):
+        return None
+    codes = [c for c in (error.get("code"), error.get("type")) if isinstance(c, str) and c]
+    return next((c for c in codes if c in QUOTA_CODES), codes[0] if codes else None)
 
 
 def parse_retry_after(value: str | None) -> float | None:

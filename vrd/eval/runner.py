@@ -12,8 +12,9 @@ with finish_reason "error" is not graded: it is set aside in `rejects.jsonl` wit
 written as finished, and the same command retries exactly those problems. A failure that says
 the setup is wrong stops the run with one line instead of setting the whole benchmark aside:
 a configuration error (ConfigError, an unknown model, HTTP 401/403/404), or a batch in which
-every request failed before any problem of this run was answered (server down, bad URL). That
-rule is `vrd.engines.failures`, which `vrd distill` applies too.
+every request failed before any problem of this run was answered (server down, bad URL), unless
+the server refused each of them on its own merits (HTTP 400: too long, a bad image). That rule is
+`vrd.engines.failures`, which `vrd distill` applies too.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from vrd.engines.failures import EngineFailedError as EngineFailedError  # the stop; raised by run_eval
-from vrd.engines.failures import check_first_batch, failure_reason, generate_each
+from vrd.engines.failures import check_first_batch, failure_reason, generate_each, is_refusal
 from vrd.errors import VrdError
 from vrd.eval.config import EvalConfig
 from vrd.eval.data import Benchmark, load_benchmarks, meta_of, rollout_pass_rates
@@ -153,7 +154,8 @@ def generate_batch(engine: Any, problems: Sequence[Mapping[str, Any]], config: E
 
     When the batch call raises, each request is tried alone, so one bad request costs only itself:
     its slot holds the exception instead of completions. A setup failure stops the run; with `first`
-    (nothing answered yet in this run) so do the first two requests failing alone alike. The rule
+    (nothing answered yet in this run) so do the first two requests failing alone alike, unable to
+    reach the server. The rule
     lives in `vrd.engines.failures`, shared with distill.
     """
     from vrd.engines.base import GenerationRequest, SamplingParams
@@ -363,7 +365,8 @@ def _run_locked(config: EvalConfig, out: Path, benches: Sequence[Benchmark], pas
                         failed = failures(bench.name, batch, outputs)
                         check_first_batch(command="eval", failed=len(failed), size=len(batch),
                                           answered_any=answered_any, what=f"{len(batch)} problem(s) of {bench.name}",
-                                          first_reason=next(iter(failed.values()), {}).get("reason", ""))
+                                          first_reason=next(iter(failed.values()), {}).get("reason", ""),
+                                          refused=sum(isinstance(o, Exception) and is_refusal(o) for o in outputs))
                         keep = [i for i, p in enumerate(batch) if str(p["id"]) not in failed]
                         if keep:
                             answered_any = True
