@@ -19,7 +19,7 @@ from PIL import Image
 
 from vrd.engines import OpenAIEngine, get_engine
 from vrd.engines.base import GenerationRequest, SamplingParams
-from vrd.engines.openai import parse_retry_after, redact_url
+from vrd.engines.openai import RejectedRequest, parse_retry_after, redact_url, retry_after_seconds
 from vrd.errors import VrdError
 
 
@@ -76,7 +76,8 @@ def fake() -> Iterator[tuple[str, Script]]:
                         payload = _choices(body, k)
                     data = json.dumps(payload).encode()
                 else:
-                    data = json.dumps({"error": {"message": step.get("message", f"status {status}")}}).encode()
+                    data = json.dumps(step.get("body") or {"error": {"message": step.get("message", f"status {status}")}}
+                                      ).encode()
                 self.send_response(status)
                 for name, value in step.get("headers", {}).items():
                     self.send_header(name, value)
@@ -176,6 +177,49 @@ def test_timeouts_are_retried(fake: tuple[str, Script]) -> None:
     with pytest.raises(VrdError, match="ReadTimeout"):
         eng.generate(REQ, ONE)
     assert eng.stats["attempts"] == 2
+
+
+def test_429_retry_after_ms_is_honored(fake: tuple[str, Script]) -> None:
+    # Azure OpenAI sends retry-after-ms (the openai client reads it before Retry-After); the backoff here would be
+    # 10-20 s, so only the header makes this wait short
+    url, script = fake
+    script.steps = [{"status": 429, "headers": {"retry-after-ms": "40", "Retry-After": "30"}}, {"status": 200}]
+    eng = _engine(url, backoff_base=20.0)
+    assert eng.generate(REQ, ONE)[0][0].text.startswith("ok")
+    assert len(eng.waits) == 1 and 0.04 <= eng.waits[0] < 0.1
+    assert retry_after_seconds({"retry-after-ms": "1500"}) == 1.5
+    assert retry_after_seconds({"retry-after-ms": "soon", "retry-after": "2"}) == 2.0
+    assert retry_after_seconds({"retry-after-ms": "nan"}) is None and retry_after_seconds({}) is None
+
+
+def test_a_spent_quota_is_not_retried(fake: tuple[str, Script]) -> None:
+    # OpenAI's 429 for an account out of credit: waiting does not heal it, so it is not retried (the run stops on it)
+    url, script = fake
+    quota = {"error": {"message": "You exceeded your current quota, please check your plan and billing details.",
+                       "type": "insufficient_quota", "param": None, "code": "insufficient_quota"}}
+    script.steps = [{"status": 429, "body": quota}]
+    with pytest.raises(RejectedRequest, match="HTTP 429.*exceeded your current quota") as err:
+        _engine(url, max_retries=3).generate(REQ, ONE)
+    assert len(script.calls) == 1 and (err.value.status, err.value.code) == (429, "insufficient_quota")
+    # a rate limit is retried as before
+    script.steps = [{"status": 429, "body": {"error": {"message": "Rate limit reached", "type": "requests",
+                                                       "code": "rate_limit_exceeded"}}}, {"status": 200}]
+    assert _engine(url, max_retries=3).generate(REQ, ONE)[0][0].text.startswith("ok")
+    assert len(script.calls) == 3
+
+
+def test_give_up_and_refusal_carry_their_class_and_status(fake: tuple[str, Script]) -> None:
+    from vrd.engines.failures import RequestRefused, ServerUnreachable
+
+    url, script = fake
+    script.steps = [{"status": 503}]
+    with pytest.raises(ServerUnreachable) as down:
+        _engine(url, max_retries=1).generate(REQ, ONE)
+    assert down.value.status == 503
+    script.steps = [{"status": 413}]
+    with pytest.raises(RequestRefused) as refused:
+        _engine(url).generate(REQ, ONE)
+    assert refused.value.status == 413
 
 
 def test_retry_after_http_date() -> None:
