@@ -6,6 +6,7 @@ Every expected number below is counted by hand from the canned responses.
 from __future__ import annotations
 
 import json
+import re
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -203,6 +204,7 @@ def test_compare_two_runs(data, tmp_path: Path) -> None:
     assert rows[("mean", "macro")]["ci95"][1] is not None
     assert rows[("mmlu", "subset=elementary_mathematics")]["accuracy"] == [1.0, 0.5]
     assert rows[("mean", "macro")]["delta"][1] == pytest.approx(0.0)
+    assert rows[("mathvista", "all")]["n_errors"] == [0, 0] and cmp["notes"] == []
     md = comparison_markdown(cmp)
     # expanded percentile over 4 pairs (vrd.stats, Hesterberg 2015): the upper end reaches +100
     assert "| mathvista | all | 75.0 | 100.0 (+25.0 [+0.0, +100.0]) |" in md
@@ -284,6 +286,39 @@ def test_engine_errors_are_set_aside_not_graded_and_a_rerun_retries_exactly_them
     assert not (out / "rejects.jsonl").exists()
     run_eval(config(data, benchmarks=["mathvista"], batch_size=4), out, engine=healed)
     assert len(healed.prompts) == 2  # nothing left to do
+
+
+def test_compare_shows_engine_errors_and_says_the_runs_were_graded_on_different_problems(data, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vrd.cli.main import app
+
+    script = script_for(data, {"mathvista": MATHVISTA})
+    prompts = [render_prompt(p, "math") for p in load_benchmark("mathvista", paths=data).problems]
+    run_eval(config(data, benchmarks=["mathvista"], batch_size=4), tmp_path / "base", engine=ScriptedEngine(script))
+    # problem 2 (answered wrong by base) raises in the second run: that run is graded on 3 problems, 3 of them right
+    run_eval(config(data, benchmarks=["mathvista"], batch_size=4), tmp_path / "flaky",
+             engine=FlakyEngine(script, explode={prompts[1]}))
+    cmp = compare_runs([tmp_path / "base", tmp_path / "flaky"])
+    rows = {(r["benchmark"], r["slice"]): r for r in cmp["rows"]}
+    row = rows[("mathvista", "all")]
+    assert (row["n"], row["n_errors"], row["accuracy"]) == ([4, 3], [0, 1], [0.75, 1.0])
+    assert row["method"][1] == "paired bootstrap over 3 problems" and row["delta"][1] == pytest.approx(0.0)
+    assert rows[("mean", "macro")]["n_errors"] == [0, 1]
+    # the macro difference is the paired one its interval is about, not 100 - 75 over different problem sets
+    assert rows[("mean", "macro")]["delta"][1] == pytest.approx(0.0)
+    (note,) = cmp["notes"]
+    assert note.startswith("mathvista: graded on different numbers of problems (base 4, flaky 3 (1 set aside for "
+                           "engine errors))") and "both runs answered" in note and "rejects.jsonl" in note
+    md = comparison_markdown(cmp)
+    # 75 against 100, yet a difference of +0.0: the note is what explains it
+    assert re.search(r"\| mathvista \| all \| 75\.0 \| 100\.0 \(\+0\.0 \[[^]]*\]\), 1 err \|", md), md
+    assert f"**Note:** {note}" in md
+    shown = CliRunner().invoke(app, ["eval", "compare", str(tmp_path / "base"), str(tmp_path / "flaky")],
+                               terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert "1 err" in text and "graded on different numbers of problems" in text
 
 
 def test_a_failing_first_batch_stops_the_run_and_sets_nothing_aside(data, tmp_path: Path) -> None:

@@ -9,6 +9,12 @@ answered (per-problem accuracy, mean over samples), read from the runs' response
 When a run's responses are not on disk (only results.json was kept) the interval is the
 unpaired one from the two runs' own intervals, which is wider. Only a difference whose
 interval excludes 0 is coloured.
+
+A run's problems that the engine failed on (`n_errors` in its results.json, listed in its
+rejects.jsonl) are not graded, so two runs of one benchmark can be graded on different numbers
+of problems. Each benchmark row carries every run's `n_errors`, the table shows them beside the
+accuracy, and `notes` says wherever the graded counts differ: the accuracies are then over
+different problem sets, while the paired difference is over the problems both runs answered.
 """
 
 from __future__ import annotations
@@ -49,6 +55,27 @@ def _accuracy(results: Mapping[str, Any], bench: str, group: str | None, key: st
     return s.get("accuracy"), int(s.get("n_problems") or 0)
 
 
+def _errors(results: Mapping[str, Any], bench: str) -> int | None:
+    """Problems of `bench` the run set aside for engine errors; None when its results do not say."""
+    b = results.get("benchmarks", {}).get(bench)
+    if b is None or b.get("n_errors") is None:
+        return None
+    return int(b["n_errors"])
+
+
+def _count_note(bench: str, labels: Sequence[str], ns: Sequence[int], errors: Sequence[int | None],
+                present: Sequence[bool]) -> str | None:
+    """One line when the runs graded `bench` on different numbers of problems, naming the engine errors."""
+    runs = [(label, n, e) for label, n, e, here in zip(labels, ns, errors, present, strict=True) if here]
+    if len({n for _, n, _ in runs}) < 2:
+        return None
+    parts = [f"{label} {n}" + (f" ({e} set aside for engine errors)" if e else "") for label, n, e in runs]
+    why = ("; rerun `vrd eval` on a run with errors to retry them (see its rejects.jsonl)"
+           if any(e for _, _, e in runs) else "")
+    return (f"{bench}: graded on different numbers of problems ({', '.join(parts)}): each accuracy is over its own "
+            f"run's problems, each difference over the problems both runs answered{why}")
+
+
 def _slice(outcomes: Mapping[str, Any] | None, bench: str, group: str | None, key: str | None) -> dict[str, float] | None:
     if outcomes is None or bench not in outcomes:
         return None
@@ -86,8 +113,10 @@ def compare_runs(paths: Sequence[str | os.PathLike], *, breakdown: bool = True) 
     for r in runs:
         benches.extend(b for b in r.get("benchmarks", {}) if b not in benches)
     rows: list[dict[str, Any]] = []
+    notes: list[str] = []
     macro_reps: list[list[Any]] = [[] for _ in runs]
     macro_n = [0] * len(runs)
+    macro_deltas: list[list[float]] = [[] for _ in runs]
 
     def add(bench: str, group: str | None, key: str | None, label: str) -> None:
         pairs = [_accuracy(r, bench, group, key) for r in runs]
@@ -109,6 +138,7 @@ def compare_runs(paths: Sequence[str | os.PathLike], *, breakdown: bool = True) 
                 methods[j] = f"paired bootstrap over {pd['n_pairs']} problems"
                 if group is None:
                     macro_reps[j].append(pd["replicates"])
+                    macro_deltas[j].append(pd["delta"])
                     macro_n[j] += pd["n_pairs"]
             else:
                 deltas[j] = values[j] - ref
@@ -117,8 +147,14 @@ def compare_runs(paths: Sequence[str | os.PathLike], *, breakdown: bool = True) 
                 methods[j] = "unpaired (responses not on disk)" if cis[j] else None
                 if group is None:
                     macro_reps[j].append(None)
-        rows.append({"benchmark": bench, "slice": label, "accuracy": values, "delta": deltas, "ci95": cis,
-                     "significant": sig, "method": methods, "n": [n for _, n in pairs]})
+        row = {"benchmark": bench, "slice": label, "accuracy": values, "delta": deltas, "ci95": cis,
+               "significant": sig, "method": methods, "n": [n for _, n in pairs]}
+        if group is None:
+            row["n_errors"] = [_errors(r, bench) for r in runs]
+            note = _count_note(bench, labels, row["n"], row["n_errors"], [v is not None for v in values])
+            if note:
+                notes.append(note)
+        rows.append(row)
 
     for bench in benches:
         add(bench, None, None, "all")
@@ -138,27 +174,39 @@ def compare_runs(paths: Sequence[str | os.PathLike], *, breakdown: bool = True) 
         reps = macro_reps[j]
         if m_deltas[j] is not None and reps and all(x is not None for x in reps) and len(reps) == len(benches):
             lo, hi = percentile_ci(sum(reps) / len(reps), n=macro_n[j])
+            # the estimate its interval is about: the mean of the paired differences, which is the difference
+            # of the means unless engine errors left the runs graded on different problems
+            m_deltas[j] = sum(macro_deltas[j]) / len(macro_deltas[j])
             m_cis[j], m_sig[j] = [lo, hi], bool(lo > 0 or hi < 0)
     rows.append({"benchmark": "mean", "slice": "macro", "accuracy": means, "delta": m_deltas, "ci95": m_cis,
                  "significant": m_sig, "method": [None] + ["mean of paired bootstraps" if c else None for c in m_cis[1:]],
-                 "n": [len(r.get("benchmarks", {})) for r in runs]})
+                 "n": [len(r.get("benchmarks", {})) for r in runs],
+                 "n_errors": [None if all(_errors(r, b) is None for b in r.get("benchmarks", {}))
+                              else sum(_errors(r, b) or 0 for b in r.get("benchmarks", {})) for r in runs]})
     from vrd.eval.behavior import behavior_rows, transfer_row  # length, reflection, transfer (Synergy paper)
 
     transfer = transfer_row(paths, runs)
     if transfer is not None:
         rows.append(transfer)
     return {"runs": labels, "paths": [str(p) for p in paths], "models": [r.get("model") for r in runs],
-            "rows": rows, "behavior": behavior_rows(paths, runs)}
+            "rows": rows, "notes": notes, "behavior": behavior_rows(paths, runs)}
 
 
-def _cell(value: float | None, delta: float | None, first: bool, ci: list[float] | None = None) -> str:
+def _cell(value: float | None, delta: float | None, first: bool, ci: list[float] | None = None,
+          errors: int | None = None) -> str:
     if value is None:
         return "-"
     text = f"{100 * value:.1f}"
     if not first and delta is not None:
         band = f" [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]" if ci else ""
         text += f" ({100 * delta:+.1f}{band})"
+    if errors:
+        text += f", {errors} err"  # problems set aside for engine errors: not in this accuracy
     return text
+
+
+def _errors_of(row: Mapping[str, Any]) -> list[int | None]:
+    return list(row.get("n_errors") or [None] * len(row["accuracy"]))
 
 
 def comparison_table(comparison: Mapping[str, Any]):
@@ -166,8 +214,10 @@ def comparison_table(comparison: Mapping[str, Any]):
     from rich.table import Table
     from rich.text import Text
 
+    notes = list(comparison.get("notes") or [])
     table = Table(title="vrd eval compare (accuracy %, difference from the first run in points [95% CI]; "
-                        "coloured only when the interval excludes 0)")
+                        "coloured only when the interval excludes 0; 'err' = problems set aside for engine errors)",
+                  caption="\n".join(notes) or None)
     table.add_column("benchmark")
     table.add_column("slice")
     for label in comparison["runs"]:
@@ -175,8 +225,9 @@ def comparison_table(comparison: Mapping[str, Any]):
     for row in comparison["rows"]:
         cells = []
         cis, sig = row.get("ci95") or [None] * len(row["delta"]), row.get("significant") or [False] * len(row["delta"])
+        errs = _errors_of(row)
         for i, (v, d) in enumerate(zip(row["accuracy"], row["delta"], strict=True)):
-            text = _cell(v, d, i == 0, cis[i])
+            text = _cell(v, d, i == 0, cis[i], errs[i])
             if i and d is not None and sig[i]:
                 text = Text(text, style="green" if d > 0 else "red")  # markup is off for user text
             cells.append(text)
@@ -190,11 +241,14 @@ def comparison_markdown(comparison: Mapping[str, Any]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---", "---"] + ["---:"] * len(comparison["runs"])) + "|"]
     for row in comparison["rows"]:
         cis, sig = row.get("ci95") or [None] * len(row["delta"]), row.get("significant") or [False] * len(row["delta"])
-        cells = [_cell(v, d, i == 0, cis[i]) + (" *" if sig[i] else "")
+        errs = _errors_of(row)
+        cells = [_cell(v, d, i == 0, cis[i], errs[i]) + (" *" if sig[i] else "")
                  for i, (v, d) in enumerate(zip(row["accuracy"], row["delta"], strict=True))]
         lines.append("| " + " | ".join([row["benchmark"], row["slice"], *cells]) + " |")
     lines.append("")
-    lines.append("Differences in points with 95% intervals (paired bootstrap over problems); * = interval excludes 0.")
+    lines.append("Differences in points with 95% intervals (paired bootstrap over problems); * = interval excludes 0; "
+                 "err = problems set aside for engine errors (not graded).")
+    lines.extend(f"\n**Note:** {note}" for note in comparison.get("notes") or [])
     from vrd.eval.behavior import behavior_markdown
 
     extra = behavior_markdown(comparison)
