@@ -294,9 +294,26 @@ def append_line(path: Path, line: str, *, durable: bool = False) -> None:
         os.close(fd)
 
 
+def tmp_beside(path: Path, suffix: str = "") -> Path:
+    """This process's temporary name for `path` (`.NAME.tmp-PID` + `suffix`), written and then renamed
+    over `path`. The temporary files that writers of `path` killed mid-write left are removed first:
+    a kill may come at any moment, and nothing else would ever delete them."""
+    prefix = f".{path.name}.tmp-"
+    with contextlib.suppress(OSError):
+        for old in path.parent.iterdir():
+            if not old.name.startswith(prefix):
+                continue
+            rest = old.name[len(prefix):]
+            pid = rest[:len(rest) - len(suffix)] if suffix and rest.endswith(suffix) else rest
+            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    old.unlink()
+    return path.with_name(f"{prefix}{os.getpid()}{suffix}")
+
+
 def write_text_atomic(path: Path, text: str) -> Path:
     """tmp + fsync + rename: the file holds the old or the new text, never a prefix of it."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = tmp_beside(path)
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -378,6 +395,26 @@ class Staging:
             os.rename(self.path, out)
             self.path = old
         fsync_path(out.parent)
+
+
+def publish(staging: Staging, out: Path, names: Iterable[str], holder: str) -> None:
+    """Put the files staged in `staging.path` into `out` (whose lock the caller holds).
+
+    When `out` holds nothing but this writer's files (`names`, and temporary files of dead
+    writers), the two folders are swapped in one step: a kill leaves the earlier set or the new
+    one, never some of each, and a file the new set lacks goes with the old. When `out` holds
+    other files too (a folder the user shares), each file is renamed into it in turn, each whole.
+    """
+    present = {p.name for p in out.iterdir() if not (p.name.startswith(".") and ".tmp-" in p.name)}
+    if present <= {*names, LOCK_DIR}:
+        staging.swap_in(out, holder)
+        return
+    fsync_tree(staging.path)
+    for f in sorted(staging.path.iterdir()):
+        if f.is_file():
+            os.replace(f, out / f.name)
+    fsync_path(out)
+    fsync_path(out.parent)
 
 
 @contextlib.contextmanager

@@ -330,7 +330,7 @@ def _shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
     out.mkdir(parents=True, exist_ok=True)
     metrics_path, html_path = out / "metrics.json", out / "report.html"
     from vrd.analysis.html import render_report
-    from vrd.outputs import LOCK_DIR, fsync_path, fsync_tree, staging_beside, write_text_atomic
+    from vrd.outputs import publish, staging_beside, write_text_atomic
 
     # Both files are built in a staging folder beside OUT. When OUT holds only an earlier report,
     # the folders are swapped in one atomic step (a kill leaves the earlier pair or the new one);
@@ -344,14 +344,7 @@ def _shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
                                 "base_samples": str(cfg.base_samples) if cfg.base_samples else None,
                                 "batch_size": cfg.batch_size, "seed": cfg.seed})
         write_text_atomic(stage / "metrics.json", json.dumps(metrics, indent=2, sort_keys=False, allow_nan=False))
-        if {p.name for p in out.iterdir()} <= {"metrics.json", "report.html", LOCK_DIR}:
-            staging.swap_in(out, "shift-report")
-        else:
-            fsync_tree(stage)
-            os.replace(stage / "metrics.json", metrics_path)
-            os.replace(stage / "report.html", html_path)
-            fsync_path(out)
-            fsync_path(out.parent)
+        publish(staging, out, (metrics_path.name, html_path.name), "shift-report")
     return ShiftReport(metrics=metrics, ranking=ranking, html_path=html_path, metrics_path=metrics_path,
                        reference=reference)
 

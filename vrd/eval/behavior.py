@@ -333,10 +333,18 @@ def write_plots(comparison: Mapping[str, Any], out_dir: str | os.PathLike) -> li
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from vrd.outputs import output_lock
+    from vrd.outputs import output_lock, publish, staging_beside
 
-    with output_lock(out_dir, "eval compare --plot"):
-        return _write_plots(comparison, Path(out_dir), plt)
+    out = Path(out_dir)
+    with output_lock(out, "eval compare --plot"), staging_beside(out) as staging:
+        # Drawn beside the folder and put in together: a kill never shows some figures of this
+        # comparison beside others of an earlier one.
+        drawn = _write_plots(comparison, staging.path, plt)
+        publish(staging, out, FIGURES, "eval compare --plot")
+    return [out / f.name for f in drawn]
+
+
+FIGURES = ("accuracy_by_level.png", "length_by_method.png", "accuracy_vs_length.png")
 
 
 def _write_plots(comparison: Mapping[str, Any], out: Path, plt: Any) -> list[Path]:
@@ -384,7 +392,9 @@ def _save(fig: Any, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}{path.suffix}")  # savefig picks the format by suffix
+    from vrd.outputs import tmp_beside
+
+    tmp = tmp_beside(path, path.suffix)  # savefig picks the format by suffix
     fig.savefig(tmp)
     os.replace(tmp, path)  # whole or absent
     plt.close(fig)

@@ -162,14 +162,26 @@ def build_tiny_model(
     min_pixels: int = 56 * 56,
     **overrides: Any,
 ) -> Path:
-    """Write a random tiny Qwen2.5-VL (model + processor) to `out_dir`; same seed, same bytes."""
-    from vrd.outputs import output_lock, require_out_dir
+    """Write a random tiny Qwen2.5-VL (model + processor) to `out_dir`; same seed, same bytes.
 
-    require_out_dir(out_dir)
-    with output_lock(out_dir, "models tiny"):
-        return _build_tiny(out_dir, seed, hidden_size=hidden_size, num_layers=num_layers, vision_depth=vision_depth,
-                           vision_hidden=vision_hidden, vocab_size=vocab_size, max_pixels=max_pixels,
-                           min_pixels=min_pixels, **overrides)
+    The model is built in a staging folder beside `out_dir` and swapped in whole: a kill leaves
+    the earlier folder or the new model, never weights without their tokenizer (which loaders
+    would take for a model). An existing `out_dir` must be empty or hold a model (it is replaced).
+    """
+    from vrd.outputs import OutputError, output_lock, require_out_dir, staging_beside
+
+    out = Path(os.path.abspath(require_out_dir(out_dir)))  # `--out .` has a name to stage beside
+    with output_lock(out, "models tiny"):
+        other = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+        if other and not (out / "config.json").is_file():
+            raise OutputError(f"{out}: exists and is not a model folder (it holds {other[0]}); "
+                              "choose a new or empty --out")
+        with staging_beside(out) as staging:
+            _build_tiny(staging.path, seed, hidden_size=hidden_size, num_layers=num_layers,
+                        vision_depth=vision_depth, vision_hidden=vision_hidden, vocab_size=vocab_size,
+                        max_pixels=max_pixels, min_pixels=min_pixels, **overrides)
+            staging.swap_in(out, "models tiny")
+    return Path(out_dir)
 
 
 def _build_tiny(out_dir: str | os.PathLike, seed: int, *, hidden_size: int, num_layers: int, vision_depth: int,

@@ -402,7 +402,9 @@ def plot(result: AuditResult, path: str | os.PathLike) -> Path:
     ax.legend(handles=handles, loc="lower right", fontsize=8)
     fig.tight_layout()
     out = Path(path)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}{out.suffix}")  # savefig picks the format by suffix
+    from vrd.outputs import tmp_beside
+
+    tmp = tmp_beside(out, out.suffix)  # savefig picks the format by suffix
     fig.savefig(tmp)
     plt.close(fig)
     os.replace(tmp, out)  # whole or absent: a kill never leaves half a PNG
