@@ -205,3 +205,18 @@ def test_oom_halves_the_batch_outside_the_except_block(engine: HFEngine, monkeyp
     assert len(out) == 3
     assert [n for n, _ in seen] == [3, 1, 2, 1, 1]
     assert not any(inside for _, inside in seen), seen
+
+
+def test_a_prompt_that_fills_the_context_is_refused_alone(engine: HFEngine) -> None:
+    # the tiny model's context is 4096 tokens; a refusal costs only its problem (vrd/engines/failures.py)
+    from vrd.engines.failures import RequestRefused, generate_each, is_refusal
+
+    assert engine.context_length == 4096
+    long = GenerationRequest("seven " * 5000)
+    params = SamplingParams(n=1, temperature=0.0, max_new_tokens=4)
+    with pytest.raises(RequestRefused, match=r"prompt of \d+ tokens .* context of 4096 tokens"):
+        engine.generate([long], params)
+    short = GenerationRequest("hi")
+    out = generate_each(engine, [long, short, GenerationRequest("eight " * 5000)], params, command="eval", first=True)
+    assert is_refusal(out[0]) and is_refusal(out[2])  # two refusals first in a run: set aside, no stop
+    assert len(out[1]) == 1 and out[1][0].finish_reason in ("stop", "length")

@@ -18,7 +18,8 @@ the run with one line instead:
   exceeded" or "invalid image", 413, 422) costs nothing to repeat and can be identical for two
   long problems, so it never triggers this;
 - before anything in this run was answered: every request of a batch failing, unless every one of
-  them was refused on its own merits (`is_refusal`: the server answered HTTP 400/413/422...).
+  them was refused on its own merits (`is_refusal`: the server answered HTTP 400/413/422..., or
+  the hf engine found a prompt that fills the model's context).
 
 Why refusals do not stop a first batch (decided, not overlooked): a refusal proves the server is
 up and reachable, costs no retry budget, and names its problem; and stopping on it would be
@@ -27,8 +28,9 @@ first problem would block a benchmark forever). The price: a 400 that every requ
 max_tokens beyond the server's context, a parameter it does not know) sets problems aside, fast
 and each with the server's reason in rejects (eval counts them as `n_errors`), instead of
 stopping; the same command retries them once the setup is fixed. A failure of unknown class
-(an in-process engine's exception, a completion marked finish_reason "error") still stops an
-all-failed first batch.
+(any other in-process engine exception, such as vLLM's ValueError for a prompt over max_model_len
+or a CUDA error; a completion marked finish_reason "error") still stops an all-failed first
+batch, but never through the first-two-alike shortcut: an in-process engine has no retry budget.
 
 The classes go by type and HTTP status (`EngineRequestError.status`), which the openai engine
 sets; matching "HTTP 401" in a message is kept only for a VrdError that carries no status (an

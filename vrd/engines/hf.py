@@ -11,6 +11,7 @@ import copy
 from typing import Any
 
 from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
+from vrd.engines.failures import RequestRefused
 from vrd.errors import unknown_name
 from vrd.models.loading import load_model_and_processor, set_pixel_budget
 from vrd.models.teachers import resolve_teacher
@@ -167,6 +168,7 @@ class HFEngine(Engine):
         import torch
 
         inputs = self.prepare_inputs(texts, requests)
+        self._refuse_over_context(inputs)
         with torch.inference_mode():
             out = self.hf_model.generate(**inputs, **self.generation_kwargs(params))
         new = out[:, inputs["input_ids"].shape[1]:].tolist()
@@ -176,6 +178,31 @@ class HFEngine(Engine):
                     for i in range(len(requests))]
         n = params.n
         return [completions[i * n:(i + 1) * n] for i in range(len(requests))]
+
+    def _refuse_over_context(self, inputs: Any) -> None:
+        """A prompt that fills the model's context leaves no room for one token: refuse it, as vLLM does.
+
+        Generating anyway runs past the positions the model was trained on (garbage graded as an answer)
+        or, with learned position embeddings, indexes past the table (a device-side assert that breaks
+        every later request). The refusal (`RequestRefused`) costs only its problem: a failed batch is
+        retried one request at a time, and the longest prompts come first, so little work is lost.
+        """
+        limit = self.context_length
+        if not limit:
+            return
+        lengths = inputs["attention_mask"].sum(dim=1).tolist()
+        longest = int(max(lengths))
+        if longest >= limit:
+            raise RequestRefused(f"prompt of {longest} tokens (images included) fills the model's context of {limit} "
+                                 "tokens (max_position_embeddings): no room to generate")
+
+    @property
+    def context_length(self) -> int | None:
+        """The text model's max_position_embeddings; None when the config does not say."""
+        config = self.hf_model.config
+        text = config.get_text_config() if hasattr(config, "get_text_config") else getattr(config, "text_config", config)
+        value = getattr(text, "max_position_embeddings", None) or getattr(config, "max_position_embeddings", None)
+        return int(value) if isinstance(value, int) and value > 0 else None
 
     def _completion(self, row: list[int], max_new_tokens: int) -> Completion:
         """Cut at the first eos (kept in the count); rows with no eos ran out of budget."""
