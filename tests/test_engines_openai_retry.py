@@ -159,6 +159,15 @@ def test_on_error_mark_keeps_the_rest(fake: tuple[str, Script]) -> None:
     assert [c.finish_reason for c in out[0]] == ["error", "error"]
 
 
+def test_on_error_mark_still_raises_what_every_request_would_get(fake: tuple[str, Script]) -> None:
+    # a refused key marked as error completions would hide the 401 and set every later problem aside
+    url, script = fake
+    script.steps = [{"status": 401, "message": "Incorrect API key provided"}]
+    with pytest.raises(RejectedRequest, match="HTTP 401") as err:
+        _engine(url, on_error="mark").generate(REQ, SamplingParams(n=2, max_new_tokens=4))
+    assert err.value.status == 401
+
+
 def test_connect_errors_are_retried() -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))

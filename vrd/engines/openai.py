@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
-from vrd.engines.failures import QUOTA_CODES, RequestRefused, ServerUnreachable
+from vrd.engines.failures import QUOTA_CODES, RequestRefused, ServerUnreachable, is_setup
 from vrd.engines.images import to_data_url
 from vrd.errors import ConfigError, VrdError, unknown_name
 from vrd.models.teachers import resolve_teacher
@@ -232,8 +232,10 @@ class OpenAIEngine(Engine):
                 if not new:
                     raise VrdError(f"{redact_url(self.base_url)}: the server returned no choices")
                 got += new
-        except VrdError:
-            if self.on_error == "raise":
+        except VrdError as exc:
+            # on_error="mark" is for a request that fails on its own; a wrong key, URL or a spent quota would mark
+            # every later request alike and hide why, so it is raised whatever on_error says
+            if self.on_error == "raise" or is_setup(exc):
                 raise
             self.stats["failed_requests"] += 1
         if len(got) < params.n:
