@@ -125,7 +125,7 @@ def test_two_identical_400s_at_the_start_of_an_eval_are_set_aside_and_the_rest_a
     rejects = {r["id"]: r for r in map(json.loads, (out / "rejects.jsonl").read_text().splitlines())}
     assert set(rejects) == {"mathvista/testmini/1", "mathvista/testmini/2"}
     assert all("HTTP 400" in r["reason"] and r["kind"] == "engine" for r in rejects.values())
-    assert sum("sides" in t for t in seen) >= 2  # asked in the batch, then alone: the one request it costs
+    assert any("sides" in t for t in seen)  # asked (alone, at least): set aside for its reply, not skipped
 
 
 def test_two_identical_refusals_at_the_start_of_distill_are_set_aside(tmp_path: Path) -> None:
