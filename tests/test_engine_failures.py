@@ -103,6 +103,9 @@ def test_failures_are_classed_by_type_and_status_not_by_message() -> None:
     assert not is_refusal(RequestRefused("http://h/v1: HTTP 401: bad key", status=401))
     # an engine of another author that says the status only in words still stops
     assert is_setup(VrdError("http://h/v1: HTTP 401: bad key")) and not is_setup(VrdError("HTTP 400: long"))
+    invalid = type("VLLMValidationError", (ValueError,), {"__module__": "vllm.exceptions"})
+    assert is_refusal(invalid("The decoder prompt (length 9001) is longer than the maximum model length of 8192."))
+    assert not is_refusal(ValueError("The decoder prompt (length 9001) is longer than the maximum model length"))
     dead = type("EngineDeadError", (Exception,), {"__module__": "vllm.v1.engine.exceptions"})
     assert is_setup(dead("EngineCore encountered an issue.")) and not is_setup(type("EngineDeadError", (Exception,), {})())
 
@@ -190,6 +193,9 @@ def test_a_first_batch_of_refusals_and_unreachable_requests_stops(tmp_path: Path
 
 def test_a_dead_vllm_engine_stops_the_run_even_after_answers(tmp_path: Path) -> None:
     # vLLM's in-process engine core died: every later request would fail at once; before, each was set aside
+    invalid = type("VLLMValidationError", (ValueError,), {"__module__": "vllm.exceptions"})
+    assert is_refusal(invalid("The decoder prompt (length 9001) is longer than the maximum model length of 8192."))
+    assert not is_refusal(ValueError("The decoder prompt (length 9001) is longer than the maximum model length"))
     dead = type("EngineDeadError", (Exception,), {"__module__": "vllm.v1.engine.exceptions"})
     problems = [make_problem(n) for n in "ABCD"]
     engine = ScriptedEngine({n: ["RR"] for n in "ABCD"}, explode={"B", "C", "D"},

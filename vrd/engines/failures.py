@@ -19,7 +19,7 @@ the run with one line instead:
   long problems, so it never triggers this;
 - before anything in this run was answered: every request of a batch failing, unless every one of
   them was refused on its own merits (`is_refusal`: the server answered HTTP 400/413/422..., or
-  the hf engine found a prompt that fills the model's context).
+  the hf engine found a prompt that fills the model's context, or vLLM's VLLMValidationError).
 
 Why refusals do not stop a first batch (decided, not overlooked): a refusal proves the server is
 up and reachable, costs no retry budget, and names its problem; and stopping on it would be
@@ -115,8 +115,12 @@ def is_setup(exc: BaseException) -> bool:
 
 
 def is_refusal(exc: BaseException) -> bool:
-    """The server answered and refused this one request on its merits (too long, an image it cannot read)."""
-    return isinstance(exc, RequestRefused) and not is_setup(exc)
+    """The server answered and refused this one request on its merits (too long, an image it cannot read).
+
+    In process, vLLM's own `VLLMValidationError` (the request validation its server answers with HTTP 400)
+    is one too; older vLLM raise a plain ValueError there, which stays of unknown class.
+    """
+    return (isinstance(exc, RequestRefused) or _named(exc, "vllm", ("VLLMValidationError",))) and not is_setup(exc)
 
 
 def is_fatal(exc: BaseException) -> bool:
