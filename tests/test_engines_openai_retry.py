@@ -168,6 +168,15 @@ def test_on_error_mark_still_raises_what_every_request_would_get(fake: tuple[str
     assert err.value.status == 401
 
 
+@pytest.mark.parametrize("url", ["localhost:8000/v1", "127.0.0.1:8000/v1", "ftp://h/v1", "http:///v1"])
+def test_a_base_url_that_is_not_http_is_a_config_error_not_retries(url: str) -> None:
+    # httpx answers these with UnsupportedProtocol, a transport error the engine retried with backoff as a dead server
+    from vrd.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not an http\\(s\\) URL.*http://HOST:PORT/v1"):
+        OpenAIEngine("served-model", base_url=url)
+
+
 def test_connect_errors_are_retried() -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))

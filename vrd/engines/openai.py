@@ -90,7 +90,13 @@ class OpenAIEngine(Engine):
             raise VrdError(f"openai engine: on_error must be 'raise' or 'mark', got {on_error!r}")
         super().__init__(model, **options)
         base_url = base_url or os.environ.get("OPENAI_BASE_URL") or "http://127.0.0.1:8000/v1"
-        self.base_url = base_url.rstrip("/")
+        parts = urlsplit(base_url.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            # httpx would raise UnsupportedProtocol, a transport error, on every attempt: minutes of retries
+            # against a server that is not down but never asked
+            raise ConfigError(f"base_url {redact_url(base_url)!r}: not an http(s) URL; write it as "
+                              "http://HOST:PORT/v1 (--base-url or OPENAI_BASE_URL)")
+        self.base_url = base_url.strip().rstrip("/")
         self.served_model = served_model or str(model)
         self.api_key_env = api_key_env
         from vrd.redact import remember_secret, remember_url_secrets
