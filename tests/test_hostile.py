@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -386,6 +387,154 @@ def test_user_template_data_is_not_template_source(tmp_path: Path) -> None:
     text = render_prompt({"question": "{{ 7*7 }} {% for x in range(3) %}y{% endfor %} <script>", "choices": []},
                          str(path))
     assert text == "Q: {{ 7*7 }} {% for x in range(3) %}y{% endfor %} <script> \\boxed{}"
+
+
+# Templates that run long or build huge values: each is stopped by the per-render work budget
+# or a size check (not by a signal, so in any thread), with the reason in one line. CPU time is
+# measured rather than wall time so a loaded machine cannot fail the bound.
+LONG_QUESTION = "What is x? " * 2000
+WORK = "steps of work|s of CPU time"  # the step budget, or the CPU-time backstop on a slow machine
+TOO_LARGE = "too large for a prompt"
+TEMPLATE_WORK_ATTACKS = {
+    "nested range loops": ("{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}", WORK),
+    "loops over the question": ("{% for x in question %}{% for y in question %}{% endfor %}{% endfor %}", WORK),
+    "output in nested loops": ("{% for a in range(99999) %}{% for b in range(99999) %}{{ question }}{% endfor %}"
+                               "{% endfor %}", WORK),
+    "set block of copies": ("{% set s %}{% for i in range(100000) %}{{ question }}{% endfor %}{% endset %}{{ s }}",
+                            WORK),
+    "macro calling itself twice": ("{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}"
+                                   "{{ f(60) }}", WORK),
+    "caller recursion": ("{% macro m() %}{{ caller() }}{{ caller() }}{% endmacro %}{% macro f(n) %}{% call m() %}"
+                         "{{ f(n - 1) if n }}{% endcall %}{% endmacro %}{{ f(25) }}", WORK),
+    "recursive loop": ("{% for x in range(100000) recursive %}{% if x == 99999 %}{{ loop(range(100000)) }}{% endif %}"
+                       "{% endfor %}", WORK),
+    "loop.cycle": ("{% for a in range(99999) %}{% for b in range(99999) %}{{ loop.cycle('a', 'b') }}{% endfor %}"
+                   "{% endfor %}", WORK),
+    "range inside map": ("{% for i in range(99999) %}{{ range(99999)|map('string')|list|length }}{% endfor %}", WORK),
+    "select in a loop": ("{% for i in range(99999) %}{{ range(99999)|select('odd')|list|length }}{% endfor %}", WORK),
+    "sort in a loop": ("{% for i in range(99999) %}{{ (range(99999)|list|sort)[0] }}{% endfor %}", WORK),
+    "slice into a billion": ("{{ [1]|slice(10**9)|list|length }}", TOO_LARGE),
+    "slices of a long list": ("{% for i in range(99) %}{{ range(99999)|slice(99999)|list|length }}{% endfor %}", WORK),
+    "namespace string doubling": ("{% set ns = namespace(s='x') %}{% for i in range(99) %}{% set ns.s = ns.s ~ ns.s %}"
+                                  "{% endfor %}{{ ns.s|length }}", TOO_LARGE),
+    "macro string doubling": ("{% macro f(s, n) %}{{ f(s + s, n - 1) if n else s|length }}{% endmacro %}"
+                              "{{ f('x', 80) }}", TOO_LARGE),
+    "join on a big range": ("{{ range(100000)|join(question) }}", TOO_LARGE),
+    "join of repeats": ("{{ question.join([question] * 99) }}", TOO_LARGE),
+    "nested repeat": ("{{ [[question] * 1000] * 1000 }}", TOO_LARGE),
+    "list literal tower": ("{% set a = [question, question, question, question, question, question] %}"
+                           "{% set b = [a, a, a, a, a, a] %}{% set c = [b, b, b, b, b, b] %}{{ c == c }}", TOO_LARGE),
+    "str.center": ("{{ 'x'.center(10**10) }}", TOO_LARGE),
+    "center filter": ("{{ 'x'|center(10**10) }}", TOO_LARGE),
+    "str.replace with empty": ("{{ question.replace('', question) }}", TOO_LARGE),
+    "replace filter": ("{{ question|replace(' ', question) }}", TOO_LARGE),
+    "indent filter": ("{{ question|indent(10**9) }}", TOO_LARGE),
+    "wordwrap with the question": ("{{ question|wordwrap(1, wrapstring=question) }}", TOO_LARGE),
+    "str.translate": ("{{ question.translate({32: question}) }}", TOO_LARGE),
+    "expandtabs": ("{{ ('\t' * 999).expandtabs(10**6) }}", TOO_LARGE),
+    "format filter width": ("{{ '%(a)999999999d'|format(a=1) }}", TOO_LARGE),
+    "%-precision": ("{{ '%.999999999d' % 1 }}", TOO_LARGE),
+    "str.format width": ("{{ '{:999999999}'.format(1) }}", TOO_LARGE),
+    "str.format computed width": ("{{ '{:{}}'.format(1, 10**9) }}", TOO_LARGE),
+    "batch fill": ("{{ [1]|batch(10**9, 'x')|list|length }}", TOO_LARGE),
+    "tojson indent": ("{{ [1]|tojson(indent=10**9) }}", TOO_LARGE),
+    "lipsum": ("{{ lipsum(10**6) }}", TOO_LARGE),
+    "sum of lists": ("{{ ([[1] * 99] * 999)|sum(start=[]) }}", TOO_LARGE),
+}
+
+
+@pytest.mark.parametrize("name", list(TEMPLATE_WORK_ATTACKS))
+def test_user_templates_are_bounded_in_work(name: str, tmp_path: Path) -> None:
+    from vrd.prompts import TemplateError, render_prompt
+
+    source, reason = TEMPLATE_WORK_ATTACKS[name]
+    path = tmp_path / "t.jinja"
+    path.write_text("Solve: {{ question[:9] }} " + source + " Put the answer in \\boxed{}.")
+    start = time.thread_time()
+    with pytest.raises(TemplateError) as err:
+        render_prompt({"question": LONG_QUESTION, "choices": ["1", "2"]}, str(path))
+    assert time.thread_time() - start < 2.0
+    message = str(err.value)
+    assert message.startswith(f"template {path}: ") and re.search(reason, message) and "\n" not in message, message
+
+
+def test_template_work_bound_holds_in_a_worker_thread(tmp_path: Path) -> None:
+    """Prompts render in worker threads and Ray actors too: the bound needs no signal."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vrd.prompts import TemplateError, render_prompt
+
+    path = tmp_path / "t.jinja"
+    path.write_text(TEMPLATE_WORK_ATTACKS["nested range loops"][0] + "{{ question }}")
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(render_prompt, {"question": "q"}, str(path)) for _ in range(2)]
+        for future in futures:
+            with pytest.raises(TemplateError, match=WORK):  # noqa: PT012
+                future.result()
+
+
+def test_template_cpu_backstop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work the step count undervalues still stops on this thread's CPU time (checked every few
+    thousand steps); with no CPU time allowed, the second check stops the render."""
+    from vrd import template_sandbox
+    from vrd.prompts import TemplateError, render_prompt
+
+    monkeypatch.setattr(template_sandbox, "MAX_CPU_SECONDS", 0.0)
+    path = tmp_path / "t.jinja"
+    path.write_text(TEMPLATE_WORK_ATTACKS["nested range loops"][0])
+    with pytest.raises(TemplateError, match="s of CPU time"):
+        render_prompt({"question": "q"}, str(path))
+
+
+def test_hostile_template_at_the_cli_is_one_line(tmp_path: Path) -> None:
+    """`vrd export --template` with a template that would run for ever: exit 2, one line, quickly."""
+    from train_fixtures import curate_output
+
+    src = curate_output(tmp_path / "curated", n_sft=1, n_rl=1, n_val=1)
+    template = tmp_path / "t.jinja"
+    template.write_text(TEMPLATE_WORK_ATTACKS["nested range loops"][0] + "{{ question }} \\boxed{}")
+    start = time.thread_time()
+    out = _refused(["export", src, "--format", "trl", "--out", tmp_path / "out", "--template", template],
+                   "t.jinja", "steps of work")
+    assert time.thread_time() - start < 5.0 and len(out.split("error:")) == 2, out
+
+
+LEGIT_TEMPLATE = """\
+{%- macro opt(letter, text) -%}({{ letter }}) {{ text | trim }}{%- endmacro -%}
+{%- macro box(body) -%}[{{ body }}{{ caller() if caller is defined }}]{%- endmacro -%}
+{% set ns = namespace(n=0) %}
+{{ question | replace('x', 'y') }} ({{ question | length }} chars, {{ question.split() | length }} words)
+{% for letter, text in lettered if text != 'skip' %}
+{{ loop.index }}/{{ loop.length }} {{ opt(letter, text) }}{{ ',' if not loop.last }}{% set ns.n = ns.n + 1 %}
+{% else %}
+no options
+{% endfor %}
+{{ ns.n }} {{ choices | map('upper') | join('|') }} {{ range(3) | list }} {{ {'a': 1, 'b': (2, 3)} | dictsort }}
+{% for item in [[1, [2, 3]], [4]] recursive %}<{{ item if item is number else loop(item) }}>{% endfor %}
+{% call box('b') %}c{% endcall %} {{ '%s=%d' % ('k', 3) }} {{ '{}:{:>4}'.format('w', 7) }} {{ 'ab' * 3 }}
+{{ lipsum(1, False, 5, 9) | wordcount > 4 }} {% for c in question %}{{ c if c in 'aeiou' }}{% endfor %}
+{{ [3, 1, 2] | sort | reverse | list }} {{ question | truncate(12) }} {{ (question ~ '!') | center(60) | trim }}
+{% set block %}{% for i in range(50) %}{{ i }}{% endfor %}{% endset %}{{ block | length }} \\boxed{}
+"""
+
+
+def test_bounded_sandbox_renders_what_jinja_renders(tmp_path: Path) -> None:
+    """The budget changes no output: a template using loops, macros, call blocks, recursive loops,
+    filters, tests and formatting renders exactly as in Jinja's own sandbox."""
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from vrd.prompts import render_prompt
+
+    path = tmp_path / "t.jinja"
+    path.write_text(LEGIT_TEMPLATE)
+    plain = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, autoescape=False,
+                                          undefined=jinja2.StrictUndefined).from_string(LEGIT_TEMPLATE)
+    for problem in ({"question": "What is x + 2?", "choices": ["1", "skip", "3 "]}, {"question": "x" * 50_000}):
+        choices = problem.get("choices", [])
+        expected = plain.render(question=problem["question"], choices=choices, answer_type="text", source="",
+                                lettered=[("ABC"[i], c) for i, c in enumerate(choices)]).strip()
+        assert render_prompt(problem, str(path)) == expected
 
 
 # --------------------------------------------------------------------------------------------

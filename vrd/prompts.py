@@ -7,13 +7,13 @@ the RL reward and monitor, export, shift and the report all resolve a template n
 `--template PATH.jinja` and `--template none` mean the same thing everywhere (LLaMA-Factory's
 `register_template` is the model).
 
-Templates render in Jinja's sandbox: a template file is user input, and must not reach Python
-internals (`cycler.__init__.__globals__.os`).
+Templates render in Jinja's sandbox, bounded in work (`vrd.template_sandbox`): a template file
+is user input, and must neither reach Python internals (`cycler.__init__.__globals__.os`) nor
+hang or fill memory (nested loops, a macro calling itself twice, `'x'.center(10**10)`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from vrd.contract import LETTERS
 from vrd.errors import VrdError, unknown_name
+from vrd.template_sandbox import BoundedSandbox, render_bounded
 
 TEMPLATE_DIR = Path(__file__).parent / "distill" / "templates"
 TEMPLATE_SUFFIXES = (".jinja", ".j2", ".txt")
@@ -127,33 +126,7 @@ def format_of(name: str | PromptTemplate | None) -> str:
     return get_template(name).format
 
 
-# Sizes a template's arithmetic may reach; a prompt is a few KB, and these keep `9**9**9` or
-# `'x' * 10**9` in a user's template from hanging or filling memory (the sandbox caps only range()).
-MAX_POWER_BITS = 4096
-MAX_REPEAT = 100_000
-
-
-class _BoundedSandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox (no attribute tricks, no list.append on the problem's values) with
-    `**`, `*` and `%` checked before they run: the sandbox itself lets them allocate without bound,
-    and intercepting them also stops Jinja folding `{{ 9**9**9 }}` while compiling."""
-
-    intercepted_binops = frozenset({"**", "*", "%"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(left, int) and isinstance(right, int) and \
-                max(abs(left), 2).bit_length() * abs(right) > MAX_POWER_BITS:
-            raise SecurityError(f"power {left}**{right} is too large for a prompt")
-        if operator == "*":
-            for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_REPEAT:
-                    raise SecurityError(f"repeating a {type(seq).__name__} {n} times is too large for a prompt")
-        if operator == "%" and isinstance(left, str) and re.search(r"%[-+ #0]*\*|%[-+ #0]*\d{6,}", left):
-            raise SecurityError("a %-format width this large is too large for a prompt")
-        return super().call_binop(context, operator, left, right)
-
-
-_ENV = _BoundedSandbox(
+_ENV = BoundedSandbox(
     keep_trailing_newline=False,
     trim_blocks=True,
     lstrip_blocks=True,
@@ -177,7 +150,8 @@ def render_prompt(problem: Mapping[str, Any], template: str | PromptTemplate | N
     spec = get_template(template)
     choices = list(problem.get("choices") or [])
     try:
-        text = _compiled(spec.origin, spec.source).render(
+        text = render_bounded(
+            _compiled(spec.origin, spec.source),
             question=str(problem["question"]).strip(),
             choices=choices,
             lettered=[(LETTERS[i], c) for i, c in enumerate(choices)],
