@@ -86,6 +86,10 @@ def _weight(value: Any, limit: int = MAX_VALUE) -> int:
     `[[question] * 999] * 99` weighs what printing it would cost), stopping just past `limit`.
     Flat lists of numbers or of strings are measured at C speed: a prompt renders thousands of
     times and `range(99999)|list` is a legitimate value."""
+    if isinstance(value, (str, bytes, range)):
+        return len(value)
+    if not isinstance(value, (list, tuple, set, frozenset, dict)):
+        return 0
     memo: dict[int, int] = {}
 
     def walk(v: Any) -> int:
@@ -276,19 +280,32 @@ def _bounded_filter(name: str, func: Callable[..., Any], check: Callable[..., No
         steps = STEPS_PER_FILTER
         if len(args) > skip:
             value = args[skip]
-            if name in ("join", "sum") and isinstance(value, Iterator):
-                value = list(value)  # sized before the check; each item already spent a step
-                args = (*args[:skip], value, *args[skip + 1:])
-            size = _weight(value)
-            _refuse_if_over(size, f"the input of filter {name!r}")
-            steps += size // CHARS_PER_STEP + (len(value) if isinstance(value, _CONTAINERS) else 0)
+            if value.__class__ is str:
+                size = len(value)
+            else:
+                if name in ("join", "sum") and isinstance(value, Iterator):
+                    value = list(value)  # sized before the check; each item already spent a step
+                    args = (*args[:skip], value, *args[skip + 1:])
+                size = _weight(value)
+                if isinstance(value, _CONTAINERS):
+                    steps += len(value)
+            if size > MAX_VALUE:
+                _refuse_if_over(size, f"the input of filter {name!r}")
+            steps += size // CHARS_PER_STEP
             if check is not None:
                 try:
                     check(*args[skip:], **kwargs)
                 except TypeError:
                     pass  # wrong arguments: the filter itself reports them
         budget.spend(steps)
-        return _result(func(*args, **kwargs), budget)
+        result = func(*args, **kwargs)
+        if result.__class__ is str:
+            size = len(result)
+            if size > MAX_VALUE:
+                _refuse_if_over(size, "a value")
+            budget.spend(size // CHARS_PER_STEP)
+            return result
+        return _result(result, budget)
 
     return bounded
 
@@ -387,13 +404,20 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         if value.__class__ is str:  # the common case, inlined: a prompt renders thousands of times
             size = len(value)
             if size >= CHARS_PER_STEP:
-                _refuse_if_over(size, "a value")
-                _BUDGET.get().spend(size // CHARS_PER_STEP)
+                if size > MAX_VALUE:
+                    _refuse_if_over(size, "a value")
+                budget = _BUDGET.get()
+                budget.left -= size // CHARS_PER_STEP
+                if budget.left < budget.check_at:
+                    budget.spend(0)
             return value
         return _checked(value, _BUDGET.get())
 
     def spend(self, steps: int) -> None:
-        _BUDGET.get().spend(steps)
+        budget = _BUDGET.get()
+        budget.left -= steps  # _Budget.spend inlined: once per statement list run
+        if budget.left < budget.check_at:
+            budget.spend(0)
 
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         """Every call (macros, methods, `loop.cycle`, `range`) spends a step and has its result
