@@ -174,6 +174,22 @@ def test_a_first_batch_that_cannot_reach_the_server_still_stops(tmp_path: Path) 
     assert engine.attempts == 1 + 2 and read_rejects(tmp_path / "out") == []
 
 
+def test_a_dead_hosted_api_stops_fast_though_each_500_names_its_own_request_id(tmp_path: Path) -> None:
+    problems = [make_problem(n) for n in "ABCD"]
+
+    class Down(ScriptedEngine):
+        def generate(self, requests, params):
+            self.attempts += 1
+            raise ServerUnreachable(f"https://api/v1/chat/completions: giving up after 7 attempts; last error HTTP 500: "
+                                    f"The server had an error (Please include the request ID req_{self.attempts:04x})",
+                                    status=500)
+
+    engine = Down({n: ["RR"] for n in "ABCD"})
+    with pytest.raises(EngineFailedError, match="first 2 requests tried alone failed the same way"):
+        run_distill(config_for(tmp_path, samples=2, keep=None, batch_size=4), engine=engine, problems=problems)
+    assert engine.attempts == 1 + 2 and read_rejects(tmp_path / "out") == []
+
+
 def test_a_first_batch_of_refusals_and_unreachable_requests_stops(tmp_path: Path) -> None:
     problems = [make_problem(n) for n in "AB"]
 

@@ -11,7 +11,8 @@ the run with one line instead:
   the account's quota is spent (HTTP 429 `insufficient_quota` and its kin), or an in-process vLLM
   engine whose core died (`EngineDeadError`: nothing later can be answered);
 - before anything in this run was answered: the first two requests of a failed batch, tried
-  alone, failing with the identical error *about reaching the server* (`reaches_server`: no
+  alone, failing alike (same type and HTTP status; OpenAI's 500 bodies carry a request id each)
+  *about reaching the server* (`reaches_server`: no
   connection, a timeout, HTTP 408/429/5xx after the engine's retries). Each such request spends
   the engine's whole retry budget, so against a server that is down a batch of 16 would spend it
   17 times before saying so. A refusal the engine does not retry (HTTP 400 "context length
@@ -168,13 +169,18 @@ def generate_each(engine: Any, requests: Sequence[Any], params: Any, *, command:
             raise_if_setup(engine, single, command=command)
             before = outputs[-1] if outputs else None
             if (first and len(outputs) == 1 and len(requests) > 2 and isinstance(before, Exception)
-                    and reaches_server(before) and reaches_server(single)
-                    and failure_reason(before) == failure_reason(single)):
+                    and reaches_server(before) and reaches_server(single) and _kind(before) == _kind(single)):
                 raise EngineFailedError(
                     f"{command} stopped: the first batch failed, and its first 2 requests tried alone failed the same way, "
                     f"not reaching the server ({failure_reason(single)}; nothing was set aside) — {ADVICE}") from single
             outputs.append(single)
     return outputs
+
+
+def _kind(exc: BaseException) -> tuple[str, int | None]:
+    """What two failures must share to count as alike: their type and HTTP status, not their text, which
+    differs per request where a hosted API puts a request id in its 5xx body."""
+    return type(exc).__name__, getattr(exc, "status", None)
 
 
 def check_first_batch(*, command: str, failed: int, size: int, answered_any: bool, what: str,
