@@ -287,6 +287,36 @@ MUTATIONS = {  # name -> what the message says
     "choices as string": "column 'choices'", "question missing": "'question'",
     "meta nested deep": "column 'meta': is JSON nested too deeply", "no rows": "",
 }
+BAD_JSON = {"syntax": "{not json", "deep": "[" * 5000 + "]" * 5000, "5000 digits": '{"a": ' + "9" * 5000 + "}"}
+
+
+@pytest.mark.parametrize("name", list(BAD_JSON))
+def test_meta_checks_and_json_files_give_one_reason(name: str, tmp_path: Path) -> None:
+    """A JSON file (parse_json raises), a row's meta (validate_row) and a responses shard's meta
+    (curate's frames check) fail through one function, so they give the same reason."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from vrd.curate.frames import _check_meta
+    from vrd.schema import SchemaError, parse_json, validate_row
+
+    text = BAD_JSON[name]
+    with pytest.raises(SchemaError) as as_file:
+        parse_json(text, path=tmp_path / "f.json", where="line 3: ")
+    reason = as_file.value.reason
+    assert str(as_file.value) == f"{tmp_path / 'f.json'}: {reason}" and reason.startswith("line 3: ")
+    row = {"id": "a", "question": "q", "answer": "1", "images": [], "choices": [], "answer_type": "number",
+           "source": "s", "split": "test", "meta": text}
+    with pytest.raises(SchemaError) as as_row:
+        validate_row(row, "problems", index=4)
+    assert as_row.value.reason == "is " + reason.removeprefix("line 3: ") and as_row.value.column == "meta"
+    shard = tmp_path / "part-0.parquet"
+    pq.write_table(pa.table({"meta": [None, "{}", text]}), shard)
+    with pytest.raises(SchemaError) as as_shard:
+        _check_meta(shard)
+    assert as_shard.value.reason == as_row.value.reason and as_shard.value.row == 2
+
+
 EMPTY_OK = {"export"}  # an empty split is exported as an empty file (a split whose rows were all set aside)
 
 

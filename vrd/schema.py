@@ -192,15 +192,8 @@ def _check_value(column: str, value: Any, kind: str) -> str | None:
     if column == "meta":
         if not isinstance(value, str):
             return "must be a JSON string"
-        try:
-            json.loads(value)
-        except json.JSONDecodeError as exc:
-            return f"is not valid JSON ({exc.msg})"
-        except RecursionError:
-            return "is JSON nested too deeply"
-        except ValueError as exc:  # an integer of more than 4,300 digits
-            return f"is not readable JSON ({exc})"
-        return None
+        why = loads_or_why(value)[1]
+        return f"is {why}" if why else None
     dtype = DTYPES.get(column)
     if dtype == "string" and not isinstance(value, str):
         return f"must be a string, got {type(value).__name__}"
@@ -540,16 +533,26 @@ def read_rows(in_dir: str | os.PathLike, kind: str | None = None) -> list[dict[s
 MAX_JSON_DEPTH = 200
 
 
+def loads_or_why(text: str | bytes) -> tuple[Any, str | None]:
+    """`json.loads`, and why it failed when it did: the one place that knows its three ways to fail
+    (bad syntax, nesting too deep, an integer past Python's 4,300-digit limit), shared by
+    `parse_json` (files, which raise) and the `meta` column checks (rows, which report)."""
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, f"invalid JSON ({exc.msg} at column {exc.colno})"
+    except RecursionError:
+        return None, "JSON nested too deeply"
+    except ValueError as exc:  # an integer of more than 4,300 digits (Python's int-parsing limit)
+        return None, f"JSON value not readable ({exc})"
+
+
 def parse_json(text: str | bytes, *, path: str | os.PathLike | None = None, where: str = "") -> Any:
     """`json.loads` whose failures (bad syntax, nesting too deep) are one SchemaError naming the file."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SchemaError(f"{where}invalid JSON ({exc.msg} at column {exc.colno})", path=path) from exc
-    except RecursionError as exc:
-        raise SchemaError(f"{where}JSON nested too deeply", path=path) from exc
-    except ValueError as exc:  # an integer of more than 4,300 digits (Python's int-parsing limit)
-        raise SchemaError(f"{where}JSON value not readable ({exc})", path=path) from exc
+    value, why = loads_or_why(text)
+    if why is not None:
+        raise SchemaError(f"{where}{why}", path=path)
+    return value
 
 
 def _line_depth(line: bytes) -> int:

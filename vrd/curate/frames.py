@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from vrd.errors import DataError
 from vrd.images import read_image_file
-from vrd.schema import SchemaError, check_arrow_types, shard_files
+from vrd.schema import SchemaError, check_arrow_types, loads_or_why, shard_files
 
 ROW = "_row"
 # Columns every response dataset must have for curation.
@@ -55,21 +55,12 @@ def _check_types(path: Path) -> None:
 
 def _check_meta(path: Path) -> None:
     """`meta` must hold JSON: curate carries it into the splits, where export and training parse it."""
-    import json
-
     if "meta" not in pq.read_schema(path).names:
         return
     for i, value in enumerate(pq.read_table(path, columns=["meta"]).column("meta").to_pylist()):
-        if value is None:
-            continue
-        try:
-            json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise SchemaError(f"is not valid JSON ({exc.msg})", path=path, row=i, column="meta") from None
-        except RecursionError:
-            raise SchemaError("is JSON nested too deeply", path=path, row=i, column="meta") from None
-        except ValueError as exc:  # an integer of more than 4,300 digits
-            raise SchemaError(f"is not readable JSON ({exc})", path=path, row=i, column="meta") from None
+        why = None if value is None else loads_or_why(value)[1]
+        if why is not None:
+            raise SchemaError(f"is {why}", path=path, row=i, column="meta")
 
 
 def open_shards(in_dir: str | os.PathLike) -> Shards:
