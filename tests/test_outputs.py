@@ -230,3 +230,32 @@ def test_a_refused_writer_leaves_no_lock_folder_behind(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="holds"):
         lock_output(out, "curate")
     assert sorted(os.listdir(out)) == before
+
+
+def test_final_files_go_through_one_atomic_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """curation.json, JSONL files (and the HTML report and plots, through the same helper) are
+    written to a temporary name, fsynced, then renamed: a failure mid-write keeps the old file
+    and leaves nothing beside it."""
+    from vrd import outputs
+    from vrd.curate.report import CurationReport
+    from vrd.schema import write_jsonl
+
+    synced: list[str] = []
+    real_fsync = outputs.fsync_path
+    monkeypatch.setattr(outputs, "fsync_path", lambda p: (synced.append(Path(p).name), real_fsync(p)))
+    report = CurationReport(input="in", output="out", config={"seed": 0})
+    path = report.write(tmp_path)
+    assert json.loads(path.read_text())["input"] == "in" and path.name == "curation.json"
+    assert synced == [f".curation.json.tmp-{os.getpid()}"]
+    rows = [{"i": i, "q": "é"} for i in range(3)]
+    assert [json.loads(line) for line in write_jsonl(iter(rows), tmp_path / "rows.jsonl").read_text().splitlines()] == rows
+    assert len(synced) == 2
+
+    def broken() -> object:
+        yield '{"partial": true}\n'
+        raise RuntimeError("disk gone")
+
+    with pytest.raises(RuntimeError, match="disk gone"):
+        outputs.write_text_atomic(path, broken())
+    assert json.loads(path.read_text())["input"] == "in"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curation.json", "rows.jsonl"]

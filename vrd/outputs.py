@@ -311,17 +311,29 @@ def tmp_beside(path: Path, suffix: str = "") -> Path:
     return path.with_name(f"{prefix}{os.getpid()}{suffix}")
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """tmp + fsync + rename: the file holds the old or the new text, never a prefix of it."""
-    tmp = tmp_beside(path)
+@contextlib.contextmanager
+def atomic_path(path: Path, suffix: str = "") -> Iterator[Path]:
+    """A temporary name beside `path` (`tmp_beside`) for the caller to write a whole file to; when
+    the block ends normally the file is fsynced and renamed over `path`, so `path` holds the old or
+    the new content, never a prefix of it (a kill or power cut included). An error removes it.
+    `suffix` keeps the extension for writers that pick a format by it (matplotlib's savefig)."""
+    tmp = tmp_beside(path, suffix)
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield tmp
+        fsync_path(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: Path, text: str | Iterable[str]) -> Path:
+    """tmp + fsync + rename: the file holds the old or the new text, never a prefix of it. `text`
+    may come in pieces (JSONL rows), written as they come."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        if isinstance(text, str):
+            fh.write(text)
+        else:
+            fh.writelines(text)
     return path
 
 

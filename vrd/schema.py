@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from vrd.contract import ANSWER_TYPES, IMAGE_MARK
 from vrd.errors import DataError, MissingInputError
-from vrd.outputs import fsync_path, tmp_beside, write_text_atomic
+from vrd.outputs import fsync_path, write_text_atomic
 from vrd.redact import redact, redacted_argv
 
 if TYPE_CHECKING:  # imported where used: `import vrd.schema` must stay cheap (verifier workers, CLI)
@@ -646,14 +646,5 @@ def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
 def write_jsonl(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_beside(path)  # per writer: two at once never share one
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    # per writer (two at once never share a temporary file), rows written as they come
+    return write_text_atomic(path, (json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows))

@@ -201,10 +201,9 @@ def render_report(path: str | os.PathLike, *, metrics: Mapping[str, Any], rankin
         ranking_rule=ranking_rule, settings=settings, charts=charts, sources=sources, signal=sig,
         colors={n: COLORS[i % len(COLORS)] for i, n in enumerate(names)},
     )
+    from vrd.outputs import write_text_atomic
+
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out)
-    return out
+    return write_text_atomic(out, page)
 

@@ -56,11 +56,9 @@ class CurationReport:
         }
 
     def write(self, out_dir: str | os.PathLike) -> Path:
-        path = Path(out_dir) / "curation.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, default=str))
-        os.replace(tmp, path)
-        return path
+        from vrd.outputs import write_text_atomic
+
+        return write_text_atomic(Path(out_dir) / "curation.json", json.dumps(self.to_dict(), indent=2, default=str))
 
 
 def render(report: CurationReport | dict[str, Any], console: Any = None) -> None:

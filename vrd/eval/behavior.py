@@ -392,10 +392,9 @@ def _save(fig: Any, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    from vrd.outputs import tmp_beside
+    from vrd.outputs import atomic_path
 
-    tmp = tmp_beside(path, path.suffix)  # savefig picks the format by suffix
-    fig.savefig(tmp)
-    os.replace(tmp, path)  # whole or absent
+    with atomic_path(path, path.suffix) as tmp:  # whole or absent
+        fig.savefig(tmp)  # savefig picks the format by suffix
     plt.close(fig)
     return path

@@ -402,12 +402,11 @@ def plot(result: AuditResult, path: str | os.PathLike) -> Path:
     ax.legend(handles=handles, loc="lower right", fontsize=8)
     fig.tight_layout()
     out = Path(path)
-    from vrd.outputs import tmp_beside
+    from vrd.outputs import atomic_path
 
-    tmp = tmp_beside(out, out.suffix)  # savefig picks the format by suffix
-    fig.savefig(tmp)
+    with atomic_path(out, out.suffix) as tmp:  # whole or absent: a kill never leaves half a PNG
+        fig.savefig(tmp)  # savefig picks the format by suffix
     plt.close(fig)
-    os.replace(tmp, out)  # whole or absent: a kill never leaves half a PNG
     return out
 
 
