@@ -70,7 +70,7 @@ class _Budget:
             now = time.thread_time()
             if not self.cpu_deadline:
                 self.cpu_deadline = now + MAX_CPU_SECONDS
-            elif now > self.cpu_deadline:
+            elif now >= self.cpu_deadline:
                 raise SecurityError(f"the template ran for more than {MAX_CPU_SECONDS:g} s of CPU time")
             self.check_at = self.left - _CPU_CHECK_EVERY
 
