@@ -141,7 +141,9 @@ def _checked(value: Any, budget: _Budget) -> Any:
 def _metered(iterable: Iterable[Any], steps: int = 1) -> Iterator[Any]:
     budget = _BUDGET.get()
     for item in iterable:
-        budget.spend(steps)
+        budget.left -= steps  # _Budget.spend inlined: once per item
+        if budget.left < budget.check_at:
+            budget.spend(0)
         yield item
 
 
@@ -315,18 +317,43 @@ class _BoundedCodeGenerator(CodeGenerator):
     statement list spends by its size when it runs, and every output, `~` concatenation and
     list/tuple/dict literal is size-checked as it is built."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loop_bodies: set[int] = set()  # for-loop bodies, paid for per item by `metered`
+
+    @staticmethod
+    def _cost(body: list[nodes.Node]) -> int:
+        """Steps a statement list spends each time it runs: 1 + its nodes / NODES_PER_STEP + its
+        text / CHARS_PER_STEP. The expressions, comparisons and template text that no hook sees are
+        paid for this way, so a 100 KB loop body cannot run a million times."""
+        size = len(body)
+        literal = 0
+        for node in body:
+            for child in node.find_all(nodes.Node):
+                size += 1
+                if isinstance(child, nodes.TemplateData):
+                    literal += len(child.data)
+        return 1 + size // NODES_PER_STEP + literal // CHARS_PER_STEP
+
     def visit_For(self, node: nodes.For, frame: Frame) -> None:
         it = node.iter
         if not (isinstance(it, nodes.Call) and isinstance(it.node, nodes.EnvironmentAttribute)
                 and it.node.name == "metered"):
-            node.iter = nodes.Call(nodes.EnvironmentAttribute("metered"), [it], [], None, None, lineno=it.lineno)
+            # each item pays for the loop body (and its `if` filter) up front, instead of the body
+            # spending on its own; a recursive loop's body still spends itself (`loop(...)` items
+            # are metered one step each in BoundedSandbox.call)
+            cost = 1 if node.recursive else 1 + self._cost([*node.body, *([node.test] if node.test else [])])
+            if not node.recursive:
+                self._loop_bodies.add(id(node.body))
+            node.iter = nodes.Call(nodes.EnvironmentAttribute("metered"), [it, nodes.Const(cost)], [], None, None,
+                                   lineno=it.lineno)
         super().visit_For(node, frame)
 
     def visit_Call(self, node: nodes.Call, frame: Frame, forward_caller: bool = False) -> None:
         if isinstance(node.node, nodes.EnvironmentAttribute) and node.node.name == "metered":
             self.write("environment.metered(")  # the loop's own wrapper: no need to pass the sandbox's call
             self.visit(node.args[0], frame)
-            self.write(")")
+            self.write(f", {node.args[1].value})")
         else:
             super().visit_Call(node, frame, forward_caller=forward_caller)
 
@@ -351,17 +378,10 @@ class _BoundedCodeGenerator(CodeGenerator):
             super().visit_Tuple(node, frame)
 
     def blockvisit(self, body: list[nodes.Node], frame: Frame) -> None:
-        # Every statement list (the template, a loop or macro body, a branch) spends, each time it
-        # runs, in proportion to its size: the expressions, comparisons and the template's own text
-        # that no hook sees are then paid for, so a 100 KB loop body cannot run a million times.
-        size = len(body)
-        literal = 0
-        for node in body:
-            for child in node.find_all(nodes.Node):
-                size += 1
-                if isinstance(child, nodes.TemplateData):
-                    literal += len(child.data)
-        self.writeline(f"environment.spend({1 + size // NODES_PER_STEP + literal // CHARS_PER_STEP})")
+        # Every statement list (the template, a macro body, a branch) spends by its size each time
+        # it runs; a for loop's body is paid for by `metered`, item by item.
+        if id(body) not in self._loop_bodies:
+            self.writeline(f"environment.spend({self._cost(body)})")
         super().blockvisit(body, frame)
 
     def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
@@ -397,8 +417,8 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.globals["lipsum"] = bounded_lipsum
 
     # called from the compiled template (see _BoundedCodeGenerator)
-    def metered(self, iterable: Iterable[Any]) -> Iterator[Any]:
-        return _metered(iterable)
+    def metered(self, iterable: Iterable[Any], steps: int = 1) -> Iterator[Any]:
+        return _metered(iterable, steps)
 
     def checked(self, value: Any) -> Any:
         if value.__class__ is str:  # the common case, inlined: a prompt renders thousands of times
