@@ -452,6 +452,10 @@ TEMPLATE_WORK_ATTACKS = {
     "join on a big range": ("{{ range(100000)|join(question) }}", TOO_LARGE),
     "join of repeats": ("{{ question.join([question] * 99) }}", TOO_LARGE),
     "nested repeat": ("{{ [[question] * 1000] * 1000 }}", TOO_LARGE),
+    "namespace repeated": ("{% set ns = namespace(a=question) %}{{ [ns] * 100000 }}", TOO_LARGE),
+    "dict view repeated": ("{% set d = {'a': question} %}{{ ([d.items()] * 100000)|join }}", TOO_LARGE),
+    "namespace printed in a loop": ("{% set ns = namespace(a=question) %}{% for i in range(99999) %}{{ ns }}"
+                                    "{% endfor %}", WORK),
     "list literal tower": ("{% set a = [question, question, question, question, question, question] %}"
                            "{% set b = [a, a, a, a, a, a] %}{% set c = [b, b, b, b, b, b] %}{{ c == c }}", TOO_LARGE),
     "str.center": ("{{ 'x'.center(10**10) }}", TOO_LARGE),

@@ -19,7 +19,7 @@ import functools
 import re
 import string
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from contextvars import ContextVar
 from typing import Any
 
@@ -29,7 +29,7 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import LoopContext, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.utils import _PassArg
+from jinja2.utils import Namespace, _PassArg
 
 # A prompt is a few KB; these leave room for a long question and a generous template.
 MAX_STEPS = 1_000_000  # loop iterations + calls + filters/tests + (characters built or written) / CHARS_PER_STEP
@@ -79,6 +79,8 @@ _BUDGET: ContextVar[_Budget] = ContextVar("vrd_template_budget")
 
 
 _SCALARS = frozenset({int, float, bool, type(None)})
+# What can hold other values and prints them: containers, `namespace()`, and dict views.
+_NESTING = (list, tuple, set, frozenset, dict, Namespace, KeysView, ValuesView, ItemsView)
 
 
 def _weight(value: Any, limit: int = MAX_VALUE) -> int:
@@ -88,22 +90,30 @@ def _weight(value: Any, limit: int = MAX_VALUE) -> int:
     times and `range(99999)|list` is a legitimate value."""
     if isinstance(value, (str, bytes, range)):
         return len(value)
-    if not isinstance(value, (list, tuple, set, frozenset, dict)):
+    if not isinstance(value, _NESTING):
         return 0
     memo: dict[int, int] = {}
+    alive: list[Any] = []  # every object memoised by id stays alive until the walk ends
 
     def walk(v: Any) -> int:
         if isinstance(v, (str, bytes, range)):
             return len(v)
-        if not isinstance(v, (list, tuple, set, frozenset, dict)):
+        if not isinstance(v, _NESTING):
             return 0
-        known = memo.get(id(v))
+        key = id(v)
+        known = memo.get(key)
         if known is not None:
             return known
-        memo[id(v)] = limit + 1  # a container reaching itself (not buildable here, but cheap to guard)
+        alive.append(v)
+        memo[key] = limit + 1  # a container reaching itself (not buildable here, but cheap to guard)
+        if isinstance(v, Namespace):  # prints its attributes, like a dict
+            v = object.__getattribute__(v, "_Namespace__attrs")
+        elif isinstance(v, (KeysView, ValuesView, ItemsView)):  # `d.items()` prints the whole dict
+            v = list(v)
         total = len(v)
         if total <= limit:
             items = [*v.keys(), *v.values()] if isinstance(v, dict) else v
+            alive.append(items)
             kinds = set(map(type, items))
             if kinds <= _SCALARS:
                 pass
@@ -114,7 +124,7 @@ def _weight(value: Any, limit: int = MAX_VALUE) -> int:
                     total += walk(item)
                     if total > limit:
                         break
-        memo[id(v)] = total
+        memo[key] = total
         return total
 
     return walk(value)
@@ -129,7 +139,7 @@ def _checked(value: Any, budget: _Budget) -> Any:
     """A value the template built: refused past MAX_VALUE, and its size spent from the budget."""
     if isinstance(value, (str, bytes)):
         size = len(value)
-    elif isinstance(value, (list, tuple, set, frozenset, dict, range)):
+    elif isinstance(value, (*_NESTING, range)):
         size = _weight(value)
     else:
         return value
@@ -148,7 +158,7 @@ def _metered(iterable: Iterable[Any], steps: int = 1) -> Iterator[Any]:
 
 
 _CONTAINERS = (list, tuple, set, frozenset, dict, range)
-_SIZED = (str, bytes, *_CONTAINERS)
+_SIZED = (str, bytes, range, *_NESTING)
 
 
 def _result(value: Any, budget: _Budget) -> Any:
