@@ -61,7 +61,7 @@ def test_load_precedence_unknown_and_missing(tmp_path: Path) -> None:
 
 
 def test_validation_runs_on_construction_and_replace() -> None:
-    with pytest.raises(ConfigError, match="lora rank"):
+    with pytest.raises(ConfigError, match="--lora -1"):
         VrdSFTConfig(model="m", lora=-1)
     cfg = VrdRLConfig(model="m")
     with pytest.raises(ConfigError, match="multiple of num_generations"):

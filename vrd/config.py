@@ -36,15 +36,19 @@ C = TypeVar("C", bound="Config")
 
 def setting(default: Any = MISSING, *, help: str = "", flags: tuple[str, ...] = (),  # noqa: A002
             default_factory: Callable[[], Any] | None = None, cli: bool = True, cli_type: Any = None,
-            repeat: bool = False) -> Any:
+            repeat: bool = False, at_least: float | None = None, above: float | None = None,
+            at_most: float | None = None) -> Any:
     """A dataclass field with what the CLI needs to know about it.
 
     flags: option names, first one canonical (default `--field-name`; a bool gets `--x/--no-x`).
     cli: False keeps the field YAML/API-only (internal or rarely used knobs).
     cli_type: the type the flag is parsed as when it differs from the field's (e.g. `str` for a
     `MIN:MAX` that `__post_init__` parses). repeat: a list flag given once per item.
+    at_least / above / at_most: the range of a number setting (None, where allowed, is not checked),
+    checked on construction by `Config` with every other number check (see `check_numbers`).
     """
-    metadata = {"help": help, "flags": tuple(flags), "cli": cli, "cli_type": cli_type, "repeat": repeat}
+    metadata = {"help": help, "flags": tuple(flags), "cli": cli, "cli_type": cli_type, "repeat": repeat,
+                "at_least": at_least, "above": above, "at_most": at_most}
     if default_factory is not None:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -65,6 +69,24 @@ def _loader() -> type:
     # Appended after PyYAML's own int resolver, so `3` stays an int and only what it leaves
     # as a string (`1e-3`, `5E+2`) becomes a float.
     Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+.0123456789"))
+
+    def construct_mapping(self: Any, node: Any, deep: bool = False) -> Any:
+        # PyYAML keeps the last of two equal keys without a word; in a settings file the first
+        # one is then ignored silently. `<<` merge keys may be overridden, as YAML says.
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while reading a mapping", node.start_mark, f"found duplicate key '{key}'",
+                        key_node.start_mark)
+                seen.add(key)
+        return yaml.SafeLoader.construct_mapping(self, node, deep=deep)
+
+    Loader.construct_mapping = construct_mapping  # type: ignore[method-assign]
     return Loader
 
 
@@ -144,9 +166,42 @@ def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
 # --- the base class ------------------------------------------------------------------------------
 
 
+# Integers past int64 overflow torch, numpy and Arrow (an OverflowError deep inside a run).
+INT_MAX = 2**63 - 1
+# numpy's legacy seeding, which `transformers.set_seed` calls, refuses seeds outside [0, 2**32).
+SEED_MAX = 2**32 - 1
+
+
+def seed_setting(help: str) -> Any:  # noqa: A002
+    """A seed: every library a run seeds accepts [0, 2**32)."""
+    return setting(0, help=help, at_least=0, at_most=SEED_MAX)
+
+
 @dataclass
 class Config:
-    """Base of every command's settings: one loader, one dict form."""
+    """Base of every command's settings: one loader, one dict form.
+
+    Construction checks every number setting first (`check_numbers`: finite floats, ints that
+    fit int64, each field's declared range), then runs the subclass's own `__post_init__`; so a
+    `nan`, `inf` or `10**30` is refused by name whether it came from a flag, a file or the API.
+    """
+
+    def __post_init__(self) -> None:
+        check_numbers(self)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("__post_init__")
+        if own is None or getattr(own, "_checks_numbers", False):
+            return
+
+        @functools.wraps(own)
+        def __post_init__(self: Any) -> None:
+            check_numbers(self)  # before the subclass's checks, which may compute with the values
+            own(self)
+
+        __post_init__._checks_numbers = True  # type: ignore[attr-defined]
+        cls.__post_init__ = __post_init__  # type: ignore[method-assign]
 
     @classmethod
     def field_names(cls) -> list[str]:
@@ -172,16 +227,24 @@ class Config:
             if isinstance(value, Mapping) and isinstance(values.get(key), Mapping):
                 value = {**values[key], **value}  # `--trl k=v` adds to the file's `trl:` mapping, key by key
             values[key] = value
+        from_file = set(values) - {k.replace("-", "_") for k, v in {**(overrides or {}), **more}.items()
+                                   if v is not None}
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
-            if f.name in values and f.metadata.get("cli_type") is None:  # a text form is parsed by the class
-                values[f.name] = _checked(f.name, hints[f.name], values[f.name], yaml_path)
+            if f.name in values:
+                values[f.name] = _checked(f.name, hints[f.name], values[f.name], yaml_path if f.name in from_file
+                                          else None, text_form=_text_form(f, hints[f.name]))
         missing = [f.name for f in dataclasses.fields(cls)
                    if f.init and f.name not in values and f.default is MISSING and f.default_factory is MISSING]
         if missing:
             raise ConfigError("; ".join(f"missing required setting '{f.name}' (give {_flags_of(f)[0].split('/')[0]} "
                                         "or put it in --config)" for f in dataclasses.fields(cls) if f.name in missing))
-        return cls(**values)
+        try:
+            return cls(**values)
+        except ConfigError as exc:
+            if yaml_path and str(yaml_path) not in str(exc) and _names_a_setting(cls, str(exc), from_file):
+                raise ConfigError(f"{yaml_path}: {exc}") from exc  # the bad value came from the file: say so
+            raise
 
     def replace(self: C, **changes: Any) -> C:
         """A copy with some settings changed, validated again (the original is left as it was)."""
@@ -192,27 +255,156 @@ class Config:
         return json.loads(json.dumps(dataclasses.asdict(self), default=str))
 
 
-def _checked(name: str, hint: Any, value: Any, where: Any) -> Any:
-    """A YAML or API value of a scalar setting, checked against the field's type (so `lr: abc`
-    is a one-line error naming the setting, not a TypeError deep in validation)."""
-    base = _strip_optional(hint)
-    if value is None or base not in (bool, int, float, str):
+def _names_a_setting(cls: type[Config], message: str, names: set[str]) -> bool:
+    """Whether `message` names one of the settings `names` (by a flag or by its name)."""
+    for f in dataclasses.fields(cls):
+        if f.name not in names:
+            continue
+        words = {f.name, *(flag.split("/")[0] for flag in _flags_of(f))}
+        if any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", message) for w in words):
+            return True
+    return False
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _describe_range(low: float | None, low_open: bool, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"in {'(' if low_open else '['}{_num(low)}, {_num(high)}]"
+    if low is not None:
+        return f"{'>' if low_open else '>='} {_num(low)}"
+    return f"<= {_num(high)}"
+
+
+def check_number(flag: str, value: Any, *, at_least: float | None = None, above: float | None = None,
+                 at_most: float | None = None) -> None:
+    """One number setting: finite, within int64 when an int, and in its declared range."""
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{flag} {value}: must be a finite number")
+    if isinstance(value, int) and abs(value) > INT_MAX:
+        raise ConfigError(f"{flag} {value}: out of range (at most {INT_MAX:,} in size)")
+    low, low_open = (above, True) if above is not None else (at_least, False)
+    if (low is not None and (value <= low if low_open else value < low)) or (at_most is not None and value > at_most):
+        raise ConfigError(f"{flag} {value}: must be {_describe_range(low, low_open, at_most)}")
+
+
+def check_numbers(cfg: Any) -> None:
+    """Every number setting of a config (see `Config`); text forms (`cli_type`) are left to the class."""
+    for f in dataclasses.fields(cfg):
+        if not f.init or f.metadata.get("cli_type") is not None:
+            continue
+        value = getattr(cfg, f.name, None)
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        flag = _flags_of(f)[0].split("/")[0] if f.metadata.get("cli", True) else f.name
+        check_number(flag, value, at_least=f.metadata.get("at_least"), above=f.metadata.get("above"),
+                     at_most=f.metadata.get("at_most"))
+
+
+def _checked(name: str, hint: Any, value: Any, where: Any, *, text_form: Any = None) -> Any:
+    """A YAML or API value of a setting, checked against the field's type (so `lr: abc`, `split: 3`
+    or `teacher: {a: 1}` is a one-line error naming the setting, not a TypeError deep in validation).
+    A value in the flag's text form (`text_form`, the field's `cli_type`) is left to the class to parse."""
+    if value is None:
         return value
-    prefix = f"{where}: " if where else ""
-    if base is bool:
+    if text_form is not None and _is_text_form(text_form, value):
+        return value
+    return _shape(name, hint, value, f"{where}: " if where else "")
+
+
+def _text_form(f: dataclasses.Field, hint: Any) -> Any:
+    """The text a class parses itself for a field: its `cli_type`, or a comma list for a list / tuple."""
+    if f.metadata.get("cli_type") is not None:
+        return f.metadata["cli_type"]
+    return str if typing.get_origin(_strip_optional(hint)) in (list, tuple) else None
+
+
+def _is_text_form(form: Any, value: Any) -> bool:
+    if typing.get_origin(form) is list:
+        return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+    return isinstance(value, str)
+
+
+def _type_name(tp: Any) -> str:
+    return tp.__name__ if isinstance(tp, type) else str(tp).replace("typing.", "")
+
+
+def _shape(name: str, tp: Any, value: Any, prefix: str) -> Any:
+    """`value` as type `tp` (scalars, Path, list / tuple / dict of them, unions, a nested dataclass
+    as a mapping of its fields), or a ConfigError naming the setting."""
+    def refuse(why: str = "") -> ConfigError:
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        return ConfigError(f"{prefix}setting '{name}' expects {why or _type_name(tp)}, got {shown}")
+
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        members = sorted((a for a in args if a is not type(None)), key=lambda a: a is not type(value))
+        for member in members:
+            try:
+                return _shape(name, member, value, prefix)
+            except ConfigError:
+                continue
+        raise refuse(" or ".join(_type_name(a) for a in args if a is not type(None)))
+    if tp is bool:
         if isinstance(value, bool):
             return value
-    elif base is int:
+    elif tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
-    elif base is float:
+    elif tp is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
-    elif isinstance(value, str | int | float) and not isinstance(value, bool):
-        return str(value)
-    raise ConfigError(f"{prefix}setting '{name}' expects {base.__name__}, got {value!r}")
+    elif tp is str:
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return str(value)
+    elif tp is Path:
+        if isinstance(value, str | os.PathLike) and str(value):
+            return value
+        raise refuse("a path")
+    elif origin in (list, tuple) or tp in (list, tuple):
+        if not isinstance(value, list | tuple):
+            raise refuse("a list")
+        args = typing.get_args(tp)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise refuse(f"{len(args)} values")
+            items = [_shape(f"{name}[{i}]", a, v, prefix) for i, (a, v) in enumerate(zip(args, value, strict=True))]
+        else:
+            items = [_shape(f"{name}[{i}]", args[0] if args else Any, v, prefix) for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple or tp is tuple else items
+    elif origin is dict or tp is dict:
+        if not isinstance(value, Mapping):
+            raise refuse("a mapping")
+        _, value_type = typing.get_args(tp) or (Any, Any)
+        return {str(k): _shape(f"{name}.{k}", value_type, v, prefix) for k, v in value.items()}
+    elif dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, Mapping):
+            raise refuse(f"a mapping of {tp.__name__} fields")
+        hints = typing.get_type_hints(tp)
+        known = [f.name for f in dataclasses.fields(tp) if f.init]
+        for key in value:
+            if key not in known:
+                raise ConfigError(f"{prefix}{name}: {unknown_name('setting', str(key), known)}")
+        return {k: _shape(f"{name}.{k}", hints[k], v, prefix) for k, v in value.items()}
+    else:
+        return value  # a type the class itself converts
+    raise refuse()
 
 
 # --- fields -> typer options ---------------------------------------------------------------------

@@ -208,7 +208,7 @@ def lock_output(out: str | os.PathLike, producer: str, *, shared: bool = False, 
     just before may have turned it into another kind of dataset. `holder` is how a refused
     writer names this one (default: the producer).
     """
-    out = Path(out)
+    out = require_out_dir(out)  # a file named as --out: one line, not FileExistsError from mkdir
     out.mkdir(parents=True, exist_ok=True)
     fresh = not (out / LOCK_DIR).exists()
     lock = FileLock(out / LOCK_DIR / WRITE_LOCK)

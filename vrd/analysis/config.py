@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vrd.config import Config, setting
+from vrd.config import Config, seed_setting, setting
 from vrd.errors import ConfigError
 
 FORMAT_WEIGHT = 0.1  # EasyR1's math reward: 0.9 * accuracy + 0.1 * format
@@ -27,8 +27,8 @@ class ShiftConfig(Config):
     # format template; None = from each dataset's manifest, else "math"
     template: str | None = setting(None, help="Format template for compliance (math | r1v | ...); default: from "
                                               "each manifest.")
-    seed: int = setting(0, help="Seed for sampling rows and permutation tests.")
-    n_permutations: int = setting(200, help="Permutations of the MMD test.", cli=False)
+    seed: int = seed_setting("Seed for sampling rows and permutation tests.")
+    n_permutations: int = setting(200, help="Permutations of the MMD test.", cli=False, at_least=1)
     device: str = setting("auto", help="auto | cpu | cuda[:N].")
     group_size: int = setting(10, help="Planned GRPO group size for the recommendation.")
     max_all_wrong: float = setting(0.5, help="Rule: SFT first above this all-wrong fraction.")
@@ -40,6 +40,12 @@ class ShiftConfig(Config):
     format_weight: float = setting(FORMAT_WEIGHT, help="w in the RL reward (1-w)*acc + w*format.")
 
     def __post_init__(self) -> None:
+        from vrd.models.loading import DEVICE_RE
+
+        if not self.base_model.strip():
+            raise ConfigError("--base-model: give an alias, hub id or local folder")
+        if not DEVICE_RE.match(self.device):  # whether it exists here is checked when the model loads
+            raise ConfigError(f"--device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
         for name in ("out_dir", "base_samples", "rl_split"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):

@@ -258,6 +258,10 @@ def _shift_report(datasets: Sequence[str | os.PathLike], cfg: ShiftConfig,
         if not base_rows_all:
             raise DataError(f"{cfg.base_samples}: base samples hold no rows")
     base_rows = sample_rows(base_rows_all, cfg.max_samples, cfg.seed) if base_rows_all else None
+    if cfg.rl_split is not None:
+        from vrd.schema import shard_files
+
+        shard_files(cfg.rl_split)  # read at the end: a bad path must fail before the models load
 
     say(f"loading base model {cfg.base_model}")
     model, processor = load_model_and_processor(cfg.base_model, device=cfg.device)

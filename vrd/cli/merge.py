@@ -33,7 +33,8 @@ def register(app: typer.Typer) -> None:
                 if config.eval_benchmarks:
                     from vrd.eval.config import EvalConfig
 
-                    eval_config = EvalConfig(model="", benchmarks=config.eval_benchmarks, limit=config.eval_limit,
+                    # the model is each merged point's, set by the sweep
+                    eval_config = EvalConfig(model=models[0], benchmarks=config.eval_benchmarks, limit=config.eval_limit,
                                              max_new_tokens=config.max_new_tokens, template=config.template,
                                              paths=config.paths)
                 summary = sweep(models, alphas, out, eval_config=eval_config, overwrite=config.overwrite,

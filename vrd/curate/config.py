@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vrd.config import Config, setting
+from vrd.config import Config, seed_setting, setting
 from vrd.errors import ConfigError
 
 SELECT_MODES = ("shortest", "longest", "random", "first", "closest")
@@ -31,25 +31,25 @@ class CurateConfig(Config):
     dedup: tuple[str, ...] = setting(DEDUP_METHODS, help="Comma list of exact,near,image, or 'none' "
                                                          "(default: all three).")
     near_threshold: float = setting(0.8, help="MinHash Jaccard threshold for near dups.")
-    near_ngram: int = setting(3, help="Word n-gram size for near dedup.")
-    num_perm: int = setting(128, help="MinHash permutations.", cli=False)
+    near_ngram: int = setting(3, help="Word n-gram size for near dedup.", at_least=1)
+    num_perm: int = setting(128, help="MinHash permutations.", cli=False, at_least=1, at_most=4096)
     phash_distance: int = setting(4, help="Max Hamming distance of 64-bit image phashes.")
     image_match: str = setting("answer", help="Image dups need the same answer ('answer') or not ('any').")
     decontaminate: tuple[str, ...] = setting((), help="Benchmarks to remove, e.g. mathvista,mathverse "
                                                       "(or name=PATH).")
     decontaminate_path: tuple[str, ...] = setting((), repeat=True,
                                                   help="A prepared vrd problems dir to remove (repeatable).")
-    decontam_ngram: int = setting(8, help="Word n-gram size for decontam.")
+    decontam_ngram: int = setting(8, help="Word n-gram size for decontam.", at_least=1)
     decontam_image: bool = setting(True, help="Also remove problems reusing a benchmark figure.")
     select: str = setting("shortest", help="shortest | longest | random | first | closest.")
     base_model: str | None = setting(None, help="Model scoring responses for --select closest.")
-    score_batch_size: int = setting(8, help="Batch for --select closest scoring.", cli=False)
-    min_tokens: int | None = setting(None, help="Drop responses shorter than this.")
-    max_tokens: int | None = setting(None, help="Drop responses longer than this.")
-    split: dict[str, int | float] = setting(default_factory=lambda: {"sft": REST}, cli_type=str,
+    score_batch_size: int = setting(8, help="Batch for --select closest scoring.", cli=False, at_least=1)
+    min_tokens: int | None = setting(None, help="Drop responses shorter than this.", at_least=0)
+    max_tokens: int | None = setting(None, help="Drop responses longer than this.", at_least=1)
+    split: dict[str, int | float | str] = setting(default_factory=lambda: {"sft": REST}, cli_type=str,
                                             help="e.g. sft=2000,rl=20000,val=500 (a size may be a share like 50% "
                                                  "or 'rest'; default: sft=rest).")
-    seed: int = setting(0, help="Seed for splits and random selection.")
+    seed: int = seed_setting("Seed for splits and random selection.")
 
     def __post_init__(self) -> None:
         """Normalise the text forms (`MIN:MAX`, `a,b`, `sft=N`) and reject bad settings up front,
@@ -57,11 +57,13 @@ class CurateConfig(Config):
         if isinstance(self.pass_rate, str):
             self.pass_rate = parse_pass_rate(self.pass_rate)
         elif self.pass_rate is not None:
-            self.pass_rate = (float(self.pass_rate[0]), float(self.pass_rate[1]))
+            self.pass_rate = parse_pass_rate(":".join(str(v) for v in self.pass_rate))
         if isinstance(self.split, str):
             self.split = parse_splits(self.split)
         elif isinstance(self.split, dict):
             self.split = {str(k): (REST if str(v).lower() in ("rest", "all") else v) for k, v in self.split.items()}
+        if isinstance(self.dedup, str) and not self.dedup.strip():
+            raise ConfigError("--dedup: give methods (exact,near,image) or 'none'")
         if self.dedup == "none":
             self.dedup = ()
         for name in ("dedup", "decontaminate", "decontaminate_path"):
@@ -71,18 +73,22 @@ class CurateConfig(Config):
             raise ConfigError(f"--select must be one of {', '.join(SELECT_MODES)}, got '{self.select}'")
         if self.select == "closest" and not self.base_model:
             raise ConfigError("--select closest needs --base-model (the model whose likelihood picks the response)")
+        from vrd.sources.registry import check_source_name
+
+        for spec in self.decontaminate:  # NAME or NAME=PATH
+            check_source_name(spec.partition("=")[0].strip())
         bad = [m for m in self.dedup if m not in DEDUP_METHODS]
         if bad:
             raise ConfigError(f"--dedup: unknown method(s) {', '.join(bad)}; choose from {', '.join(DEDUP_METHODS)}")
         from vrd.difficulty import get_scheme
 
+        if not str(self.difficulty_bins).strip():
+            raise ConfigError("--difficulty-bins: give a scheme (synergy, fixed, quantile or edges:A,B,...)")
         get_scheme(self.difficulty_bins, [])  # an unknown scheme fails before any data is read
         if self.image_match not in IMAGE_MATCH_MODES:
             raise ConfigError(f"--image-match must be one of {', '.join(IMAGE_MATCH_MODES)}, got '{self.image_match}'")
         if not 0.0 < self.near_threshold <= 1.0:
             raise ConfigError(f"--near-threshold must be in (0, 1], got {self.near_threshold}")
-        if self.near_ngram < 1 or self.decontam_ngram < 1:
-            raise ConfigError("n-gram sizes must be at least 1")
         if not 0 <= self.phash_distance < 32:
             raise ConfigError(f"--phash-distance must be in [0, 32), got {self.phash_distance}")
         if self.min_tokens is not None and self.max_tokens is not None and self.min_tokens > self.max_tokens:
@@ -114,10 +120,16 @@ class ExportConfig(Config):
         if isinstance(self.split, str):
             self.split = _csv(self.split)
         self.split = [str(s) for s in self.split]
+        if any(not s.strip() for s in self.split):
+            raise ConfigError("--split: an empty split name; name a split (sft, rl, val, ...) or leave it out for all")
         if self.format not in EXPORT_FORMATS:
             from vrd.errors import unknown_name
 
             raise unknown_name("export format", self.format, EXPORT_FORMATS)
+        if self.template is not None:
+            from vrd.prompts import get_template
+
+            get_template(self.template)  # before any split is read
         if self.push_to_hub and self.format != "hf":
             raise ConfigError(f"--push-to-hub needs --format hf (got --format {self.format})")
 

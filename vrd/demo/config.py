@@ -3,10 +3,11 @@ without loading the demo."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from vrd.config import Config, setting
-from vrd.errors import ConfigError
+from vrd.config import Config, seed_setting, setting
+from vrd.errors import ConfigError, unknown_name
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,19 @@ class DemoConfig(Config):
     sft_steps: int = setting(5, help="SFT optimizer steps.", cli=False)
     rl_steps: int = setting(4, help="GRPO optimizer steps.", cli=False)
     rl_generations: int = setting(4, help="GRPO group size.", cli=False)
-    seed: int = setting(0, help="Seed of every stage.")
+    seed: int = seed_setting("Seed of every stage.")
     teacher: TeacherConfig = setting(default_factory=TeacherConfig, cli=False,
                                      help="The demo teacher (a mapping of TeacherConfig fields in YAML).")
 
     def __post_init__(self) -> None:
         if isinstance(self.teacher, dict):
+            known = [f.name for f in dataclasses.fields(TeacherConfig)]
+            for key in self.teacher:
+                if key not in known:
+                    raise ConfigError(f"teacher: {unknown_name('setting', str(key), known)}")
             self.teacher = TeacherConfig(**self.teacher)
+        if not isinstance(self.teacher, TeacherConfig):
+            raise ConfigError(f"teacher: expected a mapping of TeacherConfig fields, got {type(self.teacher).__name__}")
         for name in ("n_problems", "samples", "keep", "max_new_tokens", "rl_generations"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"demo: {name} must be at least 1, got {getattr(self, name)}")

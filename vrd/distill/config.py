@@ -25,8 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vrd.config import Config, setting
+from vrd.config import Config, seed_setting, setting
 from vrd.errors import ConfigError, VrdError
+
+# Bounds that no cluster reaches; Ray would wait without end for an actor it cannot place.
+MAX_RAY_ACTORS = 4096
+MAX_RAY_CPUS = 4096
+MAX_RAY_GPUS = 64
 
 # Engine options that do not change what is sampled.
 NON_RESULT_ENGINE_OPTIONS = frozenset({
@@ -76,7 +81,7 @@ class DistillConfig(Config):
     max_new_tokens: int = setting(2048, help="Max completion tokens.")
     template: str = setting("math", help="Prompt template: math | r1v | easyr1-math | easyr1-r1v | none | PATH.jinja.")
     system: str | None = setting(None, help="Optional system prompt.")
-    seed: int = setting(0, help="Sampling seed.")
+    seed: int = seed_setting("Sampling seed.")
     shard: str | None = setting(None, help="I/N (0-based): this process's part of the problems.")
     limit: int | None = setting(None, help="Only the first N problems of the data.")
     split: str | None = setting(None, help="Split, for --data SOURCE.")
@@ -85,10 +90,13 @@ class DistillConfig(Config):
     batch_size: int = setting(32, help="Problems per committed batch (kill -9 loses at most one).")
     engine_options: dict[str, Any] = setting(default_factory=dict, flags=("--engine-option",),
                                              help="KEY=VALUE passed to the engine (repeatable; YAML scalars).")
-    ray_actors: int | None = setting(None, help="Actor pool size (default: one per GPU, or 1).")
-    ray_num_cpus: float | None = setting(None, help="CPUs per Ray actor.", cli=False)
+    ray_actors: int | None = setting(None, help="Actor pool size (default: one per GPU, or 1).", at_least=1,
+                                     at_most=MAX_RAY_ACTORS)
+    # Ray waits without end for an actor no node can place, so an impossible request is refused here
+    ray_num_cpus: float | None = setting(None, help="CPUs per Ray actor.", cli=False, at_least=0, at_most=MAX_RAY_CPUS)
     ray_num_gpus: float | None = setting(None, help="GPUs per Ray actor (default: the engine's "
-                                                   "tensor_parallel_size option, else 1 where there are GPUs).")
+                                                   "tensor_parallel_size option, else 1 where there are GPUs).",
+                                         at_least=0, at_most=MAX_RAY_GPUS)
     ray_address: str | None = setting(None, help="Ray cluster address (default: RAY_ADDRESS or local).")
     progress: bool = setting(True, help="Show a progress bar.")
     new_run: bool = setting(False, help="If OUT holds a run with a different config, move it to OUT.prev-<time> "
@@ -114,8 +122,9 @@ class DistillConfig(Config):
             (self.top_k >= 0, f"--top-k {self.top_k}: must be >= 0 (0 = no cut)"),
             (self.repetition_penalty > 0, f"--repetition-penalty {self.repetition_penalty}: must be > 0 (1 = none)"),
             (self.batch_size >= 1, f"--batch-size {self.batch_size}: must be at least 1"),
-            (self.limit is None or self.limit >= 0, f"--limit {self.limit}: must be >= 0"),
+            (self.limit is None or self.limit >= 1, f"--limit {self.limit}: must be at least 1"),
             (self.executor in ("local", "ray"), f"--executor '{self.executor}': expected local or ray"),
+            (bool(self.teacher.strip()), "--teacher: give a teacher alias, hub id or local folder"),
         ]
         for ok, message in checks:
             if not ok:
@@ -123,6 +132,11 @@ class DistillConfig(Config):
         if self.keep is not None:
             parse_keep(self.keep)
         parse_shard(self.shard)
+        from vrd.engines import check_engine_name
+        from vrd.prompts import get_template
+
+        check_engine_name(self.backend)
+        get_template(self.template)  # an unknown template fails before the teacher loads
 
     def resolved_backend(self) -> str:
         """The engine name this run uses: `auto`/None resolved the way `get_engine` resolves it."""

@@ -66,8 +66,12 @@ def load_problems(data: str, *, split: str | None = None, source_path: str | Non
             raise DataError(f"{path}: holds no problems (every shard has 0 rows)")
         return LoadedProblems(rows, f"dataset:sha256:{fingerprint(rows)}")
     from vrd.sources.prepare import prepare
-    from vrd.sources.registry import get_source
+    from vrd.sources.registry import SOURCES, get_source
 
+    if data not in SOURCES and data.startswith(("/", ".", "~")):  # a path, not a source name
+        from vrd.errors import MissingInputError
+
+        raise MissingInputError(f"{path}: no such problems folder (and not a source name; see `vrd data list`)")
     source = get_source(data, path=source_path, split=split)  # unknown names fail here, with suggestions
     origin = str(Path(source_path).expanduser().resolve()) if source_path else (source.hub_id or "")
     with tempfile.TemporaryDirectory(prefix="vrd-distill-prepare-") as tmp:

@@ -170,6 +170,8 @@ class ShardStore:
     def _open_locked(self, config: DistillConfig, new_run: bool, engine_info: Mapping[str, Any] | None
                      ) -> ShardStore:
         mismatch = self._mismatch(config)
+        if mismatch is not None and self._holds_nothing():
+            mismatch = None  # a run that stopped before its first sample (a teacher that did not load) is replaced
         if mismatch is not None:
             if not new_run:
                 raise ConfigMismatchError(
@@ -182,6 +184,12 @@ class ShardStore:
         self._seq = len(list(self.out.glob(f"{PART_PREFIX}{self.tag}-*.parquet")))
         self._update_manifest(config, status="running", engine_info=engine_info)
         return self
+
+    def _holds_nothing(self) -> bool:
+        """No samples, no finished problems and no rejects: only the manifest of a run that never started."""
+        out = self.out
+        return not part_files(out) and not (out / DONE_DIR).exists() and not (out / REJECTS).exists() \
+            and not any(out.glob("*.parquet"))
 
     def _lock(self, where: Path | None = None) -> None:
         """Unsharded runs own the dir; shard runs share it but each shard has one writer.

@@ -46,6 +46,13 @@ def default_engine_name() -> str:
     return "vllm" if vllm_importable() and cuda_available() else "hf"
 
 
+def check_engine_name(name: str | None) -> None:
+    """Refuse an unknown --backend when the settings are read, before any data or model is loaded."""
+    if name in (None, "auto") or str(name).lower() in ENGINES:
+        return
+    raise unknown_name("engine", str(name), [*ENGINES, "auto"])
+
+
 def get_engine(name: str | None, model: str, **options: Any) -> Engine:
     """Build engine `name` (None/"auto" = the default for this machine) for `model`."""
     key = default_engine_name() if name in (None, "", "auto") else str(name).lower()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vrd.config import Config, setting
+from vrd.config import Config, seed_setting, setting
 from vrd.errors import ConfigError
 
 # Engine options that only tune speed or transport; everything else may change what is sampled.
@@ -38,7 +38,7 @@ class EvalConfig(Config):
     top_p: float = setting(1.0, help="Nucleus sampling mass.")
     max_new_tokens: int = setting(2048, help="Max completion tokens.")
     system: str | None = setting(None, help="System prompt.")
-    seed: int = setting(0, help="Sampling seed.")
+    seed: int = seed_setting("Sampling seed.")
     batch_size: int = setting(16, help="Problems per written shard.")
     paths: dict[str, str] = setting(default_factory=dict, flags=("--path",), cli_type=list[str],
                                     help="NAME=DIR: a local copy of a benchmark (raw files or a vrd problems "
@@ -64,11 +64,16 @@ class EvalConfig(Config):
             from vrd.eval.data import parse_paths
 
             self.paths = parse_paths([str(p) for p in self.paths])
+        from vrd.engines.base import MAX_TEMPERATURE
+
         checks = [
+            (bool(self.model.strip()), "--model: give a teacher alias, hub id or local folder"),
             (bool(self.benchmarks), "--benchmarks: name at least one benchmark"),
             (self.samples >= 1, f"--samples {self.samples}: must be at least 1"),
             (self.max_new_tokens >= 1, f"--max-new-tokens {self.max_new_tokens}: must be at least 1"),
-            (self.temperature >= 0, f"--temperature {self.temperature}: must be >= 0"),
+            (0 <= self.temperature <= MAX_TEMPERATURE,
+             f"--temperature {self.temperature}: must be in [0, {MAX_TEMPERATURE:g}] (vLLM and the OpenAI API "
+             "refuse more; 0 = greedy)"),
             (self.samples == 1 or self.temperature > 0,
              f"--samples {self.samples} at --temperature 0 would be {self.samples} copies of one greedy answer, "
              "not pass@k; set --temperature (e.g. 0.6) or use --samples 1"),
@@ -80,9 +85,17 @@ class EvalConfig(Config):
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        from vrd.difficulty import get_scheme
         from vrd.distill.templates import render_prompt
+        from vrd.engines import check_engine_name
+        from vrd.eval.data import check_benchmark_names
 
         render_prompt({"question": "?"}, self.template)  # an unknown template fails before a model loads
+        check_engine_name(self.backend)
+        check_benchmark_names(self.benchmarks, self.paths)
+        if not self.bins.strip():
+            raise ConfigError("--bins: give a difficulty scheme (synergy, fixed, quantile or edges:A,B,...)")
+        get_scheme(self.bins, [])
 
     def model_identity(self) -> str:
         """The `model` column: an existing local folder by absolute path, else the name as given."""

@@ -85,6 +85,20 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     return spec.strip(), None
 
 
+def check_benchmark_names(specs: list[str], paths: Mapping[str, str] | None = None) -> None:
+    """Refuse a benchmark that is neither a known source, a `--path NAME=DIR` nor an existing folder,
+    when the settings are read: before a model loads or any other benchmark is run."""
+    from vrd.sources.registry import evaluable_names
+
+    known = evaluable_names()
+    paths = dict(paths or {})
+    for spec in specs:
+        name, _ = parse_spec(spec)
+        if name in known or spec in paths or name in paths or Path(name).expanduser().exists():
+            continue
+        raise unknown_name("benchmark", name, [*known, "<vrd problems folder>"])
+
+
 def load_benchmark(spec: str, *, paths: Mapping[str, str] | None = None, limit: int | None = None,
                    options: Mapping[str, Any] | None = None) -> Benchmark:
     """The problems of one benchmark spec (see the module doc), the first `limit` of them."""

@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vrd.config import Config, setting
+from vrd.config import Config, check_number, seed_setting, setting
 from vrd.errors import ConfigError, ModelNotFoundError, VrdError, unknown_name
 
 METHODS = ("linear", "ties", "dare", "dare_ties")
@@ -50,6 +50,7 @@ RESCALES = ("l1", "inverse", "none")
 # mergekit's `normalize` default per method (merge_methods/registry.py).
 NORMALIZE_DEFAULT = {"linear": True, "ties": True, "dare": False, "dare_ties": False}
 VISION = ("merge", "first")
+MAX_LAMBDA = 100.0
 VISION_PREFIXES = ("visual.", "model.visual.", "vision_tower.", "model.vision_tower.")
 # Copied from the first model: config, generation settings, processor, tokenizer, chat template.
 CARRY_SUFFIXES = (".json", ".txt", ".jinja", ".model", ".tiktoken")
@@ -425,10 +426,14 @@ class MergeConfig(Config):
     weights: list[float] = setting(default_factory=list, cli_type=str,
                                    help="One weight per model, comma-separated (default equal); instead of --alpha.")
     base: str | None = setting(None, help="Common base model (ties / dare task vectors).")
-    density: float = setting(0.5, help="ties: fraction kept by magnitude; dare: keep probability 1-p.")
-    lambda_: float = setting(1.0, flags=("--lambda",), help="Scale of the merged task vector (ties / dare).")
+    density: float = setting(0.5, help="ties: fraction kept by magnitude; dare: keep probability 1-p.", above=0,
+                             at_most=1)
+    # a negative scale subtracts the task vector (task arithmetic's negation); far past +-100 the
+    # merged weights overflow bf16 / fp16 and the model is garbage
+    lambda_: float = setting(1.0, flags=("--lambda",), help="Scale of the merged task vector (ties / dare).",
+                             at_least=-MAX_LAMBDA, at_most=MAX_LAMBDA)
     vision: str = setting("merge", help="merge the vision tower too, or keep the first's.")
-    seed: int = setting(0, help="Seed of DARE's drop mask.")
+    seed: int = seed_setting("Seed of DARE's drop mask.")
     normalize: bool | None = setting(None, help="ties / dare: divide by the (agreeing) weights; default as "
                                                 "mergekit (on for ties, off for dare and dare_ties).")
     rescale: str = setting("l1", help="dare: rescale survivors to keep the delta's L1 norm (l1, mergekit's), "
@@ -437,8 +442,8 @@ class MergeConfig(Config):
     eval_benchmarks: list[str] = setting(default_factory=list, flags=("--eval",), cli_type=str,
                                          help="Benchmarks to evaluate each merged model on (as `vrd eval "
                                               "--benchmarks`).")
-    eval_limit: int | None = setting(None, help="First N problems of each benchmark.")
-    max_new_tokens: int = setting(2048, help="Eval generation length.")
+    eval_limit: int | None = setting(None, help="First N problems of each benchmark.", at_least=1)
+    max_new_tokens: int = setting(2048, help="Eval generation length.", at_least=1)
     template: str = setting("math", help="Eval prompt template.")
     paths: dict[str, str] = setting(default_factory=dict, flags=("--path",), cli_type=list[str],
                                     help="NAME=DIR local benchmark copy (repeatable).")
@@ -459,6 +464,22 @@ class MergeConfig(Config):
             raise unknown_name("merge method", self.method, METHODS)
         if self.vision not in VISION:
             raise unknown_name("vision option", self.vision, VISION)
+        if self.rescale not in RESCALES:
+            raise unknown_name("rescale", self.rescale, RESCALES)
+        # A sweep merges and evaluates point after point: a bad value at the end must not cost the others.
+        for name, flag in (("alpha", "--alpha"), ("weights", "--weights")):
+            for value in getattr(self, name):
+                check_number(flag, value)
+        for alpha in self.alpha:
+            if not 0.0 <= alpha <= 1.0:
+                raise ConfigError(f"--alpha {alpha:g}: must be in [0, 1]")
+        from vrd.prompts import get_template
+
+        get_template(self.template)
+        if self.eval_benchmarks:
+            from vrd.eval.data import check_benchmark_names
+
+            check_benchmark_names(self.eval_benchmarks, self.paths)
 
     def spec_kw(self) -> dict[str, Any]:
         return {"method": self.method, "base": self.base, "density": self.density, "lambda_": self.lambda_,

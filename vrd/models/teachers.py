@@ -62,4 +62,8 @@ def resolve_teacher(name: str) -> tuple[str, TeacherSpec | None]:
             return spec.hub_id, spec
     if looks_like_hub_id(name):
         return name, None
+    if name.startswith(("/", ".", "~")):  # a path, not an alias
+        from vrd.errors import MissingInputError
+
+        raise MissingInputError(f"{path}: no such model folder (and not a teacher alias; see `vrd models list`)")
     raise unknown_name("teacher", name, list(TEACHERS))

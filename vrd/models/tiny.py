@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vrd.config import Config, setting
+from vrd.config import Config, seed_setting
 
 
 @dataclass
 class TinyModelConfig(Config):
     """`vrd models tiny`: the seed is the whole recipe (sizes are fixed so tests stay fast)."""
 
-    seed: int = setting(0, help="Same seed, same weights and tokenizer.")
+    seed: int = seed_setting("Same seed, same weights and tokenizer.")
 
 
 # Qwen's special tokens, in Qwen's order, so image/video ids line up with what the processor expects.

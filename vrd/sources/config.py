@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vrd.config import Config, setting
+from vrd.config import Config, seed_setting, setting
 from vrd.errors import ConfigError
 
 MAP_HELP = "FIELD=COLUMN, repeatable (generic source): question, answer, images, image, choices, id, answer_type."
@@ -55,7 +55,7 @@ class SynthConfig(Config):
     """The embedded synthetic geometry set (`vrd data synth`): same settings, same bytes."""
 
     n: int = setting(200, help="Number of problems.")
-    seed: int = setting(0, help="Same seed, same problems, same bytes.")
+    seed: int = seed_setting("Same seed, same problems, same bytes.")
     split: str = setting("train", help="Split name used in the ids.")
     families: str | None = setting(None, help="Comma-separated subset of: triangle, parallel, inscribed, "
                                               "pythagorean, rectangle.")
@@ -65,6 +65,11 @@ class SynthConfig(Config):
     def __post_init__(self) -> None:
         if self.n <= 0:
             raise ConfigError(f"--n must be > 0, got {self.n}")
+        if not self.split.strip():
+            raise ConfigError("--split: give a split name (it goes into every id)")
+        from vrd.sources.synth import check_options
+
+        check_options(self.families, self.tiers, self.forms)
 
 
 @dataclass
@@ -80,5 +85,9 @@ class InspectConfig(Config):
     def __post_init__(self) -> None:
         self.map = _mapping(self.map)
         _check_limit(self.limit)
+        if self.source is not None:
+            from vrd.sources.registry import check_source_name
+
+            check_source_name(self.source)
         if self.rejects < 0:
             raise ConfigError(f"--rejects must be >= 0, got {self.rejects}")

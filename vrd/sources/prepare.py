@@ -7,6 +7,7 @@ and are counted in the manifest, and everything else is written.
 from __future__ import annotations
 
 import collections
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,11 +64,15 @@ def prepare(source: str, out: str | Path, *, path: str | None = None, split: str
     rejects: list[Reject] = []
     seen: set[str] = set()
     total = getattr(src, "n", None) if source == "synth" else limit
+    # The first record is read before the progress bar is drawn and before anything is staged, so
+    # a missing or unreadable input is one error line, not a bar followed by one.
+    records = iter(src.problems(limit=limit))
+    first = list(itertools.islice(records, 1))
 
     def rows() -> Iterator[dict[str, Any]]:
         with _progress_bar(progress) as bar:
             task = bar.add_task(f"prepare {src.name}", total=total, rejects=0)
-            for position, item in enumerate(src.problems(limit=limit)):
+            for position, item in enumerate(itertools.chain(first, records)):
                 if isinstance(item, Reject):
                     rejects.append(item)
                 elif item["id"] in seen:

@@ -53,10 +53,22 @@ def get_source(name: str, **kw: Any) -> Any:
     return cls(kw.get("path"), kw.get("split"), **options)
 
 
+def evaluable_names() -> list[str]:
+    """The names `evaluable_sources` holds, without importing any source."""
+    return [*BENCHMARKS, *(n for n in SOURCES if n not in BENCHMARKS and n not in NOT_EVALUABLE)]
+
+
+def check_source_name(name: str) -> None:
+    """Refuse an unknown source name when the settings are read (nothing is imported)."""
+    from vrd.errors import unknown_name
+
+    if name not in SOURCES:
+        raise unknown_name("source", name, list(SOURCES))
+
+
 def evaluable_sources() -> dict[str, type]:
     """Benchmarks first, then every other source a benchmark spec may name (a geometry3k test split works too)."""
-    order = [*BENCHMARKS, *(n for n in SOURCES if n not in BENCHMARKS and n not in NOT_EVALUABLE)]
-    return {name: load_entry(SOURCES[name]) for name in order}
+    return {name: load_entry(SOURCES[name]) for name in evaluable_names()}
 
 
 def describe() -> list[dict[str, str]]:

@@ -310,6 +310,34 @@ def _as_list(value: Any, cast: Callable[[str], Any] = str) -> list[Any] | None:
     return [cast(v) for v in value]
 
 
+def check_options(families: Any, tiers: Any, forms: Any) -> tuple[list[str] | None, list[int] | None,
+                                                                  list[str] | None]:
+    """`--families`, `--tiers`, `--forms` as lists (None = all), each name checked; an empty list is
+    refused rather than read as 'all'."""
+    from vrd.errors import unknown_name
+
+    def listed(flag: str, value: Any, cast: Callable[[str], Any] = str) -> list[Any] | None:
+        try:
+            items = _as_list(value, cast)
+        except (TypeError, ValueError):
+            raise ConfigError(f"--{flag} {value!r}: expected a comma list") from None
+        if items is not None and not items:
+            raise ConfigError(f"--{flag}: empty; leave it out for all")
+        return items
+
+    fams = listed("families", families)
+    for fam in fams or []:
+        if fam not in FAMILIES:
+            raise unknown_name("synth family", fam, list(FAMILIES))
+    tier_list = listed("tiers", tiers, int)
+    if tier_list and not set(tier_list) <= set(TIERS):
+        raise ConfigError(f"synth tiers must be among {', '.join(map(str, TIERS))}, got {tier_list}")
+    form_list = listed("forms", forms)
+    if form_list and not set(form_list) <= set(FORMS):
+        raise ConfigError(f"synth forms must be among {', '.join(FORMS)}, got {form_list}")
+    return fams, tier_list, form_list
+
+
 class Synth(Source):
     name: ClassVar[str] = "synth"
     hub_id: ClassVar[str | None] = None
@@ -321,20 +349,11 @@ class Synth(Source):
 
     def __init__(self, path: str | None = None, split: str | None = None, **options: Any) -> None:
         super().__init__(path, split, **options)
-        from vrd.errors import unknown_name
 
         self.n = int(options.get("n") or self.DEFAULT_N)
         self.seed = int(options.get("seed") or 0)
-        self.families = _as_list(options.get("families"))
-        for fam in self.families or []:
-            if fam not in FAMILIES:
-                raise unknown_name("synth family", fam, list(FAMILIES))
-        self.tiers = _as_list(options.get("tiers"), int)
-        if self.tiers and not set(self.tiers) <= set(TIERS):
-            raise ConfigError(f"synth tiers must be among {', '.join(map(str, TIERS))}, got {self.tiers}")
-        self.forms = _as_list(options.get("forms"))
-        if self.forms and not set(self.forms) <= set(FORMS):
-            raise ConfigError(f"synth forms must be among {', '.join(FORMS)}, got {self.forms}")
+        self.families, self.tiers, self.forms = check_options(options.get("families"), options.get("tiers"),
+                                                              options.get("forms"))
 
     def records(self) -> Iterator[dict[str, Any]]:
         for index in range(self.n):

@@ -253,9 +253,11 @@ def train_combo(cfg: VrdComboConfig, callbacks: list[Any] | None = None) -> Path
     """Run the configured strategy; returns the folder of the final model."""
     from vrd.trainers.combo import build_combo_trainer
     from vrd.trainers.common import resume_checkpoint, save_final
+    from vrd.trainers.data import check_eval_data
     from vrd.trainers.launch import train_lock
 
     cfg.require_io()
+    check_eval_data(cfg)
     with train_lock(cfg.out, "train combo"):
         if cfg.strategy == "two-stage":
             return train_two_stage(cfg)

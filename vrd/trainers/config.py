@@ -21,11 +21,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
-from vrd.config import Config, setting
+from vrd.config import Config, seed_setting, setting
+from vrd.engines.base import MAX_TEMPERATURE
 from vrd.errors import ConfigError, unknown_name
 
 ALGOS = ("grpo", "dapo", "dr_grpo")
 REPORT_TO = ("none", "tensorboard", "wandb")
+VLLM_MODES = ("colocate", "server")
+# Upper bounds that no real run reaches but that keep a typo (or 10**12) from starting a job that
+# hangs or forks without end: the batch planner searches divisors up to the per-device batch, and
+# accelerate would try to start that many processes.
+MAX_BATCH = 2**20
+MAX_GENERATIONS = 4096
+MAX_PROCESSES = 1024
+MAX_LORA_RANK = 65536
+MAX_EPOCHS = 10_000
+# A loss term weighted past this overflows fp32 / bf16 as soon as the term is not tiny.
+MAX_LOSS_WEIGHT = 1000.0
+# Qwen2.5-VL's processor works on 28x28 pixel blocks (14-pixel patches merged 2x2): less cannot hold one.
+MIN_IMAGE_SIDE = 28
+MIN_PIXELS = MIN_IMAGE_SIDE * MIN_IMAGE_SIDE
 
 
 @dataclass
@@ -37,42 +52,44 @@ class VrdTrainConfig(Config):
     out: str = setting("", help="Output directory (checkpoints, final model, metrics).")
     split: str = setting("", help="Split subfolder to read (default: sft for SFT, rl for RL).")
     template: str = setting("math", help="Prompt template for problem rows and the format check: math | r1v | easyr1-math | easyr1-r1v | none | PATH.jinja.")
-    epochs: float = setting(3.0, help="Epochs.")
-    max_steps: int = setting(-1, help="Stop after N optimizer steps (-1 = run the epochs).")
-    lr: float = setting(1e-5, help="Learning rate.")
+    epochs: float = setting(3.0, help="Epochs.", above=0, at_most=MAX_EPOCHS)
+    max_steps: int = setting(-1, help="Stop after N optimizer steps (-1 = run the epochs).", at_least=-1)
+    lr: float = setting(1e-5, help="Learning rate.", above=0, at_most=1)
     scheduler: str = setting("cosine", help="LR scheduler (transformers name).", cli=False)
-    warmup_ratio: float = setting(0.1, help="Warmup share of the steps.", cli=False)
+    warmup_ratio: float = setting(0.1, help="Warmup share of the steps.", cli=False, at_least=0, at_most=1)
     global_batch: int = setting(128, flags=("--global-batch", "--global-batch-size"),
-                                help="Samples per optimizer step; sets grad accumulation.")
-    batch_size: int = setting(1, help="Per-device batch.")
-    max_pixels: int | None = setting(None, help="Cap image pixels in the processor.")
-    min_pixels: int | None = setting(None, help="Floor on image pixels in the processor.", cli=False)
+                                help="Samples per optimizer step; sets grad accumulation.", at_least=1,
+                                at_most=MAX_BATCH)
+    batch_size: int = setting(1, help="Per-device batch.", at_least=1, at_most=MAX_BATCH)
+    max_pixels: int | None = setting(None, help="Cap image pixels in the processor.", at_least=MIN_PIXELS)
+    min_pixels: int | None = setting(None, help="Floor on image pixels in the processor.", cli=False,
+                                     at_least=MIN_PIXELS)
     unfreeze_vision: bool = setting(False, flags=("--unfreeze-vision/--freeze-vision",),
                                     help="Train the vision tower too (default frozen).")
-    lora: int = setting(0, help="LoRA rank (0 = full fine-tuning).")
-    lora_alpha: int | None = setting(None, help="LoRA alpha (default 2 x rank).", cli=False)
-    lora_dropout: float = setting(0.05, help="LoRA dropout.", cli=False)
+    lora: int = setting(0, help="LoRA rank (0 = full fine-tuning).", at_least=0, at_most=MAX_LORA_RANK)
+    lora_alpha: int | None = setting(None, help="LoRA alpha (default 2 x rank).", cli=False, above=0)
+    lora_dropout: float = setting(0.05, help="LoRA dropout.", cli=False, at_least=0, at_most=1)
     report_to: str = setting("none", help="none | tensorboard | wandb.")
     resume: str = setting("auto", help="auto (latest checkpoint in OUT) | never | CHECKPOINT_DIR.")
-    save_steps: int = setting(500, help="Checkpoint every N steps.")
-    save_total_limit: int | None = setting(2, help="Checkpoints kept.", cli=False)
-    logging_steps: int = setting(1, help="Log every N steps.", cli=False)
-    seed: int = setting(0, help="Seed for data order, initialisation and sampling.")
+    save_steps: int = setting(500, help="Checkpoint every N steps.", at_least=1)
+    save_total_limit: int | None = setting(2, help="Checkpoints kept.", cli=False, at_least=1)
+    logging_steps: int = setting(1, help="Log every N steps.", cli=False, at_least=1)
+    seed: int = seed_setting("Seed for data order, initialisation and sampling.")
     bf16: bool | None = setting(None, help="bf16 (default: on a GPU that supports it, fp32 elsewhere).", cli=False)
     gradient_checkpointing: bool | None = setting(None, help="Default: on for GPU, off for CPU.", cli=False)
     eval_data: str | None = setting(None, help="Held-out problems for the accuracy monitor.")
-    eval_every: int = setting(0, help="Score --eval-data every N steps (0 = no held-out monitor).")
+    eval_every: int = setting(0, help="Score --eval-data every N steps (0 = no held-out monitor).", at_least=0)
     eval_max_new_tokens: int | None = setting(None, help="Completion tokens for the monitor (default: the training "
                                               "budget, so longer answers are not scored as wrong).", cli=False)
     eval_split: str | None = setting(None, help="Split of --eval-data for the monitor (default val, then test; "
                                      "a training split only when named).", cli=False)
-    eval_limit: int = setting(200, help="Problems scored by the monitor.", cli=False)
-    eval_batch_size: int = setting(8, help="Monitor generation batch.", cli=False)
-    num_processes: int = setting(1, help="Launch N processes via accelerate.")
+    eval_limit: int = setting(200, help="Problems scored by the monitor.", cli=False, at_least=1)
+    eval_batch_size: int = setting(8, help="Monitor generation batch.", cli=False, at_least=1)
+    num_processes: int = setting(1, help="Launch N processes via accelerate.", at_least=1, at_most=MAX_PROCESSES)
     accelerate_config: str = setting("ddp", help="ddp | fsdp | zero3 | PATH.yaml")
-    limit: int | None = setting(None, help="Use only the first N rows (smoke runs).")
+    limit: int | None = setting(None, help="Use only the first N rows (smoke runs).", at_least=1)
     trl: dict[str, Any] = setting(default_factory=dict, help="KEY=VALUE passed verbatim to TRL's config (repeatable).")
-    weight_decay: float = setting(0.0, help="AdamW weight decay.", cli=False)
+    weight_decay: float = setting(0.0, help="AdamW weight decay.", cli=False, at_least=0)
     recipe: str = setting("vrd", help="vrd (defaults sized for a first run; not the papers') | paper (the papers' "
                                       "recipe: RL as in EasyR1, SFT as in LLaMA-Factory).")
 
@@ -85,7 +102,7 @@ class VrdTrainConfig(Config):
         file_values = read_yaml(yaml_path) if yaml_path else {}
         passed = {k.replace("-", "_"): v for k, v in {**(overrides or {}), **more}.items() if v is not None}
         given = set(file_values) | set(passed)
-        name = str(passed.get("recipe") or file_values.get("recipe") or "vrd")
+        name = str(passed["recipe"] if "recipe" in passed else file_values.get("recipe", "vrd"))
         recipes = getattr(cls, "RECIPES", {})
         if name not in recipes:
             raise unknown_name("recipe", name, sorted(recipes))
@@ -100,6 +117,13 @@ class VrdTrainConfig(Config):
             raise ConfigError("missing required setting 'model' (give --model or put it in --config)")
         if self.report_to not in REPORT_TO:
             raise unknown_name("report_to", self.report_to, REPORT_TO)
+        if self.max_steps == 0:
+            raise ConfigError("--max-steps 0: must be -1 (run the epochs) or at least 1")
+        from vrd.prompts import get_template
+        from vrd.trainers.launch import config_path
+
+        get_template(self.template)  # an unknown template fails before the model loads
+        config_path(self.accelerate_config)
         if self.batch_size < 1 or self.global_batch < 1:
             raise ConfigError("batch_size and global_batch must be >= 1")
         if self.lora < 0:
@@ -144,7 +168,7 @@ class VrdSFTConfig(VrdTrainConfig):
         "paper": {"global_batch": 128, "lr": 1e-5, "epochs": 3.0, "scheduler": "cosine", "warmup_ratio": 0.1},
     }
 
-    max_length: int | None = setting(4096, help="Max tokens per sample.")
+    max_length: int | None = setting(4096, help="Max tokens per sample.", at_least=1)
     assistant_only_loss: bool = setting(True, help="Loss on the assistant turn only.", cli=False)
 
     def data_split(self) -> str:
@@ -173,33 +197,40 @@ class VrdRLConfig(VrdTrainConfig):
                   "max_new_tokens": 2048, "unfreeze_vision": True},
     }
 
-    lr: float = setting(1e-6, help="Learning rate.")
-    epochs: float = setting(1.0, help="Epochs.")
+    lr: float = setting(1e-6, help="Learning rate.", above=0, at_most=1)
+    epochs: float = setting(1.0, help="Epochs.", above=0, at_most=MAX_EPOCHS)
     global_batch: int | None = setting(None, flags=("--global-batch", "--global-batch-size"),  # type: ignore[assignment]
-                                       help="Completions per optimizer step (default 8 x generations).")
+                                       help="Completions per optimizer step (default 8 x generations).",
+                                       at_least=1, at_most=MAX_BATCH)
     batch_size: int | None = setting(None,  # type: ignore[assignment]
-                                     help="Completions per device per micro-step (default = generations).")
+                                     help="Completions per device per micro-step (default = generations).",
+                                     at_least=1, at_most=MAX_BATCH)
     algo: str = setting("grpo", help="grpo | dapo | dr_grpo.")
-    num_generations: int = setting(10, help="Group size: completions per prompt.")
-    max_new_tokens: int = setting(1024, help="Max completion tokens.")
-    temperature: float = setting(1.0, help="Rollout sampling temperature.")
-    beta: float | None = setting(None, help="KL weight (default 0.01 grpo, 0 dapo / dr_grpo).")
-    epsilon: float = setting(0.2, help="Lower clip.", cli=False)
-    epsilon_high: float | None = setting(None, help="Upper clip (default 0.28 for dapo).")
+    num_generations: int = setting(10, help="Group size: completions per prompt.", at_least=2, at_most=MAX_GENERATIONS)
+    max_new_tokens: int = setting(1024, help="Max completion tokens.", at_least=1)
+    # GRPO needs different completions in a group: 0 (greedy) gives every group zero advantage
+    temperature: float = setting(1.0, help="Rollout sampling temperature.", above=0, at_most=MAX_TEMPERATURE)
+    beta: float | None = setting(None, help="KL weight (default 0.01 grpo, 0 dapo / dr_grpo).", at_least=0,
+                                 at_most=MAX_LOSS_WEIGHT)
+    epsilon: float = setting(0.2, help="Lower clip.", cli=False, at_least=0)
+    epsilon_high: float | None = setting(None, help="Upper clip (default 0.28 for dapo).", at_least=0)
     format_weight: float | None = setting(None, help="w in (1-w)*acc + w*format (default: the reward's own, "
                                                       "EasyR1 0.1 math / 0.5 r1v; vrd 0.1).")
     reward: str = setting("easyr1", help="easyr1 (EasyR1's math / r1v reward, as the papers trained) | vrd.")
     overlong_buffer: int | None = setting(None, help="DAPO soft overlong cache (default max_new_tokens // 5).",
-                                          cli=False)
+                                          cli=False, at_least=1)
     mask_truncated_completions: bool = setting(False, help="Mask truncated completions from the loss.", cli=False)
     dynamic_sampling: bool = setting(False, help="Drop all-correct / all-wrong groups from the loss.")
-    image_size: int | None = setting(None, help="Square size all RL images are resized to (default from max_pixels).")
+    image_size: int | None = setting(None, help="Square size all RL images are resized to (default from max_pixels).",
+                                     at_least=MIN_IMAGE_SIDE)
     use_vllm: bool = setting(False, flags=("--vllm/--no-vllm",), help="Generate rollouts with vLLM.")
     vllm_mode: str = setting("colocate", help="colocate | server.")
-    vllm_gpu_memory_utilization: float = setting(0.3, help="vLLM memory share when colocated.", cli=False)
+    vllm_gpu_memory_utilization: float = setting(0.3, help="vLLM memory share when colocated.", cli=False,
+                                                 above=0, at_most=1)
     rollout_batch: int | None = setting(None, help="Prompts per step (one generation round); "
-                                                   "default global_batch / num_generations.")
-    max_prompt_tokens: int = setting(2048, help="Prompt budget (text + image tokens) for vLLM's context "
+                                                   "default global_batch / num_generations.", at_least=1,
+                                        at_most=MAX_BATCH)
+    max_prompt_tokens: int = setting(2048, at_least=1, help="Prompt budget (text + image tokens) for vLLM's context "
                                                "window: vllm_max_model_length = this + max_new_tokens.", cli=False)
 
     def batch_plan(self) -> BatchPlan:
@@ -217,6 +248,8 @@ class VrdRLConfig(VrdTrainConfig):
         super().__post_init__()
         if self.algo not in ALGOS:
             raise unknown_name("algorithm", self.algo, ALGOS)
+        if self.vllm_mode not in VLLM_MODES:
+            raise unknown_name("vllm mode", self.vllm_mode, VLLM_MODES)
         if self.num_generations < 2:
             raise ConfigError("--num-generations must be >= 2: GRPO needs a group to compute advantages")
         if self.global_batch % self.num_generations:
@@ -316,7 +349,7 @@ class AuditConfig(Config):
 
     tolerance: float = setting(0.01, help="Smallest accuracy / reward change counted as a rise (absolute).")
     alpha: float = setting(0.05, help="Level of the onset test.", cli=False)
-    seed: int = setting(0, help="Seed of the bootstrap and null draws.")
+    seed: int = seed_setting("Seed of the bootstrap and null draws.")
 
     def __post_init__(self) -> None:
         if self.tolerance < 0:

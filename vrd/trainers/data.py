@@ -38,6 +38,26 @@ except ImportError:  # pragma: no cover
 IMAGES_FEATURE = _ListFeature(datasets.Image())
 
 
+def check_eval_data(cfg: Any) -> None:
+    """A held-out set that is not there fails before the model loads, not at the first monitor step
+    (`load_eval_dataset` reads it then, from the same split)."""
+    if not (cfg.eval_data and cfg.eval_every):
+        return
+    if not Path(cfg.eval_data).expanduser().exists():
+        raise MissingInputError(f"--eval-data {cfg.eval_data}: no such dataset (give a `vrd curate` output or a vrd "
+                                "problems folder)")
+    candidates = (cfg.eval_split,) if cfg.eval_split else ("val", "test")
+    last: Exception | None = None
+    for name in candidates:
+        try:
+            locate(cfg.eval_data, name)
+            return
+        except VrdError as exc:
+            last = exc
+    raise ConfigError(f"--eval-data {cfg.eval_data}: no held-out split found (tried {', '.join(candidates)}: {last}); "
+                      "the training split is never used unless named with eval_split")
+
+
 def user_content(text: str, n_images: int) -> list[dict[str, Any]]:
     """Content parts with an image placeholder at each `<image>` mark.
 

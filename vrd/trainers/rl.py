@@ -378,8 +378,10 @@ def train_rl(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> Path:
     """Train, then save model + processor to `cfg.out`; resumes from the last checkpoint by default."""
     from vrd.outputs import require_out_dir
     from vrd.trainers.common import resume_checkpoint, save_final
+    from vrd.trainers.data import check_eval_data
     from vrd.trainers.launch import train_lock
 
+    check_eval_data(cfg)
     require_out_dir(cfg.out)
     with train_lock(cfg.out, "train rl"):
         checkpoint = resume_checkpoint(cfg)  # refuse another run's checkpoints before loading anything

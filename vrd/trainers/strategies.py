@@ -31,7 +31,14 @@ from typing import Any
 
 from vrd.config import setting
 from vrd.errors import ConfigError, unknown_name
-from vrd.trainers.config import VrdRLConfig, VrdSFTConfig, VrdTrainConfig
+from vrd.trainers.config import (
+    MAX_BATCH,
+    MAX_EPOCHS,
+    MAX_LOSS_WEIGHT,
+    VrdRLConfig,
+    VrdSFTConfig,
+    VrdTrainConfig,
+)
 
 STRATEGIES = ("two-stage", "interleaved", "progressive", "mix")
 PHASES_FILE = "phases.jsonl"
@@ -46,16 +53,18 @@ class VrdComboConfig(VrdRLConfig):
     sft_data: str = setting("", help="Where the SFT split is read from (default: --data).")
     sft_split: str = setting("sft", help="SFT split subfolder.")
     sft_lr: float = setting(1e-5, help="SFT learning rate (two-stage's SFT stage; SFT steps of interleaved / "
-                                       "progressive).")
-    sft_epochs: float = setting(3.0, help="two-stage: SFT epochs.")
-    sft_max_steps: int = setting(-1, help="two-stage: SFT steps (-1 = run the epochs).")
-    sft_global_batch: int = setting(128, help="two-stage: SFT samples per optimizer step.")
-    sft_batch_size: int = setting(1, help="SFT rows per device per micro-step.")
-    sft_max_length: int | None = setting(4096, help="Max tokens per SFT sample.")
+                                       "progressive).", above=0, at_most=1)
+    sft_epochs: float = setting(3.0, help="two-stage: SFT epochs.", above=0, at_most=MAX_EPOCHS)
+    sft_max_steps: int = setting(-1, help="two-stage: SFT steps (-1 = run the epochs).", at_least=-1)
+    sft_global_batch: int = setting(128, help="two-stage: SFT samples per optimizer step.", at_least=1,
+                                    at_most=MAX_BATCH)
+    sft_batch_size: int = setting(1, help="SFT rows per device per micro-step.", at_least=1, at_most=MAX_BATCH)
+    sft_max_length: int | None = setting(4096, help="Max tokens per SFT sample.", at_least=1)
     every: int = setting(1, help="interleaved: optimizer steps per phase (SFT first).")
     sft_share_start: float = setting(1.0, help="progressive: share of SFT steps at the start.")
     sft_share_end: float = setting(0.0, help="progressive: share of SFT steps at the end.")
-    mix_lambda: float = setting(0.1, help="mix: weight of the SFT NLL added to the RL loss.")
+    mix_lambda: float = setting(0.1, help="mix: weight of the SFT NLL added to the RL loss.",
+                                at_most=MAX_LOSS_WEIGHT)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -63,6 +72,8 @@ class VrdComboConfig(VrdRLConfig):
             raise unknown_name("strategy", self.strategy, STRATEGIES)
         if self.every < 1:
             raise ConfigError(f"--every {self.every}: must be >= 1")
+        if self.sft_max_steps == 0:
+            raise ConfigError("--sft-max-steps 0: must be -1 (run the epochs) or at least 1")
         for name in ("sft_share_start", "sft_share_end"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be in [0, 1]")
