@@ -467,6 +467,8 @@ TEMPLATE_WORK_ATTACKS = {
     "str.translate": ("{{ question.translate({32: question}) }}", TOO_LARGE),
     "expandtabs": ("{{ ('\t' * 999).expandtabs(10**6) }}", TOO_LARGE),
     "format filter width": ("{{ '%(a)999999999d'|format(a=1) }}", TOO_LARGE),
+    "integer squared in a loop": ("{% set ns = namespace(x=2**2000) %}{% for i in range(64) %}"
+                                  "{% set ns.x = ns.x * ns.x %}{% endfor %}{{ ns.x % 10 }}", TOO_LARGE),
     "%-precision": ("{{ '%.999999999d' % 1 }}", TOO_LARGE),
     "str.format width": ("{{ '{:999999999}'.format(1) }}", TOO_LARGE),
     "str.format computed width": ("{{ '{:{}}'.format(1, 10**9) }}", TOO_LARGE),

@@ -45,7 +45,7 @@ STEPS_PER_FILTER = 8  # a filter or test, plus one step per item of its input (s
 MAX_VALUE = 1_000_000  # characters (or nested items) in any one value a template builds, and in the prompt
 MAX_CPU_SECONDS = 2.0  # this thread's CPU time for one render: a backstop for work the steps undercount
 _CPU_CHECK_EVERY = 4096  # steps between CPU-time checks (thread_time is a system call, ~1 us)
-MAX_POWER_BITS = 4096
+MAX_POWER_BITS = 4096  # bits of an integer `**` or `*` may produce
 MAX_REPEAT = 100_000  # characters (or nested items) a `*` may produce
 
 
@@ -483,6 +483,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         if operator == "**" and isinstance(left, int) and isinstance(right, int) and \
                 max(abs(left), 2).bit_length() * abs(right) > MAX_POWER_BITS:
             raise SecurityError(f"power {left}**{right} is too large for a prompt")
+        if operator == "*" and isinstance(left, int) and isinstance(right, int) and \
+                left.bit_length() + right.bit_length() > MAX_POWER_BITS:  # squaring in a loop doubles the digits
+            raise SecurityError(f"a product of {left.bit_length()}- and {right.bit_length()}-bit integers is "
+                                "too large for a prompt")
         if operator == "*":
             for seq, n in ((left, right), (right, left)):
                 if isinstance(seq, (str, bytes, list, tuple)) and isinstance(n, int) and n > 1 and \
