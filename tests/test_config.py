@@ -38,9 +38,9 @@ def test_scalars_read_the_same_in_yaml_and_key_value_flags(tmp_path: Path) -> No
     with pytest.raises(ConfigError, match="--engine-option 'oops': expected KEY=VALUE"):
         parse_key_values(["oops"], "--engine-option")
     yml = tmp_path / "c.yaml"
-    yml.write_text("model: m\nlr: 1e-3\ntrl: {weight_decay: 1e-2}\n")
+    yml.write_text("model: m\nlr: 1e-3\ntrl: {adam_beta2: 1e-2}\n")
     cfg = VrdSFTConfig.load(yml)
-    assert cfg.lr == 0.001 and cfg.trl == {"weight_decay": 0.01}
+    assert cfg.lr == 0.001 and cfg.trl == {"adam_beta2": 0.01}
 
 
 def test_load_precedence_unknown_and_missing(tmp_path: Path) -> None:
@@ -126,18 +126,18 @@ def test_train_flags_and_yaml_build_one_config(tmp_path: Path, monkeypatch: pyte
     yml = tmp_path / "rl.yaml"
     yml.write_text("model: m\ndata: d\nout: o\nnum_generations: 4\nlr: 1e-3\nseed: 5\n")
     runner = CliRunner()
-    res = runner.invoke(app, ["train", "rl", "--config", str(yml), "--seed", "7", "--trl", "weight_decay=1e-2",
+    res = runner.invoke(app, ["train", "rl", "--config", str(yml), "--seed", "7", "--trl", "adam_beta2=1e-2",
                               "--no-vllm", "--global-batch-size", "8"])
     assert res.exit_code == 0, res.output
     inputs, out, cfg = calls[0]
     assert (inputs, out) == ("d", "o")
     assert (cfg.seed, cfg.lr, cfg.num_generations, cfg.global_batch, cfg.batch_size) == (7, 1e-3, 4, 8, 4)
-    assert cfg.trl == {"weight_decay": 0.01} and cfg.use_vllm is False
+    assert cfg.trl == {"adam_beta2": 0.01} and cfg.use_vllm is False
     # A `--trl` flag adds to the file's `trl:` mapping key by key instead of replacing it.
-    (tmp_path / "trl.yaml").write_text("model: m\ndata: d\nout: o\ntrl:\n  max_grad_norm: 0.5\n  weight_decay: 0.1\n")
-    res = runner.invoke(app, ["train", "rl", "--config", str(tmp_path / "trl.yaml"), "--trl", "weight_decay=1e-2"])
+    (tmp_path / "trl.yaml").write_text("model: m\ndata: d\nout: o\ntrl:\n  max_grad_norm: 0.5\n  adam_beta2: 0.1\n")
+    res = runner.invoke(app, ["train", "rl", "--config", str(tmp_path / "trl.yaml"), "--trl", "adam_beta2=1e-2"])
     assert res.exit_code == 0, res.output
-    assert calls[-1][2].trl == {"max_grad_norm": 0.5, "weight_decay": 0.01}
+    assert calls[-1][2].trl == {"max_grad_norm": 0.5, "adam_beta2": 0.01}
     bad = runner.invoke(app, ["train", "rl", "--config", str(yml), "--num-generations", "3", "--global-batch", "8"])
     assert bad.exit_code == 2 and "multiple of num_generations" in bad.output and "Traceback" not in bad.output
     sft_calls = _capture(monkeypatch, "train_sft")

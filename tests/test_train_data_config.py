@@ -123,9 +123,9 @@ def test_monitor_uses_the_training_token_budget() -> None:
 
 def test_config_yaml_then_flags(tmp_path: Path) -> None:
     yml = tmp_path / "c.yaml"
-    yml.write_text("model: m\ndata: d\nout: o\nlr: 2.0e-5\nmax-steps: 7\ntrl: {weight_decay: 0.1}\n")
+    yml.write_text("model: m\ndata: d\nout: o\nlr: 2.0e-5\nmax-steps: 7\ntrl: {adam_beta2: 0.1}\n")
     cfg = VrdSFTConfig.load(yml, max_steps=3, batch_size=None)
-    assert (cfg.lr, cfg.max_steps, cfg.epochs, cfg.trl) == (2e-5, 3, 3.0, {"weight_decay": 0.1})
+    assert (cfg.lr, cfg.max_steps, cfg.epochs, cfg.trl) == (2e-5, 3, 3.0, {"adam_beta2": 0.1})
     assert cfg.global_batch == 128 and cfg.grad_accum() == 128 and cfg.scheduler == "cosine"
     yml.write_text("model: m\nlearnin_rate: 1\n")
     with pytest.raises(VrdError, match="learnin_rate"):

@@ -119,16 +119,19 @@ def resume_checkpoint(cfg: VrdTrainConfig) -> str | None:
 
     See `vrd.trainers.resume`: half-saved checkpoints are skipped and another run's are refused.
     """
-    from vrd.trainers.resume import check_explicit, find_checkpoint, run_identity
+    from vrd.trainers.resume import check_explicit, check_whole, find_checkpoint, run_identity
 
     if cfg.resume in ("never", "no", "false", ""):
         return None
     identity = run_identity(cfg)
     if cfg.resume == "auto":
         found = find_checkpoint(Path(cfg.out), identity)
+        if found is not None:
+            check_whole(found)
         return str(found) if found is not None else None
     path = Path(cfg.resume)
     check_explicit(path, identity)
+    check_whole(path)
     return str(path)
 
 

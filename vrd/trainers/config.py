@@ -10,7 +10,8 @@ The same object is filled from three places, in order of precedence: CLI flags, 
 YAML file (`--config`), then these defaults (`Config.load`); the flags are made from the
 fields (`vrd.config.command_options`). Keeping vrd's own small set of knobs (rather
 than exposing TRL's hundred) is what lets the defaults encode the paper's recipe; anything
-else TRL accepts can still be passed through the `trl` mapping of the YAML file.
+else TRL accepts can still be passed through the `trl` mapping of the YAML file, except the
+keys `vrd.trainers.trl_keys` refuses (those vrd sets itself, and those that break its promises).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ MIN_PIXELS = MIN_IMAGE_SIDE * MIN_IMAGE_SIDE
 @dataclass
 class VrdTrainConfig(Config):
     """Settings shared by SFT and RL."""
+
+    TRL_KIND: ClassVar[str] = "common"  # which trainer's `trl:` keys are checked (vrd.trainers.trl_keys)
 
     model: str = setting(help="Base model: alias, hub id or local directory.")
     data: str = setting("", help="`vrd curate` output, vrd dataset or trl export.")
@@ -88,7 +91,8 @@ class VrdTrainConfig(Config):
     num_processes: int = setting(1, help="Launch N processes via accelerate.", at_least=1, at_most=MAX_PROCESSES)
     accelerate_config: str = setting("ddp", help="ddp | fsdp | zero3 | PATH.yaml")
     limit: int | None = setting(None, help="Use only the first N rows (smoke runs).", at_least=1)
-    trl: dict[str, Any] = setting(default_factory=dict, help="KEY=VALUE passed verbatim to TRL's config (repeatable).")
+    trl: dict[str, Any] = setting(default_factory=dict, help="KEY=VALUE added to TRL's config (repeatable); fields vrd sets "
+                                 "itself are refused, naming the flag to use.")
     weight_decay: float = setting(0.0, help="AdamW weight decay.", cli=False, at_least=0)
     recipe: str = setting("vrd", help="vrd (defaults sized for a first run; not the papers') | paper (the papers' "
                                       "recipe: RL as in EasyR1, SFT as in LLaMA-Factory).")
@@ -132,6 +136,10 @@ class VrdTrainConfig(Config):
             raise ConfigError("--eval-every needs --eval-data (the held-out problems to score)")
         if not isinstance(self.trl, Mapping):
             raise ConfigError(f"trl: expected a mapping of TRL setting -> value, got {type(self.trl).__name__}")
+        from vrd.trainers.trl_keys import check_refused, normalized
+
+        self.trl = normalized(self.trl)
+        check_refused(self.trl, self.TRL_KIND)
 
     def require_io(self) -> None:
         """data and out are given by the caller (flags, YAML or the API's inputs/out)."""
@@ -161,6 +169,8 @@ class VrdTrainConfig(Config):
 class VrdSFTConfig(VrdTrainConfig):
     """SFT: lr 1e-5, 3 epochs, cosine, warmup 0.1, global batch 128, frozen ViT (the papers' LLaMA-Factory SFT)."""
 
+    TRL_KIND: ClassVar[str] = "sft"
+
     # LLaMA-Factory's SFT in the papers: batch 128, lr 1e-5, 3 epochs (cosine, warmup 0.1), which vrd's
     # SFT defaults already are; `paper` names them so a run can say which recipe it followed.
     RECIPES: ClassVar[dict[str, dict[str, Any]]] = {
@@ -185,6 +195,8 @@ class VrdRLConfig(VrdTrainConfig):
     `rollout_batch x num_generations / global_batch` optimizer updates (default 1), and
     `--max-steps`, `--save-steps` and `--eval-every` count these steps (so do the steps in metrics.jsonl).
     """
+
+    TRL_KIND: ClassVar[str] = "rl"
 
     # EasyR1's examples/config.yaml as the papers ran it: rollout_batch_size 512, n 10, actor
     # global_batch_size 128 prompts (4 updates a step), lr 1e-6 constant, weight decay 0.01, 2 epochs,

@@ -152,6 +152,20 @@ def check_explicit(path: Path, identity: dict[str, Any]) -> None:
                     _diff(mark.get("settings") or {}, identity["settings"]))
 
 
+def check_whole(path: Path) -> None:
+    """A checkpoint to resume holds the Trainer's RNG state, so it also holds the optimizer and scheduler.
+
+    transformers writes `rng_state*.pth` beside the optimizer and scheduler state on every backend and
+    leaves all three out under `save_only_model`; resuming such a checkpoint starts a fresh optimizer
+    and schedule without a word, and the run no longer ends on the uninterrupted run's weights.
+    """
+    if not any(path.glob("rng_state*.pth")):
+        raise CheckpointError(
+            f"{path}: a model-only checkpoint (no optimizer, scheduler or RNG state, as `save_only_model` "
+            f"writes); resuming it would not continue the run. Start a new run from its weights with "
+            f"--model {path} (and --resume never), or resume a whole checkpoint")
+
+
 # -- loading weights through the model's key conversion ----------------------------------------
 
 

@@ -315,6 +315,7 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None, *,
     )
     from vrd.trainers.data import load_rl_dataset
     from vrd.trainers.rewards import reward_functions
+    from vrd.trainers.trl_keys import trainer_args
 
     cfg.require_io()
     if cfg.use_vllm:
@@ -334,7 +335,7 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None, *,
         weights.append(1.0)
     # Built before the model: under ZeRO-3 the arguments install the DeepSpeed config that makes
     # `from_pretrained` load the model sharded (`zero3_init_flag`) instead of whole on every rank.
-    args = GRPOConfig(**{**grpo_args(cfg), "reward_weights": weights, **cfg.trl})
+    args = trainer_args(GRPOConfig, {**grpo_args(cfg), "reward_weights": weights}, cfg.trl, "rl")
     plan = cfg.batch_plan()
     align_saves_to_generations(args, plan.updates_per_step)
     print_effective_settings(effective_settings(cfg, args, {

@@ -59,6 +59,7 @@ def build_sft_trainer(cfg: VrdSFTConfig, callbacks: list[Any] | None = None) -> 
     )
     from vrd.trainers.data import load_sft_dataset
     from vrd.trainers.resume import run_identity
+    from vrd.trainers.trl_keys import trainer_args
 
     cfg.require_io()
     dataset = load_sft_dataset(cfg.data, cfg.data_split(), limit=cfg.limit)
@@ -71,7 +72,7 @@ def build_sft_trainer(cfg: VrdSFTConfig, callbacks: list[Any] | None = None) -> 
     }
     # The arguments exist before the model loads: under ZeRO-3 they install the DeepSpeed config
     # that makes `from_pretrained` build the model sharded (`zero3_init_flag`) instead of whole on every rank.
-    args = SFTConfig(**{**fields, **cfg.trl})  # the YAML's `trl:` mapping has the last word
+    args = trainer_args(SFTConfig, fields, cfg.trl, "sft")  # the YAML's `trl:` mapping adds fields vrd does not set
     print_effective_settings(effective_settings(cfg, args, {"max length": cfg.max_length}))
     model = prepare_model(cfg)
     monitor = RewardAccuracyMonitor.from_config(cfg)
