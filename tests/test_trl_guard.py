@@ -74,6 +74,21 @@ def test_a_refused_key_set_to_off_asks_for_what_vrd_does_and_passes() -> None:
     assert "trl.save_only_model" in _refused_line("sft", "--trl", "push_to_hub=false", "--trl", "save_only_model=true")
 
 
+@pytest.mark.parametrize("trainer, text, words", [
+    ("sft", "learning_rate: 1.0e-5", "unknown setting 'learning_rate': vrd's setting for it is 'lr'"),
+    ("sft", "cutoff_len: 2048", "unknown setting 'cutoff_len': vrd's setting for it is 'max_length'"),
+    ("rl", "rollout_batch_size: 64", "unknown setting 'rollout_batch_size': vrd's setting for it is 'rollout_batch'"),
+    ("sft", "save_only_model: true", "unknown setting 'save_only_model': a checkpoint without optimizer"),
+    ("rl", "top_p: 0.9", "unknown setting 'top_p': a TRL setting, so it goes under `trl:` (or --trl top_p=VALUE)"),
+    ("sft", "lernin_rat: 1", "unknown setting 'lernin_rat'. Known: "),
+])
+def test_a_trl_or_llamafactory_name_at_the_top_of_the_file_says_where_it_belongs(
+        trainer: str, text: str, words: str, tmp_path: Path) -> None:
+    yml = tmp_path / "c.yaml"
+    yml.write_text(f"model: m\ndata: d\nout: o\n{text}\n")
+    assert f"error: {yml}: {words}" in _refused_line(trainer, "--config", str(yml))
+
+
 def test_a_key_the_installed_trl_does_not_have_names_the_nearest() -> None:
     from trl import GRPOConfig, SFTConfig
 

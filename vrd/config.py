@@ -208,6 +208,11 @@ class Config:
         return [f.name for f in dataclasses.fields(cls) if f.init]
 
     @classmethod
+    def unknown_setting(cls, key: str, names: list[str]) -> Exception:
+        """The error for a setting this command does not have; a subclass may know what the user meant."""
+        return unknown_name("setting", key, names)
+
+    @classmethod
     def load(cls: type[C], yaml_path: str | os.PathLike | None = None,
              overrides: Mapping[str, Any] | None = None, /, **more: Any) -> C:
         """defaults <- YAML file <- overrides (a mapping, or keywords; a None override means 'not given')."""
@@ -216,14 +221,14 @@ class Config:
         if yaml_path:
             for key, value in read_yaml(yaml_path).items():
                 if key not in names:
-                    raise ConfigError(f"{yaml_path}: {unknown_name('setting', key, names)}") from None
+                    raise ConfigError(f"{yaml_path}: {cls.unknown_setting(key, names)}") from None
                 values[key] = value
         for key, value in {**(overrides or {}), **more}.items():
             key = key.replace("-", "_")
             if value is None:
                 continue
             if key not in names:
-                raise unknown_name("setting", key, names)
+                raise cls.unknown_setting(key, names)
             if isinstance(value, Mapping) and isinstance(values.get(key), Mapping):
                 value = {**values[key], **value}  # `--trl k=v` adds to the file's `trl:` mapping, key by key
             values[key] = value

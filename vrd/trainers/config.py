@@ -115,6 +115,22 @@ class VrdTrainConfig(Config):
         cfg.given = frozenset(given)
         return cfg
 
+    @classmethod
+    def unknown_setting(cls, key: str, names: list[str]) -> Exception:
+        """A TRL / LLaMA-Factory / EasyR1 name at the top of a --config file says which vrd setting it is,
+        or that it belongs under `trl:`, instead of suggesting lookalike names."""
+        from vrd.trainers.trl_keys import top_level_hint
+
+        config_cls = None
+        try:
+            import trl
+
+            config_cls = {"sft": trl.SFTConfig, "rl": trl.GRPOConfig}.get(cls.TRL_KIND)
+        except ImportError:  # the hint is a courtesy; without trl the plain error stands
+            pass
+        hint = top_level_hint(key, names, cls.TRL_KIND, config_cls)
+        return ConfigError(hint) if hint else super().unknown_setting(key, names)
+
     def __post_init__(self) -> None:
         """Fail before any model is loaded, with the name of the bad setting."""
         if not self.model:

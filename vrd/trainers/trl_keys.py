@@ -138,6 +138,23 @@ OFF_VALUES: dict[str, tuple[Any, ...]] = {
 REFUSED: dict[str, dict[str, str]] = {"common": REFUSED_COMMON, "sft": {**REFUSED_COMMON, **REFUSED_SFT},
                                       "rl": REFUSED_COMMON}
 
+# The names a TRL, LLaMA-Factory or EasyR1 config uses for vrd's settings, for a top-level key of a vrd
+# --config file that vrd does not have (`learning_rate: 1e-5` means `lr`).
+VRD_NAMES: dict[str, str] = {
+    "output_dir": "out", "num_train_epochs": "epochs", "learning_rate": "lr", "lr_scheduler_type": "scheduler",
+    "warmup_steps": "warmup_ratio", "per_device_train_batch_size": "batch_size",
+    "gradient_accumulation_steps": "global_batch", "activation_checkpointing": "gradient_checkpointing",
+    "max_completion_length": "max_new_tokens", "generation_batch_size": "rollout_batch",
+    "steps_per_generation": "rollout_batch", "reward_weights": "format_weight",
+    "vllm_max_model_length": "max_prompt_tokens", "resume_from_checkpoint": "resume",
+    # LLaMA-Factory
+    "model_name_or_path": "model", "dataset": "data", "dataset_dir": "data", "cutoff_len": "max_length",
+    "lora_rank": "lora", "image_max_pixels": "max_pixels", "image_min_pixels": "min_pixels",
+    # EasyR1
+    "rollout_batch_size": "rollout_batch", "max_response_length": "max_new_tokens",
+    "max_prompt_length": "max_prompt_tokens",
+}
+
 # Forwarded, but they replace what `--algo` chose: said in the log, since the run is then none of
 # the named algorithms.
 ALGO_CHOICES = ("loss_type", "scale_rewards")
@@ -196,3 +213,14 @@ def trainer_args(config_cls: type, fields: Mapping[str, Any], trl: Mapping[str, 
             raise
         message = " ".join(str(exc).split())
         raise ConfigError(f"trl: TRL's {config_cls.__name__} refused the settings: {message[:500]}") from exc
+
+
+def top_level_hint(key: str, names: list[str], trainer: str, config_cls: type | None = None) -> str | None:
+    """What a top-level --config key vrd does not have means, if it is a TRL / LLaMA-Factory / EasyR1 name."""
+    if VRD_NAMES.get(key) in names:
+        return f"unknown setting '{key}': vrd's setting for it is '{VRD_NAMES[key]}'"
+    if key in REFUSED.get(trainer, {}):
+        return f"unknown setting '{key}': {REFUSED[trainer][key]}"
+    if config_cls is not None and key in {f.name for f in dataclasses.fields(config_cls) if f.init}:
+        return f"unknown setting '{key}': a TRL setting, so it goes under `trl:` (or --trl {key}=VALUE)"
+    return None
