@@ -25,7 +25,10 @@ Added with the statistics hardening (each a function below; `--only NAME` runs o
 - compare_clustered: `paired_delta` on per-problem accuracies (logit-normal pass rates, other
   model +0.4 logit): coverage, null rejection, power; the unpaired fallback's coverage; the macro
   interval from the mean of paired bootstraps.
-- behavior_tokens_delta: paired mean / p95 token differences, lognormal lengths.
+- behavior_tokens_delta: paired differences in mean / p95 tokens, truncated % and reflections
+  per 1k tokens (`behavior_runs`: lognormal lengths, a length cap, Poisson markers) at 40 x 4,
+  10 x 4, 40 x 1 and 200 x 4 problems x samples; bias over 20,000 point estimates with its
+  Monte Carlo SE, coverage over the bootstrapped repeats.
 - nll_per_byte: the shift report's mean NLL interval at 8, 30, 200 problems (Gamma values).
 - mmd / c2st: 30 problems x 4 rollouts per set, 32 dims, null and a shift of |δ| = 2; MMD²
   truth analytic at a fixed bandwidth; C2ST truth 0.5 under the null, and under the shift the
@@ -36,6 +39,11 @@ Added with the statistics hardening (each a function below; `--only NAME` runs o
 - wemath_score: two-step We-Math problems from a latent ability, truth analytic.
 - difficulty_levels: accuracy by level, levels from split halves vs from the same samples.
 - signal_hypergeometric: all-wrong fraction at group size 4 <= 8 rollouts.
+- signal_reward: every fraction the signal report prints (all-correct, all-wrong, zero advantage
+  under accuracy and under the 0.9/0.1 format reward, the format-only share) at G = 10 and 4, and
+  the bounds-only range with one rollout per problem; truths analytic.
+- c2st_report: the C2ST interval at `vrd shift-report`'s scale (1,000 rows per set = 250 shared
+  problems x 4, 384 unit-norm dims), null and a shift with truth 0.71.
 
 Goals: |bias| <= 0.03 (relative for unbounded statistics), 95% interval coverage in
 [0.90, 0.99], level-0.05 tests reject a true null <= 0.10, C2ST null AUC <= 0.55, false onsets
@@ -328,32 +336,85 @@ def bench_compare_more(repeats: int, seed: int, designs: tuple[tuple[int, int], 
     return out
 
 
-def bench_behavior(repeats: int, seed: int) -> dict:
-    """Paired differences in mean and p95 tokens (`vrd.eval.behavior.paired_metric`): 40 problems
-    x 4 samples, log length = problem effect N(5, 0.6²) + row noise N(0, 0.4²), the other run 10%
-    longer; truths 0.1·exp(5 + s²/2) and 0.1·exp(5 + 1.645·s), s² = 0.6² + 0.4²."""
-    from vrd.eval.behavior import Responses, paired_metric
+BEHAVIOR_DESIGNS = ((40, 4), (10, 4), (40, 1), (200, 4))  # (problems, samples per problem)
 
+
+BEHAVIOR_CAP = math.exp(6.0)  # a reply longer than this counts as stopped by the token limit
+
+
+def behavior_runs(rng: np.random.Generator, problems: int, samples: int) -> tuple:
+    """Two runs on the same problems: log length = problem effect N(5, 0.6²) shared by both runs +
+    row noise N(0, 0.4²), the other run 10% longer; a reply is truncated when longer than
+    BEHAVIOR_CAP; reflection markers ~ Poisson(rate · length / 1000) with a per-problem rate
+    ~ Gamma(2, 2.5) (mean 5 per 1k tokens) shared by both runs, 1.2x in the other run."""
+    from vrd.eval.behavior import Responses
+
+    centre = rng.normal(5.0, 0.6, size=problems)
+    rate = rng.gamma(2.0, 2.5, size=problems)
+    ids = [f"p{i}" for i in range(problems)]
+
+    def run(scale: float, more: float) -> Responses:
+        tok = np.exp(centre[:, None] + rng.normal(0, 0.4, size=(problems, samples))) * scale
+        marks = rng.poisson(more * rate[:, None] * tok / 1000.0).astype(float)
+        return Responses(list(ids), tok.tolist(), (tok > BEHAVIOR_CAP).astype(float).tolist(), marks.tolist())
+
+    return run(1.0, 1.0), run(1.1, 1.2)
+
+
+def behavior_truths() -> dict[str, float]:
+    """other − ref in the population, for `behavior_runs`."""
+    from scipy.stats import norm
+
+    s = math.hypot(0.6, 0.4)
+    tail = lambda shift: norm.sf((math.log(BEHAVIOR_CAP) - 5.0 - shift) / s)  # noqa: E731
+    return {"mean tokens": 0.1 * math.exp(5.0 + s ** 2 / 2), "p95 tokens": 0.1 * math.exp(5.0 + 1.6449 * s),
+            "truncated %": 100 * (tail(math.log(1.1)) - tail(0.0)), "reflections /1k tok": 0.2 * 5.0}
+
+
+def bench_behavior(repeats: int, seed: int, designs: tuple[tuple[int, int], ...] = BEHAVIOR_DESIGNS,
+                   bias_repeats: int = 20_000, n_boot: int = 500, metrics: tuple[str, ...] | None = None) -> dict:
+    """Paired differences in every metric compare prints (`vrd.eval.behavior.paired_metric`, a
+    paired bootstrap over whole problems) on `behavior_runs`; truths (`behavior_truths`): mean
+    0.1·exp(5 + s²/2), p95 0.1·exp(5 + 1.645·s), s² = 0.6² + 0.4² (the other run's lengths are
+    1.1x in distribution), truncated % from the lognormal tail above the cap, reflections +1.0 /1k.
+
+    The p95 delta is noisy: its sd is 1.4x its size at 40 problems x 4 (2.6x at 10 x 4), so a
+    bias read off a few hundred repeats carries a Monte Carlo error of ±8% of the truth (300
+    repeats once printed −23%). Bias is therefore taken over `bias_repeats` point estimates
+    (the statistic alone, no bootstrap) and printed with its Monte Carlo SE (`bias_mc_se`);
+    coverage and width come from `repeats` bootstrapped repeats. The truncated-% interval is
+    Newcombe's paired score interval (`_paired_share_ci`), not the bootstrap."""
+    from vrd.eval.behavior import paired_metric, statistic
+
+    truths = {k: v for k, v in behavior_truths().items() if metrics is None or k in metrics}
     rng = np.random.default_rng(seed)
-    mu, s_prob, s_row = 5.0, 0.6, 0.4
-    s_all = math.hypot(s_prob, s_row)
-    truths = {"mean tokens": 0.1 * math.exp(mu + s_all ** 2 / 2), "p95 tokens": 0.1 * math.exp(mu + 1.6449 * s_all)}
-    got: dict[str, tuple[list, list]] = {k: ([], []) for k in truths}
-    for r in range(repeats):
-        centre = rng.normal(mu, s_prob, size=40)
-        ids = [f"p{i}" for i in range(40)]
-
-        def run(scale: float, centre: np.ndarray = centre, ids: list[str] = ids) -> Responses:
-            tok = np.exp(centre[:, None] + rng.normal(0, s_row, size=(40, 4))) * scale
-            z = np.zeros_like(tok).tolist()
-            return Responses(list(ids), tok.tolist(), z, z)
-
-        a, b = run(1.0), run(1.1)
-        for metric, (est, cov) in got.items():
-            d = paired_metric(metric, a, b, n_boot=500, seed=r)
-            est.append(d["delta"])
-            cov.append(_cover(d["ci95"], truths[metric]))
-    return {metric.replace(" ", "_"): _summary(est, cov, truths[metric]) for metric, (est, cov) in got.items()}
+    out: dict[str, dict] = {}
+    for n, m in designs:
+        est: dict[str, list[float]] = {k: [] for k in truths}
+        cov: dict[str, list[bool]] = {k: [] for k in truths}
+        wid: dict[str, list[float]] = {k: [] for k in truths}
+        one = np.ones((1, n))
+        for r in range(max(repeats, bias_repeats)):
+            a, b = behavior_runs(rng, n, m)
+            for metric, truth in truths.items():
+                if r < repeats:
+                    d = paired_metric(metric, a, b, n_boot=n_boot, seed=r)
+                    est[metric].append(d["delta"])
+                    cov[metric].append(_cover(d["ci95"], truth))
+                    wid[metric].append(d["ci95"][1] - d["ci95"][0] if d["ci95"] else math.nan)
+                else:
+                    est[metric].append(float(statistic(metric, b, one)[0] - statistic(metric, a, one)[0]))
+        for metric, truth in truths.items():
+            e, c = np.asarray(est[metric]), np.asarray(cov[metric], dtype=float)
+            key = metric.replace(" /1k tok", "_per_1k").replace(" %", "_pct").replace(" ", "_")
+            out[f"{key}_{m}x{n}"] = {
+                "truth": round(truth, 4), "bias": round(float(e.mean()) - truth, 4),
+                "bias_rel": round(float(e.mean()) / truth - 1, 4),
+                "bias_mc_se_rel": round(float(e.std()) / math.sqrt(e.size) / truth, 4),
+                "sd_rel": round(float(e.std()) / truth, 3),
+                "coverage": round(float(c.mean()), 3), "coverage_mc_se": round(math.sqrt(c.mean() * (1 - c.mean()) / c.size), 3),
+                "mean_width_rel": round(float(np.nanmean(wid[metric])) / truth, 3), "repeats": len(c), "bias_repeats": e.size}
+    return out
 
 
 def bench_nll(repeats: int, seed: int, sizes: tuple[int, ...] = (8, 30, 200)) -> dict:
@@ -459,6 +520,88 @@ def bench_c2st(repeats: int, seed: int, problems: int = 30, truth_draws: int = 1
             out["null"] = {**summary, "rejection": round(float(np.mean(detect)), 3)}
         else:
             out["shift"] = {**summary, "power": round(float(np.mean(detect)), 3)}
+    return out
+
+
+# `vrd shift-report` at its defaults: --max-samples 1000 rows per set, all-MiniLM-L6-v2 (384 dims,
+# unit-normalised), both sets answering the same problems (the base model's rollouts are on the
+# dataset's problems, so `_units` puts a problem's rows of both sets in one fold).
+REPORT_PROBLEMS, REPORT_ROLLOUTS, REPORT_DIM = 250, 4, 384
+REPORT_SHIFT = 0.04
+
+
+def report_pair(rng: np.random.Generator, problems: int, delta: float, rollouts: int = REPORT_ROLLOUTS,
+                dim: int = REPORT_DIM) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """Sentence-embedding-like rows: a direction shared by all texts, a power-law spectrum
+    (variance of axis j ∝ j^-0.8, as text embeddings have), a centre per problem shared by both
+    sets (responses to one question resemble each other whoever wrote them), row noise, then unit
+    norm. The first set is moved by δ along a fixed direction before normalising."""
+    scale = np.arange(1, dim + 1) ** -0.4
+    scale /= np.sqrt((scale ** 2).sum())  # total variance 1
+    common = np.zeros(dim)
+    common[0] = 1.0
+    direction = np.random.default_rng(1).normal(size=dim)
+    direction /= np.linalg.norm(direction)
+    centres = rng.normal(size=(problems, dim)) * scale * 0.8
+
+    def one(shift: float) -> np.ndarray:
+        v = common + np.repeat(centres, rollouts, axis=0) + rng.normal(size=(problems * rollouts, dim)) * scale * 0.6
+        v = v + shift * direction
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    ids = [f"p{i}" for i in range(problems) for _ in range(rollouts)]
+    return one(delta), one(0.0), ids, list(ids)
+
+
+def c2st_report_truth(delta: float, seed: int, problems: int = REPORT_PROBLEMS, draws: int = 40,
+                      folds: int = 5, holdout: int = 2000) -> float:
+    """As `c2st_truth` for `report_pair`: the mean population AUC of the probe trained on the
+    (K−1)/K share of the problems (both sets' rows), scored on `holdout` fresh problems."""
+    if delta == 0:
+        return 0.5
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    xt, yt, _, _ = report_pair(rng, holdout, delta)
+    z_test, l_test = np.concatenate([xt, yt]), np.r_[np.ones(len(xt)), np.zeros(len(yt))]
+    aucs = []
+    for _ in range(draws):
+        x, y, _, _ = report_pair(rng, problems * (folds - 1) // folds, delta)
+        clf = LogisticRegression(max_iter=2000).fit(np.concatenate([x, y]), np.r_[np.ones(len(x)), np.zeros(len(y))])
+        aucs.append(roc_auc_score(l_test, clf.predict_proba(z_test)[:, 1]))
+    return float(np.mean(aucs))
+
+
+def bench_c2st_report(repeats: int, seed: int, problems: int = REPORT_PROBLEMS, truth_draws: int = 40,
+                      shifts: tuple[float, ...] = (0.0, REPORT_SHIFT)) -> dict:
+    """The C2ST interval at report scale (`report_pair`: 250 shared problems x 4 rows per set =
+    1,000 rows, 384 unit-norm dims, `classifier_auc` as `embedding_distances` calls it): bias,
+    coverage and width of its ci95 under the null (truth 0.5) and a shift (truth from
+    `c2st_report_truth`), and the share of intervals excluding 0.5. One BLAS thread: these fits
+    are small, and threads only contend."""
+    from threadpoolctl import threadpool_limits
+
+    from vrd.analysis.distances import classifier_auc
+
+    rng = np.random.default_rng(seed)
+    out = {}
+    with threadpool_limits(1):
+        for delta in shifts:
+            truth = c2st_report_truth(delta, seed + 1, problems, truth_draws)
+            est, cov, detect, width = [], [], [], []
+            for r in range(repeats):
+                x, y, gx, gy = report_pair(rng, problems, delta)
+                res = classifier_auc(x, y, groups_x=gx, groups_y=gy, ci=True, seed=r)
+                est.append(res["auc"])
+                cov.append(_cover(res["ci95"], truth))
+                detect.append(res["ci95"] is not None and res["ci95"][0] > 0.5)
+                width.append(res["ci95"][1] - res["ci95"][0] if res["ci95"] is not None else math.nan)
+            summary = {**_summary(est, cov, truth, width), "sd": round(float(np.std(est)), 4),
+                       "coverage_mc_se": round(math.sqrt(max(np.mean(cov) * (1 - np.mean(cov)), 1e-9) / repeats), 3),
+                       "repeats": repeats}
+            key = "null" if delta == 0 else f"shift_{delta:g}"
+            out[key] = {**summary, ("rejection" if delta == 0 else "power"): round(float(np.mean(detect)), 3)}
     return out
 
 
@@ -624,6 +767,74 @@ def bench_signal_small_k(repeats: int, seed: int) -> dict:
     return _summary(est, cov, truth)
 
 
+def signal_reward_truth(g: int, a: float = 0.5, b: float = 3.0, fa: float = 9.0, fb: float = 1.0) -> dict[str, float]:
+    """Truths for `signal_reward_rollouts` at group size g: with p ~ Beta(a, b) and the format rate
+    f ~ Beta(fa, fb) independent, the reward (0.9·correct + 0.1·format) takes four values with
+    probabilities pf, p(1−f), (1−p)f, (1−p)(1−f), so every fraction is a product of Beta moments."""
+    from scipy.special import betaln
+
+    def moment(x: float, y: float) -> float:  # E[u^g], u ~ Beta(x, y)
+        return math.exp(betaln(x + g, y) - betaln(x, y))
+
+    right, wrong = moment(a, b), moment(b, a)
+    fmt_same = moment(fa, fb) + moment(fb, fa)
+    return {"all_correct": right, "all_wrong": wrong, "zero_advantage": right + wrong,
+            "zero_advantage_reward": (right + wrong) * fmt_same, "format_only_signal": (right + wrong) * (1 - fmt_same)}
+
+
+def signal_reward_rollouts(rng: np.random.Generator, problems: int, n: int) -> list:
+    """`Outcome`s of n rollouts per problem under EasyR1's reward: correct w.p. p ~ Beta(0.5, 3),
+    well-formatted w.p. f ~ Beta(9, 1) (mean 0.9) independently."""
+    from vrd.analysis.signal import Outcome, RewardSpec
+
+    spec = RewardSpec()
+    p = rng.beta(0.5, 3.0, size=problems)
+    f = rng.beta(9.0, 1.0, size=problems)
+    ok = rng.random((problems, n)) < p[:, None]
+    fmt = rng.random((problems, n)) < f[:, None]
+    out = []
+    for i in range(problems):
+        values: dict[float, int] = {}
+        for j in range(n):
+            v = spec.value(bool(ok[i, j]), bool(fmt[i, j]))
+            values[v] = values.get(v, 0) + 1
+        out.append(Outcome(n, int(ok[i].sum()), tuple(sorted(values.items()))))
+    return out
+
+
+def bench_signal_reward(repeats: int, seed: int, problems: int = 500, n_boot: int = 200) -> dict:
+    """Every fraction the signal report prints beside all-wrong, under the actual reward (four
+    reward values; `signal_reward_rollouts`), 500 problems x 4 rollouts, group size 10 (> n: the
+    EB branch, one beta-binomial per reward value) and 4 (<= n: hypergeometric); plus the
+    bounds-only interval with one rollout per problem (its range must contain the true all-wrong
+    fraction). Truths analytic (`signal_reward_truth`)."""
+    from vrd.analysis.signal import eb_agreement
+
+    names = ("all_correct", "all_wrong", "zero_advantage", "zero_advantage_reward", "format_only_signal")
+    rng = np.random.default_rng(seed)
+    out: dict[str, dict] = {}
+    for g in (10, 4):
+        truth = signal_reward_truth(g)
+        est: dict[str, list] = {k: [] for k in names}
+        cov: dict[str, list] = {k: [] for k in names}
+        for r in range(repeats):
+            res = eb_agreement(signal_reward_rollouts(rng, problems, 4), g, n_boot=n_boot, seed=r)
+            for k in names:
+                est[k].append(res[k])
+                cov[k].append(_cover(res[f"{k}_ci95"], truth[k]))
+        for k in names:
+            c = np.asarray(cov[k], dtype=float)
+            out[f"{k}_G{g}"] = {**_summary(est[k], cov[k], truth[k]),
+                                "coverage_mc_se": round(math.sqrt(c.mean() * (1 - c.mean()) / c.size), 3)}
+    truth = signal_reward_truth(10)["all_wrong"]
+    cov_b = []
+    for r in range(repeats):
+        res = eb_agreement(signal_reward_rollouts(rng, problems, 1), 10, n_boot=0, seed=r)
+        cov_b.append(_cover(res["all_wrong_ci95"], truth))
+    out["all_wrong_bounds_n1_G10"] = {"truth": round(truth, 4), "coverage": round(float(np.mean(cov_b)), 3)}
+    return out
+
+
 SECTIONS = {  # name: (function, default repeats, seed offset); quick runs a tenth
     "signal": (bench_signal, 200, 0), "nulls": (bench_nulls, 200, 1), "onset": (bench_onset, 200, 2),
     "compare": (bench_compare, 1000, 3), "accuracy": (bench_accuracy, 300, 4), "macro_accuracy": (bench_macro, 300, 5),
@@ -631,7 +842,8 @@ SECTIONS = {  # name: (function, default repeats, seed offset); quick runs a ten
     "nll_per_byte": (bench_nll, 400, 8), "mmd": (bench_mmd, 100, 9), "c2st": (bench_c2st, 40, 10),
     "frechet": (bench_frechet, 100, 11), "spearman": (bench_spearman, 300, 12), "onset_ci": (bench_onset_ci, 300, 13),
     "wemath_score": (bench_wemath, 300, 14), "difficulty_levels": (bench_levels, 50, 15),
-    "signal_hypergeometric": (bench_signal_small_k, 200, 16),
+    "signal_hypergeometric": (bench_signal_small_k, 200, 16), "signal_reward": (bench_signal_reward, 100, 17),
+    "c2st_report": (bench_c2st_report, 200, 18),
 }
 
 

@@ -85,6 +85,25 @@ def test_length_truncation_and_reflection_columns_by_hand(runs: tuple[Path, Path
     assert reflection_count("Wait... let me double-check. Hmmm, alternatively: waiter") == 4
 
 
+def test_truncated_share_interval_is_never_a_false_point() -> None:
+    from vrd.eval.behavior import Responses, paired_metric
+
+    def run(flags: list[list[float]]) -> Responses:
+        return Responses([f"p{i}" for i in range(len(flags))], [[100.0] * len(f) for f in flags], flags,
+                         [[0.0] * len(f) for f in flags])
+
+    none = run([[0.0] * 4 for _ in range(10)])
+    res = paired_metric("truncated %", none, none)  # no truncated reply in either run
+    assert res["delta"] == 0 and res["ci95"][0] < 0 < res["ci95"][1] and not res["significant"]
+    assert res["ci95"][1] - res["ci95"][0] >= 10  # 40 replies each still allow several points
+    some = run([[1.0, 1.0, 1.0, 0.0]] * 5 + [[0.0] * 4] * 5)
+    res = paired_metric("truncated %", none, some)  # 15 of 40 truncated, all in half of the problems
+    assert res["delta"] == pytest.approx(37.5) and res["ci95"][0] <= 37.5 <= res["ci95"][1] <= 100
+    most = run([[1.0] * 4] * 8 + [[0.0] * 4] * 2)
+    res = paired_metric("truncated %", none, most)
+    assert res["delta"] == pytest.approx(80.0) and res["significant"] and 0 < res["ci95"][0] < 80 < res["ci95"][1] <= 100
+
+
 def test_compare_cli_prints_the_columns_and_writes_the_figures(runs: tuple[Path, Path], tmp_path: Path) -> None:
     from vrd.cli.main import app
 
