@@ -222,3 +222,36 @@ def test_base_command_lines_build(name: str, tmp_path: Path) -> None:
     """Each probe starts from a command line that is accepted, so a refusal is the probe's doing."""
     result = invoke(base_args(name, tmp_path))
     assert isinstance(result.exception, Accepted), (name, result.output, result.exception)
+
+
+# KEY=VALUE options: the value is read as YAML, then checked like any setting (the engines' number
+# options have one table, NUMBER_OPTIONS; `--trl` keys are vrd.trainers.trl_keys', tested with it).
+KEY_VALUES: list[tuple[str, str, str, str | None]] = [
+    # (command, option, KEY=VALUE, None if accepted else a word the error must hold)
+    ("distill", "--engine-option", "batch_size=nan", "batch_size"),
+    ("distill", "--engine-option", "batch_size=0", "batch_size"),
+    ("distill", "--engine-option", "max_pixels=-5", "max_pixels"),
+    ("distill", "--engine-option", "timeout=.inf", "timeout"),
+    ("distill", "--engine-option", f"concurrency={HUGE}", "concurrency"),
+    ("distill", "--engine-option", "max_pixels=200704", None),
+    ("eval", "--engine-option", "gpu_memory_utilization=2", "gpu_memory_utilization"),
+    ("eval", "--engine-option", "tensor_parallel_size=-1", "tensor_parallel_size"),
+    ("eval", "--engine-option", "batch_size=4", None),
+    ("data prepare", "--map", "question=", "--map"),
+    ("data inspect", "--map", "=problem", "--map"),
+    ("eval", "--path", "mathvista", "--path"),
+    ("merge", "--path", "=dir", "--path"),
+]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.usefixtures("settings_only")
+@pytest.mark.parametrize("name,flag,item,word", KEY_VALUES, ids=[f"{c[0]}-{c[2]}" for c in KEY_VALUES])
+def test_key_value_options(name: str, flag: str, item: str, word: str | None, tmp_path: Path) -> None:
+    result = invoke([*base_args(name, tmp_path), flag, item])
+    what = f"vrd {name} {flag} {item}"
+    if word is None:
+        assert isinstance(result.exception, Accepted), f"{what}: refused\n{result.output}"
+        return
+    check_refused(result, {word}, item, what)
+    assert word in result.output, f"{what}: {result.output}"

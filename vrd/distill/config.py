@@ -133,9 +133,11 @@ class DistillConfig(Config):
             parse_keep(self.keep)
         parse_shard(self.shard)
         from vrd.engines import check_engine_name
+        from vrd.engines.base import check_engine_options
         from vrd.prompts import get_template
 
         check_engine_name(self.backend)
+        check_engine_options(self.engine_options)
         get_template(self.template)  # an unknown template fails before the teacher loads
 
     def resolved_backend(self) -> str:

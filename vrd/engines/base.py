@@ -49,6 +49,32 @@ class GenerationRequest:
         return msgs
 
 
+# Number options the engines read alike (a backend that does not take one refuses it by name when it
+# is built): (type, lowest, lowest excluded, highest). Checked when a run's settings are read, so
+# `batch_size=nan` or `max_pixels=-5` is one line before any model loads, not a ValueError later.
+NUMBER_OPTIONS: dict[str, tuple[type, float, bool, float | None]] = {
+    "batch_size": (int, 1, False, None), "max_pixels": (int, 28 * 28, False, None),
+    "min_pixels": (int, 28 * 28, False, None), "concurrency": (int, 1, False, None),
+    "max_concurrency": (int, 1, False, None), "max_retries": (int, 0, False, None), "timeout": (float, 0, True, None),
+    "backoff_base": (float, 0, False, None), "backoff_max": (float, 0, False, None),
+    "max_retry_after": (float, 0, False, None), "tensor_parallel_size": (int, 1, False, None),
+    "gpu_memory_utilization": (float, 0, True, 1.0), "max_num_seqs": (int, 1, False, None),
+}
+
+
+def check_engine_options(options: dict[str, Any], flag: str = "--engine-option") -> None:
+    """The number options of `options` (see NUMBER_OPTIONS), converted in place or refused by name."""
+    from vrd.config import _shape, check_number
+
+    for key, (kind, low, low_open, high) in NUMBER_OPTIONS.items():
+        if options.get(key) is None:
+            continue
+        value = _shape(key, kind, options[key], f"{flag} ")
+        check_number(f"{flag} {key}", value, at_least=None if low_open else low, above=low if low_open else None,
+                     at_most=high)
+        options[key] = value
+
+
 MAX_TEMPERATURE = 2.0  # vLLM refuses more ("temperature must be in [0, 2]"), as the OpenAI API does
 
 

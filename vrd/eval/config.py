@@ -91,7 +91,10 @@ class EvalConfig(Config):
         from vrd.eval.data import check_benchmark_names
 
         render_prompt({"question": "?"}, self.template)  # an unknown template fails before a model loads
+        from vrd.engines.base import check_engine_options
+
         check_engine_name(self.backend)
+        check_engine_options(self.engine_options)
         check_benchmark_names(self.benchmarks, self.paths)
         if not self.bins.strip():
             raise ConfigError("--bins: give a difficulty scheme (synergy, fixed, quantile or edges:A,B,...)")
