@@ -224,7 +224,7 @@ def test_base_command_lines_build(name: str, tmp_path: Path) -> None:
     assert isinstance(result.exception, Accepted), (name, result.output, result.exception)
 
 
-# KEY=VALUE options: the value is read as YAML, then checked like any setting (the engines' number
+# KEY=VALUE options and text forms: the value is read as YAML, then checked like any setting (the engines' number
 # options have one table, NUMBER_OPTIONS; `--trl` keys are vrd.trainers.trl_keys', tested with it).
 KEY_VALUES: list[tuple[str, str, str, str | None]] = [
     # (command, option, KEY=VALUE, None if accepted else a word the error must hold)
@@ -237,6 +237,23 @@ KEY_VALUES: list[tuple[str, str, str, str | None]] = [
     ("eval", "--engine-option", "gpu_memory_utilization=2", "gpu_memory_utilization"),
     ("eval", "--engine-option", "tensor_parallel_size=-1", "tensor_parallel_size"),
     ("eval", "--engine-option", "batch_size=4", None),
+    # text forms the settings classes parse (a sweep point, a range, a split size, a shard)
+    ("merge", "--alpha", "0,0.5,2", "--alpha"),  # the last point would fail after the first two merged
+    ("merge", "--alpha", "0,nan", "--alpha"),
+    ("merge", "--weights", "1,inf", "--weights"),
+    ("merge", "--alpha", "0,0.5,1", None),
+    ("curate", "--pass-rate", "0.9:0.1", "--pass-rate"),
+    ("curate", "--pass-rate", "nan:1", "--pass-rate"),
+    ("curate", "--pass-rate", ".1:.9", None),
+    ("curate", "--split", "sft=-1", "--split"),
+    ("curate", "--split", "sft=rest,rl=rest", "--split"),
+    ("curate", "--split", "sft=50%,rl=rest", None),
+    ("distill", "--keep", "0", "--keep"),
+    ("distill", "--keep", "all", None),
+    ("distill", "--shard", "3/2", "--shard"),
+    ("distill", "--shard", "1/2", None),
+    ("data synth", "--tiers", "1,x", "--tiers"),
+    ("data synth", "--tiers", "1,4", "tiers"),
     ("data prepare", "--map", "question=", "--map"),
     ("data inspect", "--map", "=problem", "--map"),
     ("eval", "--path", "mathvista", "--path"),

@@ -179,3 +179,20 @@ def test_every_setting_refuses_wrong_shapes_by_name(cls: type, tmp_path: Path) -
             except Exception as exc:  # noqa: BLE001 - anything else is a traceback at the CLI
                 failures.append(f"{cls.__name__}.{f.name} = {label} ({hints[f.name]}): {type(exc).__name__}: {exc}")
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("cls", _config_classes(), ids=lambda c: c.__name__)
+def test_api_construction_refuses_non_finite_and_huge_numbers(cls: type) -> None:
+    """The Python API builds configs directly (no loader): nan, inf and 10**30 are refused there too."""
+    from vrd.config import _strip_optional
+
+    hints = typing.get_type_hints(cls)
+    required = {k: v for k, v in REQUIRED.items() if k in {g.name for g in dataclasses.fields(cls)}}
+    for f in dataclasses.fields(cls):
+        if not f.init or f.metadata.get("cli_type") is not None:
+            continue
+        kind = _strip_optional(hints[f.name])
+        bad = {float: (float("nan"), float("inf"), float("-inf")), int: (10**30, -(10**30))}.get(kind, ())
+        for value in bad:
+            with pytest.raises(VrdError):
+                cls(**{**required, f.name: value})
