@@ -44,6 +44,8 @@ Added with the statistics hardening (each a function below; `--only NAME` runs o
   the bounds-only range with one rollout per problem; truths analytic.
 - c2st_report: the C2ST interval at `vrd shift-report`'s scale (1,000 rows per set = 250 shared
   problems x 4, 384 unit-norm dims), null and a shift with truth 0.71.
+- length_w1: the shift report's length Wasserstein distance to the base (no interval): its bias
+  at the null and under a 10% longer set, 1,000 replies per set.
 
 Goals: |bias| <= 0.03 (relative for unbounded statistics), 95% interval coverage in
 [0.90, 0.99], level-0.05 tests reject a true null <= 0.10, C2ST null AUC <= 0.55, false onsets
@@ -843,6 +845,31 @@ def bench_signal_reward(repeats: int, seed: int, problems: int = 500, n_boot: in
     return out
 
 
+def bench_length_w1(repeats: int, seed: int, problems: int = 250, samples: int = 4) -> dict:
+    """The shift report's `wasserstein_to_base` (`length_stats`, plug-in 1-Wasserstein distance in
+    tokens, printed without an interval) at its scale: 1,000 replies per set, 250 problems x 4,
+    log length = problem effect N(6, 0.6²) + row noise N(0, 0.4²). Null: both sets alike (truth 0);
+    shift: the dataset 10% longer, truth (1.1 − 1)·E[L] = 0.1·exp(6 + s²/2) (a scale family's
+    quantile functions differ by that factor everywhere)."""
+    from vrd.analysis.style import length_stats
+
+    s_all = math.hypot(0.6, 0.4)
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, scale in (("null", 1.0), ("shift", 1.1)):
+        truth = (scale - 1.0) * math.exp(6.0 + s_all ** 2 / 2)
+        est = []
+        for _ in range(repeats):
+            def one(c: float) -> np.ndarray:
+                centre = rng.normal(6.0, 0.6, size=problems)
+                return np.rint(c * np.exp(np.repeat(centre, samples) + rng.normal(0, 0.4, problems * samples)))
+            est.append(length_stats(one(scale).astype(int).tolist(), one(1.0).astype(int).tolist())["wasserstein_to_base"])
+        e = np.asarray(est)
+        out[name] = {"truth": round(truth, 2), "bias": round(float(e.mean()) - truth, 2), "sd": round(float(e.std()), 2),
+                     "mean_length": round(math.exp(6.0 + s_all ** 2 / 2), 1)}
+    return out
+
+
 SECTIONS = {  # name: (function, default repeats, seed offset); quick runs a tenth
     "signal": (bench_signal, 200, 0), "nulls": (bench_nulls, 200, 1), "onset": (bench_onset, 200, 2),
     "compare": (bench_compare, 1000, 3), "accuracy": (bench_accuracy, 300, 4), "macro_accuracy": (bench_macro, 300, 5),
@@ -851,7 +878,7 @@ SECTIONS = {  # name: (function, default repeats, seed offset); quick runs a ten
     "frechet": (bench_frechet, 100, 11), "spearman": (bench_spearman, 300, 12), "onset_ci": (bench_onset_ci, 300, 13),
     "wemath_score": (bench_wemath, 300, 14), "difficulty_levels": (bench_levels, 50, 15),
     "signal_hypergeometric": (bench_signal_small_k, 200, 16), "signal_reward": (bench_signal_reward, 100, 17),
-    "c2st_report": (bench_c2st_report, 200, 18),
+    "c2st_report": (bench_c2st_report, 200, 18), "length_w1": (bench_length_w1, 300, 19),
 }
 
 

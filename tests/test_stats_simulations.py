@@ -101,6 +101,13 @@ def test_c2st_interval_at_report_scale() -> None:
     assert res["null"]["rejection"] <= 0.5 and res[f"shift_{be.REPORT_SHIFT:g}"]["power"] == 1.0, res
 
 
+def test_length_wasserstein_bias_is_as_documented() -> None:
+    # the report's length W1 has no interval; DESIGN gives its floor: +35 tokens (sd 14) when both
+    # sets are alike, +9 (sd 28) over a true 52. 40 repeats: SEs 2.2 and 4.4, bounds >= 4 SE away.
+    res = be.bench_length_w1(40, 23)
+    assert 20 <= res["null"]["bias"] <= 50 and abs(res["shift"]["bias"]) <= 30, res
+
+
 def test_frechet_debiasing_works_on_clustered_rows() -> None:
     res = be.bench_frechet(12, 7, n_boot=20)
     for kind in ("iid", "clustered"):
