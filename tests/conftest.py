@@ -14,6 +14,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("WANDB_DISABLED", "true")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+# One math thread per process. The tests run tiny models and small fits, where a second OpenMP/BLAS thread
+# gains little; on a loaded 2-core machine the threads' barriers made one tiny-model SFT test 267 s instead
+# of 92 s (and time out at 600 s under a heavier load). Subprocesses inherit these.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 
 @pytest.fixture(scope="session")
