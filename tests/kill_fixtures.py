@@ -36,6 +36,18 @@ def resolve(dotted):
         return owner, parts[-1]
     raise SystemExit(f"driver: cannot resolve {dotted}")
 
+if os.environ.get("VRD_TEST_FIXED_ENGINE"):  # the engine is not what a kill test tests
+    import vrd.engines
+    from vrd.engines.base import Completion, Engine
+
+    class Fixed(Engine):
+        name = "fixed"
+
+        def generate(self, requests, params):
+            return [[Completion(f"<think>step {i}</think> The answer is \\boxed{{42}}.", 9, "stop")
+                     for i in range(params.n)] for _ in requests]
+
+    vrd.engines.get_engine = lambda name, model, **kw: Fixed(model)
 if target != "-":
     dotted, _, caller = target.partition("@")
     owner, attr = resolve(dotted)
@@ -63,13 +75,14 @@ app(sys.argv[4:], standalone_mode=True, prog_name="vrd")
 
 
 def run_vrd(tmp: Path, args: list[str], *, at: str = "-", mode: str = "none", n: int = 1,
-            timeout: float = 300) -> subprocess.CompletedProcess:
-    """`vrd ARGS` in a fresh process; `mode` is kill|int|term-before|after, `at` the function to hit."""
+            timeout: float = 300, fixed_engine: bool = False) -> subprocess.CompletedProcess:
+    """`vrd ARGS` in a fresh process; `mode` is kill|int|term-before|after, `at` the function to hit;
+    `fixed_engine` answers every request with the same reply instead of loading a model."""
     driver = tmp / "kill_driver.py"
     if not driver.exists():
         driver.write_text(DRIVER)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]),
-           "PYTHONUNBUFFERED": "1"}
+           "PYTHONUNBUFFERED": "1", **({"VRD_TEST_FIXED_ENGINE": "1"} if fixed_engine else {})}
     return subprocess.run([sys.executable, str(driver), mode, at, str(n), *[str(a) for a in args]],
                           capture_output=True, text=True, env=env, timeout=timeout)
 

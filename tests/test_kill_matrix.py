@@ -234,3 +234,64 @@ def test_merge_sweep_killed_in_the_second_merge_keeps_the_first_and_finishes(tmp
     assert "alpha-0.25: merged model already on disk, kept" in resumed
     assert snapshot(out) == expected
     assert leftovers(tmp_path) == []
+
+
+# -- train: the final save into a folder that holds an earlier run's model ------------------------
+
+
+def test_train_killed_in_the_final_save_leaves_the_earlier_model_whole_and_unmarked(tiny_model_dir: Path,
+                                                                                   tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    cur = curate_output(tmp_path / "cur", n_sft=2, n_rl=1, n_val=1)
+    out, straight = tmp_path / "run", tmp_path / "straight"
+    common = ["train", "sft", "--model", tiny_model_dir, "--data", cur, "--global-batch", "2", "--batch-size", "2",
+              "--lr", "1e-2"]
+    _ok([*common, "--max-steps", "2", "--out", straight])
+    _ok([*common, "--max-steps", "1", "--out", out])  # a finished run; the same run with more steps follows
+    one_step = (out / "model.safetensors").read_bytes()
+    killed = run_vrd(tmp_path, [*common, "--max-steps", "2", "--out", out],
+                     at="transformers.Qwen2_5_VLProcessor.save_pretrained@save_final", mode="kill-before")
+    _killed(killed)
+    # The new weights were saved, the processor not yet: OUT still holds the earlier model, whole,
+    # and no record says a run finished there.
+    assert (out / "model.safetensors").read_bytes() == one_step
+    assert not (out / "vrd_train_config.json").exists()
+    _ok([*common, "--max-steps", "2", "--out", out])
+    assert json.loads((out / "vrd_train_config.json").read_text())["run"]["global_step"] == 2
+    final, reference = load_file(str(out / "model.safetensors")), load_file(str(straight / "model.safetensors"))
+    assert final.keys() == reference.keys()
+    assert max((final[k].float() - reference[k].float()).abs().max().item() for k in final) < 1e-5
+    assert (out / "model.safetensors").read_bytes() != one_step
+    assert not (out / ".final-staging").exists()
+
+
+# -- distill under SIGTERM (a scheduler's stop): the same clean stop as Ctrl-C -------------------
+
+
+def test_distill_sigterm_stops_cleanly_and_the_rerun_says_what_it_resumed(tmp_path: Path) -> None:
+    from vrd.distill.store import check_unique
+    from vrd.schema import read_rows
+
+    problems = tmp_path / "problems"
+    _ok(["data", "synth", "--n", "6", "--out", problems])
+    out = tmp_path / "run"
+    args = ["distill", "--data", problems, "--out", out, "--teacher", "fixed", "--backend", "openai", "--samples", "2",
+            "--keep", "all", "--batch-size", "2", "--no-progress"]
+
+    def rows() -> list:
+        return sorted((r["id"], r["sample"], r["response"]) for r in read_rows(out, kind="responses"))
+
+    assert run_vrd(tmp_path, args, fixed_engine=True).returncode == 0
+    expected = rows()
+    shutil.rmtree(out)
+    stopped = run_vrd(tmp_path, args, at="vrd.distill.store.write_shard", mode="term-after", n=2, fixed_engine=True)
+    _interrupted(stopped)
+    kept = len(rows())
+    assert kept == 8  # two batches of two problems, two samples each
+    assert stopped.stderr.strip().splitlines()[-1].startswith(f"interrupted: 4 problem(s) are saved in {out}")
+    again = run_vrd(tmp_path, args, fixed_engine=True)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "(+4 done before)" in again.stdout, again.stdout
+    assert rows() == expected and check_unique(out) == len(expected)
+    assert leftovers(tmp_path) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -239,15 +240,36 @@ def merge_adapter_from_disk(cfg: VrdTrainConfig, adapter: Path, out: Path) -> No
     merged.save_pretrained(str(out), safe_serialization=True)
 
 
+FINAL_STAGING = ".final-staging"
+DONE_MARK = "vrd_train_config.json"  # written last: a folder without it holds no finished model
+# What a final save writes that a later save in another layout (sharded, LoRA) would not overwrite.
+WEIGHT_FILES = re.compile(r"(model(-\d+-of-\d+)?\.safetensors|model\.safetensors\.index\.json|"
+                          r"adapter_model\.safetensors|adapter_config\.json)")
+
+
 def save_final(trainer: Any, processor: Any, cfg: VrdTrainConfig) -> Path:
-    """Write a model + processor that the Auto classes load; LoRA adapters are merged first."""
+    """Write a model + processor that the Auto classes load; LoRA adapters are merged first.
+
+    Everything is saved into `OUT/.final-staging` and moved into OUT once whole, the record
+    (`vrd_train_config.json`) last; the earlier run's record goes first. So a kill mid-save never
+    leaves a torn weight file at OUT, nor weights without their processor under a record that
+    says the run finished (two-stage skips an SFT stage on that record).
+    """
+    import shutil
+
     out = Path(cfg.out)
+    stage = out / FINAL_STAGING
+    main = trainer.accelerator.is_main_process
+    if main:
+        (out / DONE_MARK).unlink(missing_ok=True)
+        shutil.rmtree(stage, ignore_errors=True)  # a killed save's
+    trainer.accelerator.wait_for_everyone()  # every rank saves into a clean folder
     unwrapped = trainer.accelerator.unwrap_model(trainer.model)
     for m in (unwrapped, getattr(unwrapped, "base_model", None)):
         if m is not None and getattr(m, "config", None) is not None:
             m.config.use_cache = True  # training turned the KV cache off; generation wants it back
-    trainer.save_model(str(out))  # full model, or the adapter under LoRA; handles FSDP/ZeRO-3 gathering
-    if not trainer.accelerator.is_main_process:
+    trainer.save_model(str(stage))  # full model, or the adapter under LoRA; handles FSDP/ZeRO-3 gathering
+    if not main:
         return out
     model = trainer.accelerator.unwrap_model(trainer.model)
     if cfg.lora and hasattr(model, "merge_and_unload"):
@@ -255,19 +277,20 @@ def save_final(trainer: Any, processor: Any, cfg: VrdTrainConfig) -> Path:
             # Under FSDP / ZeRO-3 this process holds only a shard of each base weight, so merging
             # in memory would write a broken model. `save_model` above gathered the adapter;
             # merge it into a fresh copy of the base weights read from disk instead.
-            adapter = out / "adapter"
+            adapter = stage / "adapter"
             adapter.mkdir(exist_ok=True)
             for name in ("adapter_model.safetensors", "adapter_config.json"):
-                if (out / name).exists():
-                    (out / name).replace(adapter / name)
-            merge_adapter_from_disk(cfg, adapter, out)
+                if (stage / name).exists():
+                    (stage / name).replace(adapter / name)
+            merge_adapter_from_disk(cfg, adapter, stage)
         else:
-            model.save_pretrained(str(out / "adapter"))
+            model.save_pretrained(str(stage / "adapter"))
             merged = model.merge_and_unload()
-            merged.save_pretrained(str(out), safe_serialization=True)
+            merged.save_pretrained(str(stage), safe_serialization=True)
         for stale in ("adapter_model.safetensors", "adapter_config.json"):
-            (out / stale).unlink(missing_ok=True)
-    processor.save_pretrained(str(out))
+            (stage / stale).unlink(missing_ok=True)
+    processor.save_pretrained(str(stage))
+    _publish_final(stage, out)
     record = {**to_dict(cfg), "run": {
         "world_size": trainer.accelerator.num_processes,
         "gradient_accumulation_steps": trainer.args.gradient_accumulation_steps,
@@ -278,5 +301,27 @@ def save_final(trainer: Any, processor: Any, cfg: VrdTrainConfig) -> Path:
     from vrd.outputs import write_text_atomic
     from vrd.redact import redact
 
-    write_text_atomic(out / "vrd_train_config.json", json.dumps(redact(record), indent=2, default=str))
+    write_text_atomic(out / DONE_MARK, json.dumps(redact(record), indent=2, default=str))
     return out
+
+
+def _publish_final(stage: Path, out: Path) -> None:
+    """Move the staged final model into OUT, each file whole (a rename); weight files of an
+    earlier save that this one did not write go first, so a loader never mixes the two."""
+    import os
+    import shutil
+
+    from vrd.outputs import fsync_path, fsync_tree
+
+    fsync_tree(stage)
+    new = {p.name for p in stage.iterdir()}
+    for old in out.iterdir():
+        if old.is_file() and WEIGHT_FILES.fullmatch(old.name) and old.name not in new:
+            old.unlink()
+    for item in sorted(stage.iterdir()):
+        target = out / item.name
+        if item.is_dir() and target.is_dir():
+            shutil.rmtree(target)
+        os.replace(item, target)
+    stage.rmdir()
+    fsync_path(out)
