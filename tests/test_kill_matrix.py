@@ -137,8 +137,8 @@ def test_verify_killed_while_writing_leaves_no_partial_file_and_the_rerun_no_lit
     args = ["verify", rows, "--workers", "1"]
     _ok([*args, "--out", tmp_path / "whole.jsonl"])
     out = tmp_path / "out" / "graded.jsonl"
-    _killed(run_vrd(tmp_path, [*args, "--out", out], at="os.fsync@write_jsonl", mode="kill-before"))
-    assert not out.exists()
+    _killed(run_vrd(tmp_path, [*args, "--out", out], at="vrd.outputs.fsync_path@atomic_path", mode="kill-before"))
+    assert not out.exists() and leftovers(tmp_path) != []  # the whole file, under its temporary name
     _ok([*args, "--out", out])
     assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
     assert leftovers(tmp_path) == []
