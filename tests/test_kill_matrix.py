@@ -40,10 +40,14 @@ def _baseline(args: list, out: Path) -> dict:
     return expected
 
 
-def _interrupted(proc) -> None:  # noqa: ANN001 - a CompletedProcess
+def _interrupted(proc) -> str:  # noqa: ANN001 - a CompletedProcess
+    """Exit 130, no traceback, one line saying what was kept (returned). A progress bar that
+    the interpreter closes on its way out may still draw itself after it."""
     assert proc.returncode == 130, (proc.returncode, proc.stderr[-3000:])
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr[-3000:]
-    assert proc.stderr.strip().splitlines()[-1].startswith("interrupted"), proc.stderr[-3000:]
+    said = [line for line in proc.stderr.splitlines() if line.startswith("interrupted")]
+    assert len(said) == 1, proc.stderr[-3000:]
+    return said[0]
 
 
 def _killed(proc, code: int = -9) -> None:  # noqa: ANN001
@@ -286,12 +290,27 @@ def test_distill_sigterm_stops_cleanly_and_the_rerun_says_what_it_resumed(tmp_pa
     expected = rows()
     shutil.rmtree(out)
     stopped = run_vrd(tmp_path, args, at="vrd.distill.store.write_shard", mode="term-after", n=2, fixed_engine=True)
-    _interrupted(stopped)
-    kept = len(rows())
-    assert kept == 8  # two batches of two problems, two samples each
-    assert stopped.stderr.strip().splitlines()[-1].startswith(f"interrupted: 4 problem(s) are saved in {out}")
+    assert _interrupted(stopped).startswith(f"interrupted: 4 problem(s) are saved in {out}")
+    assert len(rows()) == 8  # two batches of two problems, two samples each
     again = run_vrd(tmp_path, args, fixed_engine=True)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "(+4 done before)" in again.stdout, again.stdout
     assert rows() == expected and check_unique(out) == len(expected)
     assert leftovers(tmp_path) == []
+
+
+def test_train_ctrl_c_names_the_checkpoint_kept_and_the_rerun_says_it_resumes(tiny_model_dir: Path,
+                                                                              tmp_path: Path) -> None:
+    cur = curate_output(tmp_path / "cur", n_sft=2, n_rl=1, n_val=1)
+    out = tmp_path / "run"
+    args = ["train", "sft", "--model", tiny_model_dir, "--data", cur, "--global-batch", "2", "--batch-size", "2",
+            "--lr", "1e-2", "--max-steps", "2", "--save-steps", "1", "--out", out]
+    stopped = run_vrd(tmp_path, args, at="transformers.Trainer.training_step", mode="int-after", n=2)
+    assert _interrupted(stopped) == (f"interrupted: {out / 'checkpoint-1'} is saved; rerun the same command to "
+                                     "resume from it")
+    again = run_vrd(tmp_path, args)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"vrd train | resuming from {out / 'checkpoint-1'}" in again.stderr
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert sorted(set(steps)) == [1, 2] and steps.count(1) == 1
+    assert (out / "vrd_train_config.json").exists()

@@ -252,7 +252,7 @@ def _write_record(cfg: VrdComboConfig, final: Path, stages: dict[str, str] | Non
 def train_combo(cfg: VrdComboConfig, callbacks: list[Any] | None = None) -> Path:
     """Run the configured strategy; returns the folder of the final model."""
     from vrd.trainers.combo import build_combo_trainer
-    from vrd.trainers.common import resume_checkpoint, save_final
+    from vrd.trainers.common import resume_checkpoint, save_final, say_what_is_kept
     from vrd.trainers.data import check_eval_data
     from vrd.trainers.launch import train_lock
 
@@ -262,7 +262,8 @@ def train_combo(cfg: VrdComboConfig, callbacks: list[Any] | None = None) -> Path
         if cfg.strategy == "two-stage":
             return train_two_stage(cfg)
         trainer, processor = build_combo_trainer(cfg, callbacks)
-        trainer.train(resume_from_checkpoint=resume_checkpoint(cfg))
+        with say_what_is_kept(cfg):
+            trainer.train(resume_from_checkpoint=resume_checkpoint(cfg))
         out = save_final(trainer, processor, cfg)
         if trainer.accelerator.is_main_process:
             _write_record(cfg, final=out)

@@ -7,9 +7,11 @@ and the processor is always written beside the weights.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -129,11 +131,36 @@ def resume_checkpoint(cfg: VrdTrainConfig) -> str | None:
         found = find_checkpoint(Path(cfg.out), identity)
         if found is not None:
             check_whole(found)
+            print_effective_settings(f"vrd train | resuming from {found} (a rerun of a stopped run)")
         return str(found) if found is not None else None
     path = Path(cfg.resume)
     check_explicit(path, identity)
     check_whole(path)
+    print_effective_settings(f"vrd train | resuming from {path}")
     return str(path)
+
+
+@contextlib.contextmanager
+def say_what_is_kept(cfg: VrdTrainConfig) -> Iterator[None]:
+    """Ctrl-C in training: one line naming the newest whole checkpoint the same command resumes
+    from, instead of a bare 'interrupted'."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        if str(exc):
+            raise
+        from vrd.trainers.resume import find_checkpoint, run_identity
+
+        try:
+            found = find_checkpoint(Path(cfg.out), run_identity(cfg))
+        except Exception:  # noqa: BLE001 - the note must not hide the interrupt
+            found = None
+        if found is not None:
+            note = f"interrupted: {found} is saved; rerun the same command to resume from it"
+        else:
+            note = (f"interrupted: no checkpoint was saved in {cfg.out} yet (one every --save-steps steps); "
+                    "rerun the same command to start over")
+        raise KeyboardInterrupt(note) from None
 
 
 def _checkpointing(on: bool) -> dict[str, Any]:

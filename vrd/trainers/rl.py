@@ -378,7 +378,7 @@ def build_rl_trainer(cfg: VrdRLConfig, callbacks: list[Any] | None = None, *,
 def train_rl(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> Path:
     """Train, then save model + processor to `cfg.out`; resumes from the last checkpoint by default."""
     from vrd.outputs import require_out_dir
-    from vrd.trainers.common import resume_checkpoint, save_final
+    from vrd.trainers.common import resume_checkpoint, save_final, say_what_is_kept
     from vrd.trainers.data import check_eval_data
     from vrd.trainers.launch import train_lock
 
@@ -387,5 +387,6 @@ def train_rl(cfg: VrdRLConfig, callbacks: list[Any] | None = None) -> Path:
     with train_lock(cfg.out, "train rl"):
         checkpoint = resume_checkpoint(cfg)  # refuse another run's checkpoints before loading anything
         trainer, processor = build_rl_trainer(cfg, callbacks)
-        trainer.train(resume_from_checkpoint=checkpoint)
+        with say_what_is_kept(cfg):
+            trainer.train(resume_from_checkpoint=checkpoint)
         return save_final(trainer, processor, cfg)
