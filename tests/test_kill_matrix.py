@@ -151,6 +151,7 @@ def test_verify_killed_while_writing_leaves_no_partial_file_and_the_rerun_no_lit
 # -- models tiny: weights and processor, swapped in together --------------------------------------
 
 
+@pytest.mark.slow  # builds or trains a model in subprocesses
 def test_models_tiny_killed_between_weights_and_processor_shows_no_half_model(tmp_path: Path,
                                                                              tiny_model_dir: Path) -> None:
     out = tmp_path / "tiny"
@@ -243,6 +244,7 @@ def test_merge_sweep_killed_in_the_second_merge_keeps_the_first_and_finishes(tmp
 # -- train: the final save into a folder that holds an earlier run's model ------------------------
 
 
+@pytest.mark.slow  # builds or trains a model in subprocesses
 def test_train_killed_in_the_final_save_leaves_the_earlier_model_whole_and_unmarked(tiny_model_dir: Path,
                                                                                    tmp_path: Path) -> None:
     from safetensors.torch import load_file
@@ -299,6 +301,7 @@ def test_distill_sigterm_stops_cleanly_and_the_rerun_says_what_it_resumed(tmp_pa
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.slow  # builds or trains a model in subprocesses
 def test_train_ctrl_c_names_the_checkpoint_kept_and_the_rerun_says_it_resumes(tiny_model_dir: Path,
                                                                               tmp_path: Path) -> None:
     cur = curate_output(tmp_path / "cur", n_sft=2, n_rl=1, n_val=1)
