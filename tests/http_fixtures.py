@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, payload: Any,
+              headers: Mapping[str, str] | None = None) -> None:
+    """Answer one request with `payload` as a JSON body (and any extra `headers`), as an OpenAI server does."""
+    data = json.dumps(payload).encode()
+    handler.send_response(status)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 class RefusingHandler(BaseHTTPRequestHandler):
@@ -17,12 +32,7 @@ class RefusingHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         type(self).calls += 1
         self.rfile.read(int(self.headers["Content-Length"]))
-        reply = b'{"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}}'
-        self.send_response(401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
+        send_json(self, 401, {"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}})
 
     def log_message(self, *args) -> None:
         pass

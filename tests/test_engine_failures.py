@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from distill_fixtures import ScriptedEngine, config_for, make_problem
 from eval_fixtures import write_mathvista
-from http_fixtures import serving
+from http_fixtures import send_json, serving
 
 from vrd.distill.runner import run_distill
 from vrd.distill.store import read_rejects
@@ -54,13 +54,7 @@ def openai_handler(reply: Callable[[str], tuple[int, dict]]) -> tuple[type[BaseH
             text = " ".join(part.get("text", "") for m in body["messages"] for part in m["content"]
                             if isinstance(part, dict))
             seen.append(text)
-            status, payload = reply(text)
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, *reply(text))
 
         def log_message(self, *args: object) -> None:
             pass

@@ -11,10 +11,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+from http_fixtures import QuietServer, send_json
 from PIL import Image
 
 from vrd.engines import OpenAIEngine, get_engine
@@ -74,26 +75,14 @@ def fake() -> Iterator[tuple[str, Script]]:
                     if payload is None:
                         k = body.get("n", 1) if step.get("honor_n", True) else 1
                         payload = _choices(body, k)
-                    data = json.dumps(payload).encode()
                 else:
-                    data = json.dumps(step.get("body") or {"error": {"message": step.get("message", f"status {status}")}}
-                                      ).encode()
-                self.send_response(status)
-                for name, value in step.get("headers", {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                    payload = step.get("body") or {"error": {"message": step.get("message", f"status {status}")}}
+                send_json(self, status, payload, step.get("headers"))
             finally:
                 with script.lock:
                     script.in_flight -= 1
 
-    class Server(ThreadingHTTPServer):
-        def handle_error(self, request: Any, client_address: Any) -> None:
-            pass  # clients that time out on purpose close the socket mid-reply
-
-    server = Server(("127.0.0.1", 0), Handler)
+    server = QuietServer(("127.0.0.1", 0), Handler)  # clients that time out on purpose hang up mid-reply
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from eval_fixtures import write_mathvista, write_mmlu
-from http_fixtures import RefusingHandler, serving
+from http_fixtures import RefusingHandler, send_json, serving
 
 from vrd.distill.templates import render_prompt
 from vrd.engines.base import Completion, Engine, GenerationRequest, SamplingParams
@@ -134,12 +134,7 @@ class _JudgeHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).requests.append({"path": self.path, **body})
-        reply = json.dumps({"choices": [{"message": {"role": "assistant", "content": "Answer: D"}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
+        send_json(self, 200, {"choices": [{"message": {"role": "assistant", "content": "Answer: D"}}]})
 
     def log_message(self, *args) -> None:
         pass

@@ -30,7 +30,7 @@ from typing import Any
 
 from vrd.distill.config import DistillConfig
 from vrd.distill.loop import ProblemOutcome, distill_batch
-from vrd.engines.failures import is_fatal
+from vrd.engines.failures import is_setup
 from vrd.errors import EnvironmentNotReadyError
 
 
@@ -51,7 +51,7 @@ class DistillActor:
         try:
             outcomes: list[Any] = distill_batch(self.engine, problems, self.config, first=not self.answered)
         except Exception as exc:  # noqa: BLE001 - only the stops travel back; anything else is raised
-            if not is_fatal(exc):
+            if not is_setup(exc):
                 raise
             return pa.table({"id": pa.array([""], pa.string()), "outcome": pa.array([pickle.dumps(exc)], pa.binary())})
         self.answered = self.answered or any(o.answered for o in outcomes)

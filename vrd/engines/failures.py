@@ -124,11 +124,6 @@ def is_refusal(exc: BaseException) -> bool:
     return (isinstance(exc, RequestRefused) or _named(exc, "vllm", ("VLLMValidationError",))) and not is_setup(exc)
 
 
-def is_fatal(exc: BaseException) -> bool:
-    """True for an error that stops a run wherever it happens (see the module docstring)."""
-    return is_setup(exc)
-
-
 def raise_if_setup(engine: Any, exc: Exception, *, command: str) -> None:
     """Raise `exc` (a configuration error) or an EngineFailedError (a reply every request would get, a dead
     engine); else return."""
