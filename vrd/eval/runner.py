@@ -155,8 +155,7 @@ def generate_batch(engine: Any, problems: Sequence[Mapping[str, Any]], config: E
     When the batch call raises, each request is tried alone, so one bad request costs only itself:
     its slot holds the exception instead of completions. A setup failure stops the run; with `first`
     (nothing answered yet in this run) so do the first two requests failing alone alike, unable to
-    reach the server. The rule
-    lives in `vrd.engines.failures`, shared with distill.
+    reach the server. The rule lives in `vrd.engines.failures`, shared with distill.
     """
     from vrd.engines.base import GenerationRequest, SamplingParams
     from vrd.schema import load_image
